@@ -1,0 +1,450 @@
+//! Configuration from the environment and `.env`, with the Python bot's variable names.
+//!
+//! Every problem is collected and reported at once, each naming its variable and the fix.
+//! Secrets (the bot token, database passwords) are kept out of `Debug` and messages.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::store::Backend;
+
+/// Where the Python bot kept its SQLite database, and so our default.
+pub const DEFAULT_SQLITE_PATH: &str = "ticketbotdatabase.db";
+
+/// A value that must never be printed.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct MysqlConfig {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Secret,
+    pub database: String,
+}
+
+impl fmt::Debug for MysqlConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MysqlConfig({})", self.target())
+    }
+}
+
+impl MysqlConfig {
+    /// `mysql://user:***@host:port/database`: what we connect to, password hidden.
+    pub fn target(&self) -> String {
+        let pw = if self.password.is_empty() { "" } else { ":***" };
+        format!(
+            "mysql://{}{}@{}:{}/{}",
+            self.user, pw, self.host, self.port, self.database
+        )
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct MongoConfig {
+    pub uri: Secret,
+    pub database: String,
+}
+
+impl fmt::Debug for MongoConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MongoConfig({})", self.target())
+    }
+}
+
+impl MongoConfig {
+    /// The URI with any password replaced by `***`, and the database name.
+    pub fn target(&self) -> String {
+        format!(
+            "{} (database {})",
+            redact_uri(self.uri.expose()),
+            self.database
+        )
+    }
+}
+
+/// Hides the password of `scheme://user:password@host/...`.
+pub fn redact_uri(uri: &str) -> String {
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return uri.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            let hidden = if userinfo.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{tail}")
+        }
+        None => uri.to_owned(),
+    }
+}
+
+/// Which database the store uses and how to reach it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DbConfig {
+    Sqlite { path: PathBuf },
+    Mysql(MysqlConfig),
+    Mongo(MongoConfig),
+}
+
+impl fmt::Debug for DbConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.target())
+    }
+}
+
+impl DbConfig {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConfig::Sqlite { .. } => Backend::Sqlite,
+            DbConfig::Mysql(_) => Backend::Mysql,
+            DbConfig::Mongo(_) => Backend::Mongodb,
+        }
+    }
+
+    /// Where the data is, fit to print: the file, or the URL with the password hidden.
+    pub fn target(&self) -> String {
+        match self {
+            DbConfig::Sqlite { path } => format!("sqlite file {}", path.display()),
+            DbConfig::Mysql(m) => m.target(),
+            DbConfig::Mongo(m) => m.target(),
+        }
+    }
+
+    /// Reads `DB_TYPE` and the chosen backend's variables.
+    pub fn from_vars(vars: &Vars) -> Result<DbConfig, ConfigError> {
+        let mut problems = Vec::new();
+        let db = Self::collect(vars, &mut problems);
+        match db {
+            Some(db) if problems.is_empty() => Ok(db),
+            _ => Err(ConfigError { problems }),
+        }
+    }
+
+    fn collect(vars: &Vars, problems: &mut Vec<Problem>) -> Option<DbConfig> {
+        let db_type = vars.get("DB_TYPE").unwrap_or("sqlite").to_ascii_lowercase();
+        match db_type.as_str() {
+            "sqlite" | "sqlite3" => Some(DbConfig::Sqlite {
+                path: PathBuf::from(vars.get("SQLITE_PATH").unwrap_or(DEFAULT_SQLITE_PATH)),
+            }),
+            "mysql" | "mariadb" => {
+                let port = match vars.get("MYSQL_PORT") {
+                    None => 3306,
+                    Some(p) => match p.parse::<u16>() {
+                        Ok(p) if p > 0 => p,
+                        _ => {
+                            problems.push(Problem::new(
+                                "MYSQL_PORT",
+                                format!("{p:?} is not a port number; use a number from 1 to 65535, e.g. 3306"),
+                            ));
+                            3306
+                        }
+                    },
+                };
+                // The Python bot's defaults, so that its users' `.env` means the same here.
+                Some(DbConfig::Mysql(MysqlConfig {
+                    host: vars.get("MYSQL_HOST").unwrap_or("localhost").to_owned(),
+                    port,
+                    user: vars.get("MYSQL_USER").unwrap_or("root").to_owned(),
+                    password: Secret::new(vars.get("MYSQL_PASSWORD").unwrap_or("password")),
+                    database: vars
+                        .get("MYSQL_DATABASE")
+                        .unwrap_or("ticket_bot")
+                        .to_owned(),
+                }))
+            }
+            "mongodb" | "mongo" => {
+                let Some(uri) = vars.get("MONGO_URI") else {
+                    problems.push(Problem::new(
+                        "MONGO_URI",
+                        "is required with DB_TYPE=mongodb; set it to your server, e.g. mongodb://localhost:27017",
+                    ));
+                    return None;
+                };
+                if !(uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://")) {
+                    problems.push(Problem::new(
+                        "MONGO_URI",
+                        "must start with mongodb:// or mongodb+srv://",
+                    ));
+                }
+                let database = vars
+                    .get("MONGO_DB_NAME")
+                    .map(str::to_owned)
+                    .or_else(|| database_from_uri(uri));
+                let Some(database) = database else {
+                    problems.push(Problem::new(
+                        "MONGO_DB_NAME",
+                        "is required with DB_TYPE=mongodb (the MONGO_URI names no database); set it to the database the bot uses, e.g. ticket_bot",
+                    ));
+                    return None;
+                };
+                Some(DbConfig::Mongo(MongoConfig {
+                    uri: Secret::new(uri),
+                    database,
+                }))
+            }
+            other => {
+                problems.push(Problem::new(
+                    "DB_TYPE",
+                    format!("{other:?} is not a backend; use sqlite, mysql or mongodb"),
+                ));
+                None
+            }
+        }
+    }
+}
+
+fn database_from_uri(uri: &str) -> Option<String> {
+    let rest = uri.split_once("://")?.1;
+    let path = rest.split_once('/')?.1;
+    let db = path.split(['?', '#']).next()?;
+    (!db.is_empty()).then(|| db.to_owned())
+}
+
+/// `MAX_OPEN_TICKETS_PER_USER`: how many open tickets one user may hold (default 1).
+pub fn max_open_per_user(vars: &Vars) -> Result<u32, ConfigError> {
+    match vars.get("MAX_OPEN_TICKETS_PER_USER") {
+        None => Ok(1),
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err(ConfigError {
+                problems: vec![Problem::new(
+                    "MAX_OPEN_TICKETS_PER_USER",
+                    format!("{v:?} is not a whole number of at least 1; e.g. 1"),
+                )],
+            }),
+        },
+    }
+}
+
+/// One bad or missing variable and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub variable: String,
+    pub fix: String,
+}
+
+impl Problem {
+    pub fn new(variable: impl Into<String>, fix: impl Into<String>) -> Self {
+        Problem {
+            variable: variable.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+/// Every configuration problem found, reported together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+impl ConfigError {
+    pub fn merge(mut self, other: ConfigError) -> Self {
+        self.problems.extend(other.problems);
+        self
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration:")?;
+        for p in &self.problems {
+            write!(f, "\n  {}: {}", p.variable, p.fix)?;
+        }
+        Ok(())
+    }
+}
+
+/// A snapshot of the variables: the process environment over the `.env` file, as the Python
+/// bot's python-dotenv did (a variable already set wins). Blank values count as unset.
+#[derive(Debug, Clone, Default)]
+pub struct Vars {
+    map: HashMap<String, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {path}: {source}")]
+pub struct EnvFileError {
+    pub path: String,
+    #[source]
+    pub source: dotenvy::Error,
+}
+
+impl Vars {
+    /// The process environment only.
+    pub fn from_env() -> Self {
+        Vars {
+            map: std::env::vars().collect(),
+        }
+    }
+
+    /// The process environment over `path` (when it exists). Only a file that exists but cannot
+    /// be read or parsed is an error.
+    pub fn from_env_and_file(path: &Path) -> Result<Self, EnvFileError> {
+        let mut vars = Vars::default();
+        if path.exists() {
+            vars.map = read_env_file(path)?;
+        }
+        vars.map.extend(std::env::vars());
+        Ok(vars)
+    }
+
+    pub fn from_pairs<I, K, V>(pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        Vars {
+            map: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+
+    pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        self.map.insert(key.into(), value.into());
+    }
+
+    /// The trimmed value, `None` when unset or blank.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.map
+            .get(key)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// Parses a `.env` file into a map, without touching the process environment.
+pub fn read_env_file(path: &Path) -> Result<HashMap<String, String>, EnvFileError> {
+    let iter = dotenvy::from_path_iter(path).map_err(|source| EnvFileError {
+        path: path.display().to_string(),
+        source,
+    })?;
+    iter.map(|item| {
+        item.map_err(|source| EnvFileError {
+            path: path.display().to_string(),
+            source,
+        })
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_is_the_default() {
+        let db = DbConfig::from_vars(&Vars::default()).unwrap();
+        assert_eq!(
+            db,
+            DbConfig::Sqlite {
+                path: DEFAULT_SQLITE_PATH.into()
+            }
+        );
+    }
+
+    #[test]
+    fn mysql_defaults_are_the_python_bots() {
+        let db = DbConfig::from_vars(&Vars::from_pairs([("DB_TYPE", "MySQL")])).unwrap();
+        let DbConfig::Mysql(m) = db else {
+            panic!("not mysql")
+        };
+        assert_eq!(
+            (
+                m.host.as_str(),
+                m.port,
+                m.user.as_str(),
+                m.database.as_str()
+            ),
+            ("localhost", 3306, "root", "ticket_bot")
+        );
+        assert_eq!(m.password.expose(), "password");
+    }
+
+    #[test]
+    fn passwords_never_print() {
+        let vars = Vars::from_pairs([("DB_TYPE", "mysql"), ("MYSQL_PASSWORD", "hunter2")]);
+        let db = DbConfig::from_vars(&vars).unwrap();
+        assert!(!format!("{db:?}").contains("hunter2"));
+        assert!(!db.target().contains("hunter2"));
+        let vars = Vars::from_pairs([
+            ("DB_TYPE", "mongodb"),
+            (
+                "MONGO_URI",
+                "mongodb://bob:hunter2@db.example:27017/?authSource=admin",
+            ),
+            ("MONGO_DB_NAME", "t"),
+        ]);
+        let db = DbConfig::from_vars(&vars).unwrap();
+        assert_eq!(
+            db.target(),
+            "mongodb://bob:***@db.example:27017/?authSource=admin (database t)"
+        );
+        assert!(!format!("{db:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn every_problem_is_named_at_once() {
+        let vars = Vars::from_pairs([("DB_TYPE", "mysql"), ("MYSQL_PORT", "abc")]);
+        let err = DbConfig::from_vars(&vars).unwrap_err();
+        assert_eq!(err.problems[0].variable, "MYSQL_PORT");
+        let err = DbConfig::from_vars(&Vars::from_pairs([("DB_TYPE", "postgres")])).unwrap_err();
+        assert!(err.to_string().contains("DB_TYPE"), "{err}");
+        let err = DbConfig::from_vars(&Vars::from_pairs([("DB_TYPE", "mongodb")])).unwrap_err();
+        assert_eq!(err.problems[0].variable, "MONGO_URI");
+        let err =
+            max_open_per_user(&Vars::from_pairs([("MAX_OPEN_TICKETS_PER_USER", "0")])).unwrap_err();
+        assert_eq!(err.problems[0].variable, "MAX_OPEN_TICKETS_PER_USER");
+    }
+
+    #[test]
+    fn mongo_database_may_come_from_the_uri() {
+        let vars = Vars::from_pairs([("DB_TYPE", "mongodb"), ("MONGO_URI", "mongodb://h/tix?x=1")]);
+        let DbConfig::Mongo(m) = DbConfig::from_vars(&vars).unwrap() else {
+            panic!("not mongo")
+        };
+        assert_eq!(m.database, "tix");
+    }
+
+    #[test]
+    fn python_bot_env_file_loads_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(
+            &path,
+            "# Ticket bot\nBOT_TOKEN = \"abc.def\"  # your token\nGUILD_ID = \"123\"\nDB_TYPE = \"mongodb\"  # sqlite, mysql or mongodb\nMONGO_URI = \"mongodb://localhost:27017\"\nMONGO_DB_NAME = \"ticketbot\"\n",
+        )
+        .unwrap();
+        let map = read_env_file(&path).unwrap();
+        assert_eq!(map.get("DB_TYPE").map(String::as_str), Some("mongodb"));
+        assert_eq!(map.get("BOT_TOKEN").map(String::as_str), Some("abc.def"));
+        assert_eq!(map.get("GUILD_ID").map(String::as_str), Some("123"));
+    }
+}

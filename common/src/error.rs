@@ -1,0 +1,55 @@
+//! Typed errors of the store. Messages name the database target (password hidden) and the
+//! cause; they never carry a secret.
+
+use uuid::Uuid;
+
+use crate::rules::RuleError;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or opened.
+    #[error("cannot connect to {target}: {source}")]
+    Connect {
+        /// What we tried to reach, with any password hidden.
+        target: String,
+        #[source]
+        source: BoxError,
+    },
+    /// A ticket rule refused the operation (already claimed, closed, not found, ...).
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+    /// The Discord channel is recorded for another ticket already.
+    #[error("channel {channel_id} already belongs to ticket {ticket_id}")]
+    ChannelTaken { channel_id: u64, ticket_id: Uuid },
+    /// A stored value cannot be read back as a ticket (hand-edited or corrupt data).
+    #[error("stored record {id} is malformed: {reason}")]
+    Corrupt { id: String, reason: String },
+    /// Applying or checking the schema failed.
+    #[error("schema migration failed: {0}")]
+    Migrate(String),
+    #[error("SQL database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("MongoDB error: {0}")]
+    Mongo(#[from] mongodb::error::Error),
+}
+
+impl StoreError {
+    pub(crate) fn corrupt(id: impl ToString, reason: impl ToString) -> Self {
+        StoreError::Corrupt {
+            id: id.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// The rule that refused the operation, if that is what happened.
+    pub fn rule(&self) -> Option<&RuleError> {
+        match self {
+            StoreError::Rule(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;

@@ -1,0 +1,13 @@
+//! ticketbot's shared core: the ticket schema, its rules, the configuration and the ticket
+//! store with its SQLite, MySQL and MongoDB backends. Nothing here knows Discord.
+
+pub mod config;
+pub mod error;
+pub mod rules;
+pub mod store;
+pub mod ticket;
+
+pub use error::{StoreError, StoreResult};
+pub use rules::{Actor, Policy, RuleError, Transition};
+pub use store::{open_store, TicketStore};
+pub use ticket::{DiscordId, EventKind, Participant, Ticket, TicketEvent, TicketStatus};
