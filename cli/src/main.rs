@@ -1,1 +1,57 @@
-fn main() {}
+//! `ticketctl`: the operator's CLI over the bot's database.
+
+mod commands;
+mod connect;
+mod error;
+mod opt;
+mod output;
+mod resolve;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{CommandFactory, Parser};
+
+use crate::opt::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => return error::report(&anyhow::Error::new(e).context("cannot start the runtime")),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => error::report(&e),
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    if let Command::Completions { shell } = cli.command {
+        clap_complete::generate(
+            shell,
+            &mut Cli::command(),
+            "ticketctl",
+            &mut std::io::stdout(),
+        );
+        return Ok(());
+    }
+    let loaded = connect::load_vars(&cli.conn)?;
+    let config = connect::source_config(&cli.conn, &loaded.vars)?;
+    match &cli.command {
+        Command::Migrate(args) => return commands::migrate::run(&config, &loaded.vars, args).await,
+        Command::Switch(args) => return commands::switch::run(&config, &loaded, args).await,
+        _ => {}
+    }
+    let store = connect::connect_existing(&config).await?;
+    let result = match &cli.command {
+        Command::List(args) => commands::list::run(store.as_ref(), args).await,
+        Command::Inspect(args) => commands::inspect::run(store.as_ref(), args).await,
+        Command::ForceClose(args) => commands::force_close::run(store.as_ref(), args).await,
+        Command::Stats(args) => commands::stats::run(store.as_ref(), args).await,
+        Command::Status(flag) => commands::status::run(store.as_ref(), &config, flag.json).await,
+        Command::Migrate(_) | Command::Switch(_) | Command::Completions { .. } => Ok(()),
+    };
+    store.close().await;
+    result
+}

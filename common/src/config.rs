@@ -217,6 +217,77 @@ impl DbConfig {
     }
 }
 
+impl DbConfig {
+    /// From a database URL: `sqlite://PATH` (or `sqlite:PATH`), `mysql://USER:PASSWORD@HOST:PORT/DB`
+    /// (`mariadb://` too), `mongodb://...` or `mongodb+srv://...` with the database in the path,
+    /// else `mongo_database`.
+    pub fn from_url(raw: &str, mongo_database: Option<&str>) -> Result<DbConfig, ConfigError> {
+        let bad = |fix: String| ConfigError {
+            problems: vec![Problem::new("--database-url", fix)],
+        };
+        let raw = raw.trim();
+        if let Some(path) = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+        {
+            let path = path.split('?').next().unwrap_or_default();
+            if path.is_empty() {
+                return Err(bad(
+                    "sqlite URL names no file; e.g. sqlite://ticketbotdatabase.db".into(),
+                ));
+            }
+            return Ok(DbConfig::Sqlite { path: path.into() });
+        }
+        if raw.starts_with("mongodb://") || raw.starts_with("mongodb+srv://") {
+            let database = database_from_uri(raw)
+                .or_else(|| mongo_database.map(str::to_owned))
+                .ok_or_else(|| bad("MongoDB URL names no database; add it as the path, e.g. mongodb://localhost:27017/ticket_bot".into()))?;
+            return Ok(DbConfig::Mongo(MongoConfig {
+                uri: Secret::new(raw),
+                database,
+            }));
+        }
+        let url = url::Url::parse(raw).map_err(|e| {
+            bad(format!(
+                "{} is not a database URL ({e}); use sqlite://FILE, mysql://USER:PASSWORD@HOST:PORT/DB or mongodb://HOST:PORT/DB",
+                redact_uri(raw)
+            ))
+        })?;
+        if !matches!(url.scheme(), "mysql" | "mariadb") {
+            return Err(bad(format!(
+                "unknown scheme {:?}; use sqlite://, mysql:// or mongodb://",
+                url.scheme()
+            )));
+        }
+        let decode = |s: &str| {
+            percent_decode(s)
+                .ok_or_else(|| bad("the URL's user or password is not valid UTF-8".into()))
+        };
+        let database = url.path().trim_start_matches('/');
+        Ok(DbConfig::Mysql(MysqlConfig {
+            host: url.host_str().unwrap_or("localhost").to_owned(),
+            port: url.port().unwrap_or(3306),
+            user: match url.username() {
+                "" => "root".to_owned(),
+                u => decode(u)?,
+            },
+            password: Secret::new(decode(url.password().unwrap_or(""))?),
+            database: if database.is_empty() {
+                "ticket_bot".to_owned()
+            } else {
+                decode(database)?
+            },
+        }))
+    }
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
+}
+
 fn database_from_uri(uri: &str) -> Option<String> {
     let rest = uri.split_once("://")?.1;
     let path = rest.split_once('/')?.1;
@@ -422,6 +493,33 @@ mod tests {
         let err =
             max_open_per_user(&Vars::from_pairs([("MAX_OPEN_TICKETS_PER_USER", "0")])).unwrap_err();
         assert_eq!(err.problems[0].variable, "MAX_OPEN_TICKETS_PER_USER");
+    }
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(
+            DbConfig::from_url("sqlite://data/t.db", None).unwrap(),
+            DbConfig::Sqlite {
+                path: "data/t.db".into()
+            }
+        );
+        let DbConfig::Mysql(m) =
+            DbConfig::from_url("mysql://bob:p%40ss@db.local:3307/tix", None).unwrap()
+        else {
+            panic!("not mysql")
+        };
+        assert_eq!((m.user.as_str(), m.password.expose()), ("bob", "p@ss"));
+        assert_eq!(
+            (m.host.as_str(), m.port, m.database.as_str()),
+            ("db.local", 3307, "tix")
+        );
+        let DbConfig::Mongo(g) = DbConfig::from_url("mongodb://h:27017", Some("x")).unwrap() else {
+            panic!("not mongo")
+        };
+        assert_eq!(g.database, "x");
+        assert!(DbConfig::from_url("mongodb://h:27017", None).is_err());
+        let err = DbConfig::from_url("postgres://u:secret@h/db", None).unwrap_err();
+        assert!(!err.to_string().contains("secret"), "{err}");
     }
 
     #[test]

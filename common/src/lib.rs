@@ -4,6 +4,7 @@
 pub mod config;
 pub mod error;
 pub mod rules;
+pub mod stats;
 pub mod store;
 pub mod ticket;
 

@@ -19,6 +19,12 @@ pub const SHORT_ID_LEN: usize = 8;
 /// Prefix of every ticket channel's name.
 pub const CHANNEL_PREFIX: &str = "ticket-";
 
+/// Serializes a snowflake as a decimal string, as Discord's API does (JavaScript loses
+/// precision on integers above 2^53).
+pub fn id_as_string<S: serde::Serializer>(id: &DiscordId, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(id)
+}
+
 /// The current time, truncated to what every backend stores exactly.
 pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)

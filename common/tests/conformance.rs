@@ -18,7 +18,7 @@ use tokio::sync::Barrier;
 use uuid::Uuid;
 
 use support::{
-    export_all_events, export_all_tickets, normalized, other_backend, TestDb, ALL_BACKENDS,
+    export_all_events, export_all_tickets, normalized, other_backend, DbGuard, TestDb, ALL_BACKENDS,
 };
 use ticketbot_common::rules::{self, RuleError, Transition};
 use ticketbot_common::store::{
@@ -116,6 +116,10 @@ conformance! {
         sqlite_schema_version_and_reopen,
         mysql_schema_version_and_reopen,
         mongodb_schema_version_and_reopen;
+    fresh_database_opened_twice_at_once =>
+        sqlite_fresh_database_opened_twice_at_once,
+        mysql_fresh_database_opened_twice_at_once,
+        mongodb_fresh_database_opened_twice_at_once;
 }
 
 #[test]
@@ -147,12 +151,13 @@ const MEMBER_1: DiscordId = 1_500_000_000_000_000_001;
 const MEMBER_2: DiscordId = 5;
 
 /// Hands out strictly increasing timestamps with odd microseconds, so that precision loss and
-/// ordering mistakes show.
+/// ordering mistakes show. Starts a day ago, so that its times stay before the wall clock that
+/// `set_channel` stamps `updated_at` with.
 struct Clock(DateTime<Utc>);
 
 impl Clock {
     fn new() -> Self {
-        Clock(now())
+        Clock(now() - Duration::days(1))
     }
 
     fn tick(&mut self) -> DateTime<Utc> {
@@ -491,7 +496,12 @@ async fn channels(db: &TestDb) {
         a,
         "set_channel changed more than the channel"
     );
-    assert!(a1.updated_at >= a.updated_at);
+    assert!(
+        a1.updated_at >= a.updated_at && a1.updated_at <= now(),
+        "set_channel's updated_at {} (was {})",
+        a1.updated_at,
+        a.updated_at
+    );
     assert_eq!(store.get(a.id).await.unwrap(), Some(a1.clone()));
     assert_eq!(
         store.get_by_channel(CHANNEL).await.unwrap(),
@@ -1287,12 +1297,17 @@ fn status_counts(tickets: &[Ticket]) -> StatusCounts {
 async fn paginate(store: &dyn TicketStore, f: &TicketFilter, limit: u32) -> Vec<Ticket> {
     let mut out: Vec<Ticket> = Vec::new();
     let mut cursor: Option<Cursor> = None;
+    let mut sizes = Vec::new();
     for _ in 0..1000 {
         let page = store.list(f, limit, cursor.as_ref()).await.unwrap();
         assert!(page.tickets.len() <= limit as usize);
         out.extend(page.tickets.iter().cloned());
+        sizes.push(page.tickets.len());
         match page.next {
-            None => return out,
+            None => {
+                eprintln!("paged {f:?} by {limit}: page sizes {sizes:?}");
+                return out;
+            }
             Some(next) => {
                 assert!(!page.tickets.is_empty(), "an empty page with a next cursor");
                 assert_eq!(next, Cursor::after(page.tickets.last().unwrap()));
@@ -1438,6 +1453,8 @@ async fn list_filters_and_pagination(db: &TestDb) {
             ..Default::default()
         },
     ];
+    // Every mismatch of every filter is collected, so that one run shows them all.
+    let mut problems: Vec<String> = Vec::new();
     for f in &filters {
         let expected = newest_first(&all, f);
         // Every non-trivial filter must select something and leave something out.
@@ -1447,17 +1464,35 @@ async fn list_filters_and_pagination(db: &TestDb) {
                 "weak filter fixture {f:?}"
             );
         }
+        let ids = |v: &[Ticket]| v.iter().map(|t| t.short_id()).collect::<Vec<_>>();
         let one = store.list(f, 1000, None).await.unwrap();
-        assert_eq!(one.tickets, expected, "list {f:?}");
-        assert_eq!(one.next, None, "list {f:?} fits one page");
-        assert_eq!(paginate(store, f, 4).await, expected, "paged by 4: {f:?}");
-        assert_eq!(paginate(store, f, 1).await, expected, "paged by 1: {f:?}");
-        assert_eq!(
-            store.count(f).await.unwrap(),
-            status_counts(&expected),
-            "count {f:?}"
-        );
+        if one.tickets != expected || one.next.is_some() {
+            problems.push(format!(
+                "list {f:?}: got {:?} (next {:?}), expected {:?}",
+                ids(&one.tickets),
+                one.next,
+                ids(&expected)
+            ));
+        }
+        for by in [4, 1] {
+            let paged = paginate(store, f, by).await;
+            if paged != expected {
+                problems.push(format!(
+                    "paged by {by}, {f:?}: got {:?}, expected {:?}",
+                    ids(&paged),
+                    ids(&expected)
+                ));
+            }
+        }
+        let counted = store.count(f).await.unwrap();
+        if counted != status_counts(&expected) {
+            problems.push(format!(
+                "count {f:?}: got {counted:?}, expected {:?}",
+                status_counts(&expected)
+            ));
+        }
     }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert_eq!(
         store.count(&everything).await.unwrap().total(),
         25,
@@ -1755,10 +1790,13 @@ async fn export_import_cross_backend(db: &TestDb) {
         vec![pop.open.clone()]
     );
     let fresh = created(dst.create_ticket(GUILD, 99, 1, clock.tick()).await);
-    assert!(matches!(
-        dst.set_channel(fresh.id, Some(CHANNEL)).await,
-        Err(StoreError::ChannelTaken { ticket_id, .. }) if ticket_id == pop.open.id
-    ));
+    match dst.set_channel(fresh.id, Some(CHANNEL)).await {
+        Err(StoreError::ChannelTaken { ticket_id, .. }) if ticket_id == pop.open.id => {}
+        other => panic!(
+            "imported channel {CHANNEL} of {}: expected ChannelTaken, got {other:?}",
+            pop.open.id
+        ),
+    }
     // The imported tickets go on working.
     dst.transition(pop.open.id, &close(STAFF_A, Some("moved"), clock.tick()))
         .await
@@ -2486,4 +2524,34 @@ async fn schema_version_and_reopen(db: &TestDb) {
         }
     );
     third.close().await;
+}
+
+/// Two processes (the bot and ticketctl) starting at once on a database that does not exist
+/// yet: both must come up, on one schema.
+async fn fresh_database_opened_twice_at_once(db: &TestDb) {
+    let guard = DbGuard::new(db.backend());
+    let (a, b) = tokio::join!(
+        ticketbot_common::open_store(&guard.config),
+        ticketbot_common::open_store(&guard.config)
+    );
+    let (a, b) = match (a, b) {
+        (Ok(a), Ok(b)) => (a, b),
+        (a, b) => panic!(
+            "simultaneous first opens: {:?} / {:?}",
+            a.err().map(|e| e.to_string()),
+            b.err().map(|e| e.to_string())
+        ),
+    };
+    let version = a.schema_version().await.unwrap();
+    assert!(version > 0);
+    assert_eq!(b.schema_version().await.unwrap(), version);
+    let t = created(a.create_ticket(GUILD, CREATOR, 1, now()).await);
+    assert_eq!(b.get(t.id).await.unwrap(), Some(t.clone()));
+    assert_eq!(
+        limit_reached(b.create_ticket(GUILD, CREATOR, 1, now()).await),
+        vec![t]
+    );
+    a.close().await;
+    b.close().await;
+    guard.cleanup().await;
 }

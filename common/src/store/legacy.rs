@@ -145,6 +145,15 @@ pub(crate) fn convert(
             details: details.map(str::to_owned),
         };
     let mut events = vec![event(EventKind::Opened, Some(creator_id), created_at, None)];
+    if let Some(claimer) = ticket.claimed_by {
+        // The Python bot kept no claim time; the claim is dated at the opening.
+        events.push(event(
+            EventKind::Claimed,
+            Some(claimer),
+            created_at,
+            Some("imported; time of claim unknown"),
+        ));
+    }
     if let (TicketStatus::Closed, Some(at)) = (status, closed_at) {
         events.push(event(EventKind::Closed, None, at, None));
     }
@@ -352,7 +361,7 @@ mod tests {
         );
         assert_eq!(a.0.ticket.claimed_by, Some(30));
         assert_eq!(c.0.ticket.closed_at.unwrap().timestamp(), 1_755_252_000);
-        assert_eq!(c.1.len(), 3);
+        assert_eq!(c.1.len(), 4);
         // The same row yields the same event ids, so a re-run inserts nothing twice.
         let again = convert(
             &row("3b4e28ba-2fa1-41d2-883f-0016d3cca427", "closed"),

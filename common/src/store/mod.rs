@@ -24,6 +24,7 @@ pub use sql::SqlStore;
 use crate::config::DbConfig;
 use crate::error::{StoreError, StoreResult};
 use crate::rules::{self, RuleError, Transition};
+use crate::stats::TicketStats;
 use crate::ticket::{DiscordId, Participant, Ticket, TicketEvent, TicketStatus};
 
 /// Which tickets a listing or a count is about. `None` fields match everything.
@@ -92,7 +93,6 @@ pub struct TicketRecord {
 pub enum Record {
     Ticket(Box<TicketRecord>),
     Event(TicketEvent),
-    Heartbeat(Heartbeat),
 }
 
 /// A bot process's sign of life, so that `ticketctl` can tell whether a bot is running.
@@ -174,6 +174,10 @@ pub trait TicketStore: Send + Sync + 'static {
 
     async fn count(&self, filter: &TicketFilter) -> StoreResult<StatusCounts>;
 
+    /// Counts, time to close, staff claims and closes (from the history) and tickets opened per
+    /// day, for the tickets (and events) the filter's guild and time range select.
+    async fn stats(&self, filter: &TicketFilter) -> StoreResult<TicketStats>;
+
     /// Records the ticket's Discord channel. A channel belongs to one ticket at most.
     async fn set_channel(&self, id: Uuid, channel_id: Option<DiscordId>) -> StoreResult<Ticket>;
 
@@ -248,8 +252,9 @@ pub trait TicketStore: Send + Sync + 'static {
     /// Closes the pool.
     async fn close(&self);
 
-    /// Everything the store holds, in batches of `batch`, in an order an import can replay:
-    /// tickets (with participants), then events, then heartbeats. Memory stays flat.
+    /// Every record the store holds, in batches of `batch`, in an order an import can replay:
+    /// tickets (with participants), then events. Heartbeats are left out: they describe running
+    /// processes, not data. Memory stays flat.
     fn stream_all(self: Arc<Self>, batch: u32) -> BoxStream<'static, StoreResult<Record>> {
         let tickets = batched(self.clone(), batch, |s, after, n| async move {
             let rows = s.export_tickets(after, n).await?;
@@ -266,15 +271,7 @@ pub trait TicketStore: Send + Sync + 'static {
             let last = rows.last().map(|e| e.id);
             Ok((rows.into_iter().map(Record::Event).collect(), last))
         });
-        let beats = stream::once(async move {
-            let beats = self.heartbeats_since(DateTime::<Utc>::MIN_UTC).await;
-            stream::iter(match beats {
-                Ok(b) => b.into_iter().map(|h| Ok(Record::Heartbeat(h))).collect(),
-                Err(e) => vec![Err(e)],
-            })
-        })
-        .flatten();
-        tickets.chain(events).chain(beats).boxed()
+        tickets.chain(events).boxed()
     }
 }
 
@@ -330,6 +327,12 @@ pub(crate) fn explain_refusal(
     rules::check(ticket, transition)?;
     Ok(())
 }
+
+/// How often a running bot records its heartbeat.
+pub const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// A bot whose last heartbeat is younger than this counts as running.
+pub const LIVE_WITHIN: chrono::Duration = chrono::Duration::seconds(60);
 
 /// How often a refused conditional write is retried when the re-read says it should have
 /// passed (the state moved between the two).

@@ -18,6 +18,9 @@ use super::{
 use crate::config::{DbConfig, MysqlConfig};
 use crate::error::{StoreError, StoreResult};
 use crate::rules::{RuleError, Transition};
+use crate::stats::{
+    day_from_number, sort_staff, tally, DayCount, DurationSummary, TicketStats, MICROS_PER_DAY,
+};
 use crate::ticket::{DiscordId, EventKind, Participant, Ticket, TicketEvent, TicketStatus};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -276,15 +279,7 @@ fn connect_error(config: &DbConfig, e: impl Into<crate::error::BoxError>) -> Sto
 /// `mysql://` URL for sqlx, user and password percent-encoded (never printed).
 fn mysql_url(m: &MysqlConfig, with_db: bool) -> String {
     let enc = |s: &str| {
-        s.bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect::<String>()
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
     };
     let auth = if m.password.is_empty() {
         enc(&m.user)
@@ -790,6 +785,82 @@ impl TicketStore for SqlStore {
             }
         }
         Ok(counts)
+    }
+
+    async fn stats(&self, filter: &TicketFilter) -> StoreResult<TicketStats> {
+        let counts = self.count(filter).await?;
+
+        let mut sql = "SELECT closed_at - created_at AS d FROM tickets".to_owned();
+        let mut binds = Vec::new();
+        let closed = TicketFilter {
+            status: Some(TicketStatus::Closed),
+            ..filter.clone()
+        };
+        Self::filter_sql(&closed, &mut sql, &mut binds);
+        sql.push_str(" AND closed_at IS NOT NULL");
+        let durations: Vec<i64> = bind_all(sqlx::query(&sql), binds)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<i64, _>("d"))
+            .collect::<Result<_, _>>()?;
+
+        let day = match self.dialect.backend {
+            Backend::Mysql => format!("created_at DIV {MICROS_PER_DAY}"),
+            _ => format!("created_at / {MICROS_PER_DAY}"),
+        };
+        let mut sql = format!("SELECT {day} AS day, COUNT(*) AS n FROM tickets");
+        let mut binds = Vec::new();
+        Self::filter_sql(filter, &mut sql, &mut binds);
+        sql.push_str(" GROUP BY day ORDER BY day");
+        let mut per_day = Vec::new();
+        for row in bind_all(sqlx::query(&sql), binds)
+            .fetch_all(&self.pool)
+            .await?
+        {
+            if let Some(date) = day_from_number(row.try_get("day")?) {
+                let opened = row.try_get::<i64, _>("n")?.max(0) as u64;
+                per_day.push(DayCount { date, opened });
+            }
+        }
+
+        let mut sql = "SELECT actor_id, kind, COUNT(*) AS n FROM ticket_events \
+                       WHERE kind IN ('claimed', 'closed') AND actor_id IS NOT NULL"
+            .to_owned();
+        let mut binds = Vec::new();
+        if let Some(g) = filter.guild_id {
+            sql.push_str(" AND guild_id = ?");
+            binds.push(Bind::Int(Some(id_to_sql(g))));
+        }
+        if let Some(t) = filter.since {
+            sql.push_str(" AND at >= ?");
+            binds.push(Bind::Int(Some(time_to_sql(t))));
+        }
+        if let Some(t) = filter.until {
+            sql.push_str(" AND at < ?");
+            binds.push(Bind::Int(Some(time_to_sql(t))));
+        }
+        sql.push_str(" GROUP BY actor_id, kind");
+        let mut staff = Vec::new();
+        for row in bind_all(sqlx::query(&sql), binds)
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let user = id_from_sql(row.try_get("actor_id")?);
+            let n = row.try_get::<i64, _>("n")?.max(0) as u64;
+            match required_text(&row, "kind")?.as_str() {
+                "claimed" => tally(&mut staff, user, n, 0),
+                _ => tally(&mut staff, user, 0, n),
+            }
+        }
+        sort_staff(&mut staff);
+
+        Ok(TicketStats {
+            counts,
+            time_to_close: DurationSummary::from_micros(durations),
+            staff,
+            per_day,
+        })
     }
 
     async fn set_channel(&self, id: Uuid, channel_id: Option<DiscordId>) -> StoreResult<Ticket> {

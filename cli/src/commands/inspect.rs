@@ -1,0 +1,143 @@
+//! `ticketctl inspect`: one ticket, all of it.
+
+use anyhow::Result;
+use chrono::Utc;
+use serde::Serialize;
+use ticketbot_common::store::TicketStore;
+use ticketbot_common::ticket::{EventKind, Ticket, TicketEvent};
+
+use crate::opt::InspectArgs;
+use crate::output::{
+    human_duration, or_dash, print_json, rfc3339, table, EventJson, ParticipantJson, TicketJson,
+};
+use crate::resolve::{self, IdArg};
+
+#[derive(Debug, Serialize)]
+struct Durations {
+    open_for_secs: i64,
+    time_to_claim_secs: Option<i64>,
+    time_to_close_secs: Option<i64>,
+}
+
+fn durations(t: &Ticket, history: &[TicketEvent]) -> Durations {
+    let end = t.closed_at.unwrap_or_else(Utc::now);
+    // First claim in the history; the current claim when the history has none (imports).
+    let claimed = history
+        .iter()
+        .find(|e| e.kind == EventKind::Claimed)
+        .map(|e| e.at)
+        .or(t.claimed_at);
+    Durations {
+        open_for_secs: (end - t.created_at).num_seconds(),
+        time_to_claim_secs: claimed.map(|c| (c - t.created_at).num_seconds()),
+        time_to_close_secs: t.closed_at.map(|c| (c - t.created_at).num_seconds()),
+    }
+}
+
+pub async fn run(store: &dyn TicketStore, args: &InspectArgs) -> Result<()> {
+    let ticket = match resolve::resolve(store, &args.id).await {
+        Ok(t) => t,
+        Err(e) => {
+            // A deleted ticket's history outlives it: show that rather than "not found".
+            if let Ok(IdArg::Full(id)) = resolve::parse(&args.id) {
+                let history = store.history(id).await?;
+                if !history.is_empty() {
+                    return print_deleted(id, &history, args.json.json);
+                }
+            }
+            return Err(e);
+        }
+    };
+    let participants = store.participants(ticket.id).await?;
+    let history = store.history(ticket.id).await?;
+    let d = durations(&ticket, &history);
+    if args.json.json {
+        #[derive(Serialize)]
+        struct Out {
+            #[serde(flatten)]
+            ticket: TicketJson,
+            participants: Vec<ParticipantJson>,
+            durations: Durations,
+            history: Vec<EventJson>,
+        }
+        return print_json(&Out {
+            ticket: TicketJson::from(&ticket),
+            participants: participants.iter().map(ParticipantJson::from).collect(),
+            durations: d,
+            history: history.iter().map(EventJson::from).collect(),
+        });
+    }
+    let secs = |s: Option<i64>| s.map(|s| human_duration(chrono::Duration::seconds(s)));
+    let mut t = table(&["field", "value"]);
+    let rows = [
+        ("id", ticket.id.to_string()),
+        ("short id", ticket.short_id()),
+        ("status", ticket.status.to_string()),
+        ("guild", ticket.guild_id.to_string()),
+        ("channel", or_dash(ticket.channel_id)),
+        ("creator", ticket.creator_id.to_string()),
+        ("claimed by", or_dash(ticket.claimed_by)),
+        ("claimed at", or_dash(ticket.claimed_at.map(rfc3339))),
+        ("created at", rfc3339(ticket.created_at)),
+        ("closed at", or_dash(ticket.closed_at.map(rfc3339))),
+        ("closed by", or_dash(ticket.closed_by)),
+        ("close reason", or_dash(ticket.close_reason.clone())),
+        ("updated at", rfc3339(ticket.updated_at)),
+        (
+            "open for",
+            human_duration(chrono::Duration::seconds(d.open_for_secs)),
+        ),
+        ("time to claim", or_dash(secs(d.time_to_claim_secs))),
+        ("time to close", or_dash(secs(d.time_to_close_secs))),
+        (
+            "participants",
+            if participants.is_empty() {
+                "-".to_owned()
+            } else {
+                participants
+                    .iter()
+                    .map(|p| format!("{} (added by {})", p.user_id, p.added_by))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            },
+        ),
+    ];
+    for (k, v) in rows {
+        t.add_row(vec![k.to_owned(), v]);
+    }
+    println!("{t}");
+    print_timeline(&history);
+    Ok(())
+}
+
+fn print_timeline(history: &[TicketEvent]) {
+    let mut t = table(&["when", "event", "by", "details"]);
+    for e in history {
+        t.add_row(vec![
+            rfc3339(e.at),
+            e.kind.to_string(),
+            or_dash(e.actor_id),
+            or_dash(e.details.clone()),
+        ]);
+    }
+    println!("history\n{t}");
+}
+
+fn print_deleted(id: uuid::Uuid, history: &[TicketEvent], json: bool) -> Result<()> {
+    if json {
+        #[derive(Serialize)]
+        struct Out {
+            id: String,
+            deleted: bool,
+            history: Vec<EventJson>,
+        }
+        return print_json(&Out {
+            id: id.to_string(),
+            deleted: true,
+            history: history.iter().map(EventJson::from).collect(),
+        });
+    }
+    println!("ticket {id} was deleted; its history:");
+    print_timeline(history);
+    Ok(())
+}
