@@ -1,1 +1,112 @@
-fn main() {}
+//! `bot`: the ticket bot daemon. Reads the configuration (the Python bot's `.env` works as is),
+//! opens the store, connects to Discord and serves `/ticket` commands and buttons until
+//! SIGINT/SIGTERM.
+
+mod access;
+mod audit;
+mod commands;
+mod components;
+mod data;
+mod embeds;
+mod events;
+mod lifecycle;
+mod logging;
+mod reconcile;
+mod service;
+mod sync;
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result};
+use poise::serenity_prelude as serenity;
+use ticketbot_common::config::{BotSettings, Vars};
+
+pub use data::{Context, Data, Error};
+
+fn main() -> ExitCode {
+    // Configuration first: every bad variable is named before anything connects.
+    let vars = match Vars::from_env_and_file(Path::new(".env")) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let settings = match BotSettings::from_vars(&vars) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let _log_guard = match logging::init(&settings) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(settings: BotSettings) -> Result<()> {
+    let settings = Arc::new(settings);
+    let store = ticketbot_common::open_store(&settings.db)
+        .await
+        .with_context(|| format!("cannot open the database ({})", settings.db.target()))?;
+    tracing::info!(
+        "database ready: {} (schema {})",
+        settings.db.target(),
+        store.schema_version().await.unwrap_or_default()
+    );
+    let data = Arc::new(Data::new(store.clone(), settings.clone()));
+
+    let mut http = serenity::HttpBuilder::new(settings.token.expose());
+    if let Some(base) = &settings.api_base {
+        // serenity's rate limiter ignores the proxy, so it is off behind one (as serenity
+        // documents for rate-limiting proxies); Discord's 429s then reach us as errors.
+        http = http.proxy(base.clone()).ratelimiter_disabled(true);
+    }
+    let http = http.build();
+
+    let framework_data = data.clone();
+    let framework = poise::Framework::builder()
+        .options(poise::FrameworkOptions {
+            commands: commands::all(),
+            on_error: |error| Box::pin(events::on_error(error)),
+            event_handler: |ctx, event| Box::pin(events::handle(ctx, event)),
+            ..Default::default()
+        })
+        .setup(move |ctx, ready, framework| {
+            Box::pin(async move {
+                lifecycle::register_commands(ctx, ready, framework, &framework_data.settings)
+                    .await?;
+                Ok(framework_data)
+            })
+        })
+        .build();
+
+    let intents = serenity::GatewayIntents::GUILDS;
+    let mut client = serenity::ClientBuilder::new_with_http(http, intents)
+        .framework(framework)
+        .await
+        .context("cannot build the Discord client")?;
+
+    lifecycle::run(&mut client, data).await
+}

@@ -311,6 +311,154 @@ pub fn max_open_per_user(vars: &Vars) -> Result<u32, ConfigError> {
     }
 }
 
+/// Everything the bot reads from its configuration.
+#[derive(Clone)]
+pub struct BotSettings {
+    pub token: Secret,
+    /// Commands are registered in this guild (instantly); globally when unset.
+    pub guild_id: Option<u64>,
+    pub support_role_id: u64,
+    pub open_category_id: Option<u64>,
+    pub closed_category_id: Option<u64>,
+    pub log_channel_id: Option<u64>,
+    pub max_open_per_user: u32,
+    pub creator_may_close: bool,
+    pub log_file: PathBuf,
+    pub debug: bool,
+    /// Another Discord API base (tests, proxies): `http://127.0.0.1:PORT`.
+    pub api_base: Option<String>,
+    pub db: DbConfig,
+}
+
+impl fmt::Debug for BotSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BotSettings")
+            .field("token", &self.token)
+            .field("guild_id", &self.guild_id)
+            .field("support_role_id", &self.support_role_id)
+            .field("open_category_id", &self.open_category_id)
+            .field("closed_category_id", &self.closed_category_id)
+            .field("log_channel_id", &self.log_channel_id)
+            .field("max_open_per_user", &self.max_open_per_user)
+            .field("creator_may_close", &self.creator_may_close)
+            .field("log_file", &self.log_file)
+            .field("debug", &self.debug)
+            .field("api_base", &self.api_base)
+            .field("db", &self.db)
+            .finish()
+    }
+}
+
+fn snowflake(vars: &Vars, key: &str, how: &str, problems: &mut Vec<Problem>) -> Option<u64> {
+    let raw = vars.get(key)?;
+    match raw.parse::<u64>() {
+        Ok(v) if v > 0 => Some(v),
+        _ => {
+            problems.push(Problem::new(
+                key,
+                format!("{raw:?} is not a Discord id (a number such as 123456789012345678); {how}"),
+            ));
+            None
+        }
+    }
+}
+
+fn flag(vars: &Vars, key: &str, default: bool, problems: &mut Vec<Problem>) -> bool {
+    match vars.get(key).map(str::to_ascii_lowercase).as_deref() {
+        None => default,
+        Some("1" | "true" | "yes" | "on") => true,
+        Some("0" | "false" | "no" | "off") => false,
+        Some(other) => {
+            problems.push(Problem::new(
+                key,
+                format!("{other:?} is not a yes/no value; use 1 or 0"),
+            ));
+            default
+        }
+    }
+}
+
+impl BotSettings {
+    /// Reads and checks every variable, reporting every problem at once.
+    pub fn from_vars(vars: &Vars) -> Result<BotSettings, ConfigError> {
+        const COPY_ID: &str = "enable Developer Mode in Discord, right-click it and Copy ID";
+        let mut problems = Vec::new();
+        let token = match vars.get("BOT_TOKEN") {
+            None => {
+                problems.push(Problem::new(
+                    "BOT_TOKEN",
+                    "is required; copy the token from the Discord Developer Portal (your application, Bot, Reset Token)",
+                ));
+                Secret::default()
+            }
+            Some(t) if t.split('.').count() != 3 || t.chars().any(char::is_whitespace) => {
+                problems.push(Problem::new(
+                    "BOT_TOKEN",
+                    "does not look like a bot token (three parts separated by dots); copy it again from the Developer Portal",
+                ));
+                Secret::new(t)
+            }
+            Some(t) => Secret::new(t),
+        };
+        let guild_id = snowflake(vars, "GUILD_ID", COPY_ID, &mut problems);
+        let support_role_id = snowflake(vars, "SUPPORT_ROLE_ID", COPY_ID, &mut problems);
+        if vars.get("SUPPORT_ROLE_ID").is_none() {
+            problems.push(Problem::new(
+                "SUPPORT_ROLE_ID",
+                format!("is required: the role of your support staff; {COPY_ID}"),
+            ));
+        }
+        let open_category_id = snowflake(vars, "OPEN_TICKETS_CATEGORY_ID", COPY_ID, &mut problems);
+        let closed_category_id =
+            snowflake(vars, "CLOSED_TICKETS_CATEGORY_ID", COPY_ID, &mut problems);
+        let log_channel_id = snowflake(vars, "LOG_CHANNEL_ID", COPY_ID, &mut problems);
+        let creator_may_close = flag(vars, "CREATOR_MAY_CLOSE", true, &mut problems);
+        let debug = flag(vars, "DEBUG", false, &mut problems);
+        let api_base = vars
+            .get("DISCORD_API_BASE")
+            .map(|s| s.trim_end_matches('/').to_owned());
+        if let Some(base) = &api_base {
+            if !(base.starts_with("http://") || base.starts_with("https://")) {
+                problems.push(Problem::new(
+                    "DISCORD_API_BASE",
+                    "must be an http:// or https:// URL (it is for tests and proxies; leave it unset for Discord)",
+                ));
+            }
+        }
+        let max_open_per_user = match max_open_per_user(vars) {
+            Ok(n) => n,
+            Err(e) => {
+                problems.extend(e.problems);
+                1
+            }
+        };
+        let db = match DbConfig::from_vars(vars) {
+            Ok(db) => Some(db),
+            Err(e) => {
+                problems.extend(e.problems);
+                None
+            }
+        };
+        match (db, support_role_id) {
+            (Some(db), Some(support_role_id)) if problems.is_empty() => Ok(BotSettings {
+                token,
+                guild_id,
+                support_role_id,
+                open_category_id,
+                closed_category_id,
+                log_channel_id,
+                max_open_per_user,
+                creator_may_close,
+                log_file: PathBuf::from(vars.get("LOG_FILE").unwrap_or("bot.log")),
+                debug,
+                api_base,
+                db,
+            }),
+            _ => Err(ConfigError { problems }),
+        }
+    }
+}
+
 /// One bad or missing variable and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -493,6 +641,32 @@ mod tests {
         let err =
             max_open_per_user(&Vars::from_pairs([("MAX_OPEN_TICKETS_PER_USER", "0")])).unwrap_err();
         assert_eq!(err.problems[0].variable, "MAX_OPEN_TICKETS_PER_USER");
+    }
+
+    #[test]
+    fn bot_settings_name_every_problem_and_hide_the_token() {
+        let vars = Vars::from_pairs([
+            ("BOT_TOKEN", "secret-without-dots"),
+            ("GUILD_ID", "abc"),
+            ("DB_TYPE", "oracle"),
+        ]);
+        let err = BotSettings::from_vars(&vars).unwrap_err();
+        let named: Vec<&str> = err.problems.iter().map(|p| p.variable.as_str()).collect();
+        for v in ["BOT_TOKEN", "GUILD_ID", "SUPPORT_ROLE_ID", "DB_TYPE"] {
+            assert!(named.contains(&v), "{v} missing from {named:?}");
+        }
+        assert!(!err.to_string().contains("secret-without-dots"));
+        let vars = Vars::from_pairs([
+            ("BOT_TOKEN", "aaa.bbb.ccc"),
+            ("GUILD_ID", "123"),
+            ("SUPPORT_ROLE_ID", "456"),
+        ]);
+        let s = BotSettings::from_vars(&vars).unwrap();
+        assert_eq!(
+            (s.guild_id, s.support_role_id, s.max_open_per_user),
+            (Some(123), 456, 1)
+        );
+        assert!(!format!("{s:?}").contains("aaa.bbb.ccc"));
     }
 
     #[test]

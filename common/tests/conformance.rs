@@ -90,6 +90,8 @@ conformance! {
         sqlite_stream_all_yields_everything,
         mysql_stream_all_yields_everything,
         mongodb_stream_all_yields_everything;
+    stats_match_the_data =>
+        sqlite_stats_match_the_data, mysql_stats_match_the_data, mongodb_stats_match_the_data;
     heartbeats =>
         sqlite_heartbeats, mysql_heartbeats, mongodb_heartbeats;
     hostile_strings_stored_verbatim =>
@@ -1275,13 +1277,13 @@ fn selects(f: &TicketFilter, t: &Ticket) -> bool {
         && (f.status.is_none() || f.status == Some(t.status))
         && (f.creator_id.is_none() || f.creator_id == Some(t.creator_id))
         && claim_ok
-        && f.since.as_ref().map_or(true, |s| t.created_at >= *s)
-        && f.until.as_ref().map_or(true, |u| t.created_at < *u)
+        && f.since.is_none_or(|s| t.created_at >= s)
+        && f.until.is_none_or(|u| t.created_at < u)
 }
 
 fn newest_first(all: &[Ticket], f: &TicketFilter) -> Vec<Ticket> {
     let mut v: Vec<Ticket> = all.iter().filter(|t| selects(f, t)).cloned().collect();
-    v.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+    v.sort_by_key(|t| std::cmp::Reverse((t.created_at, t.id)));
     v
 }
 
@@ -1660,7 +1662,7 @@ async fn populate(store: &dyn TicketStore, clock: &mut Clock) -> Populated {
 }
 
 fn sorted_beats(mut beats: Vec<Heartbeat>) -> Vec<Heartbeat> {
-    beats.sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
+    beats.sort_by_key(|b| b.instance_id.clone());
     beats
 }
 
@@ -1831,10 +1833,14 @@ async fn stream_all_yields_everything(db: &TestDb) {
     let store = db.store();
     let mut clock = Clock::new();
     let pop = populate(&*store, &mut clock).await;
+    assert!(!pop.beats.is_empty());
     let tickets = normalized(export_all_tickets(&*store, 1000).await);
     let events = export_all_events(&*store, 1000).await;
+    assert_eq!(tickets.len(), 5);
+    assert_eq!(events.len(), 19);
 
-    for batch in [1, 2, 3, 5, 1000] {
+    // Tickets (with participants) first, then events; heartbeats are not records.
+    for batch in [1, 2, 3, 5, 19, 1000] {
         let records: Vec<Record> = store
             .clone()
             .stream_all(batch)
@@ -1843,33 +1849,169 @@ async fn stream_all_yields_everything(db: &TestDb) {
             .unwrap_or_else(|e| panic!("stream_all({batch}) failed: {e}"));
         let mut got_tickets = Vec::new();
         let mut got_events = Vec::new();
-        let mut got_beats = Vec::new();
-        let mut phase = 0;
         for r in records {
             match r {
                 Record::Ticket(t) => {
-                    assert_eq!(phase, 0, "a ticket after events or heartbeats");
+                    assert!(got_events.is_empty(), "a ticket after events");
                     got_tickets.push(*t);
                 }
-                Record::Event(e) => {
-                    assert!(phase <= 1, "an event after heartbeats");
-                    phase = 1;
-                    got_events.push(e);
-                }
-                Record::Heartbeat(h) => {
-                    phase = 2;
-                    got_beats.push(h);
-                }
+                Record::Event(e) => got_events.push(e),
             }
         }
         assert_eq!(normalized(got_tickets), tickets, "batch {batch}");
         assert_eq!(got_events, events, "batch {batch}");
-        assert_eq!(
-            sorted_beats(got_beats),
-            sorted_beats(pop.beats.clone()),
-            "batch {batch}"
-        );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics.
+
+/// `stats` computed from the exported data: the oracle.
+fn expected_stats(
+    tickets: &[Ticket],
+    events: &[TicketEvent],
+    f: &TicketFilter,
+) -> ticketbot_common::stats::TicketStats {
+    use ticketbot_common::stats::{sort_staff, tally, DayCount, DurationSummary, TicketStats};
+    let selected: Vec<&Ticket> = tickets.iter().filter(|t| selects(f, t)).collect();
+    let durations = selected
+        .iter()
+        .filter(|t| t.status == TicketStatus::Closed)
+        .filter_map(|t| {
+            t.closed_at
+                .map(|c| (c - t.created_at).num_microseconds().unwrap())
+        })
+        .collect();
+    let mut days: BTreeMap<chrono::NaiveDate, u64> = BTreeMap::new();
+    for t in &selected {
+        *days.entry(t.created_at.date_naive()).or_default() += 1;
+    }
+    let mut staff = Vec::new();
+    for e in events {
+        let in_range = (f.guild_id.is_none() || f.guild_id == Some(e.guild_id))
+            && f.since.is_none_or(|s| e.at >= s)
+            && f.until.is_none_or(|u| e.at < u);
+        match (e.kind, e.actor_id) {
+            (EventKind::Claimed, Some(user)) if in_range => tally(&mut staff, user, 1, 0),
+            (EventKind::Closed, Some(user)) if in_range => tally(&mut staff, user, 0, 1),
+            _ => {}
+        }
+    }
+    sort_staff(&mut staff);
+    let owned: Vec<Ticket> = selected.into_iter().cloned().collect();
+    TicketStats {
+        counts: status_counts(&owned),
+        time_to_close: DurationSummary::from_micros(durations),
+        staff,
+        per_day: days
+            .into_iter()
+            .map(|(date, opened)| DayCount { date, opened })
+            .collect(),
+    }
+}
+
+async fn stats_match_the_data(db: &TestDb) {
+    let store = &*db.store;
+    // Four days, with tickets on both sides of midnight.
+    let day0 = (now() - Duration::days(6))
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    let at = |day: i64, micros: i64| day0 + Duration::days(day) + Duration::microseconds(micros);
+    let before_midnight = Duration::days(1).num_microseconds().unwrap() - 1;
+    let plan: [(DiscordId, DiscordId, DateTime<Utc>); 9] = [
+        (GUILD, CREATOR, at(0, 3_600_000_001)),
+        (GUILD, OTHER_USER, at(0, before_midnight)),
+        (GUILD, MEMBER_1, at(1, 0)),
+        (GUILD, MEMBER_2, at(1, 7_200_000_123)),
+        (OTHER_GUILD, CREATOR, at(1, 9_000_000_000)),
+        (GUILD, 77, at(2, 1)),
+        (GUILD, 78, at(3, 5)),
+        (OTHER_GUILD, 79, at(3, 10)),
+        (GUILD, 80, at(3, 20)),
+    ];
+    let mut ids = Vec::new();
+    for (g, c, t) in plan {
+        ids.push(created(store.create_ticket(g, c, 5, t).await).id);
+    }
+    let later =
+        |i: usize, secs: i64| plan[i].2 + Duration::seconds(secs) + Duration::microseconds(3);
+    let ops: Vec<(usize, Transition)> = vec![
+        (0, claim(STAFF_A, later(0, 60))),
+        (0, close(STAFF_A, Some("a"), later(0, 3_600))),
+        (1, claim(STAFF_B, later(1, 10))),
+        (1, close(STAFF_A, None, later(1, 90_000))),
+        (2, claim(STAFF_A, later(2, 5))),
+        (2, unclaim(STAFF_A, later(2, 6))),
+        (2, claim(STAFF_C, later(2, 7))),
+        (3, close(MEMBER_2, Some("creator closed it"), later(3, 120))),
+        (3, reopen(STAFF_B, later(3, 130))),
+        (3, close(STAFF_B, None, later(3, 500))),
+        (4, claim(STAFF_A, later(4, 1))),
+        (4, close(STAFF_A, None, later(4, 2))),
+        (
+            5,
+            Transition::Close {
+                by: None,
+                reason: Some("operator".into()),
+                at: later(5, 42),
+                forced: true,
+            },
+        ),
+        (6, claim(STAFF_B, later(6, 1))),
+    ];
+    for (i, tr) in &ops {
+        store.transition(ids[*i], tr).await.unwrap();
+    }
+    let tickets: Vec<Ticket> = export_all_tickets(store, 100)
+        .await
+        .into_iter()
+        .map(|r| r.ticket)
+        .collect();
+    let events = export_all_events(store, 100).await;
+
+    let filters = [
+        TicketFilter::default(),
+        TicketFilter {
+            guild_id: Some(GUILD),
+            ..Default::default()
+        },
+        TicketFilter {
+            guild_id: Some(OTHER_GUILD),
+            ..Default::default()
+        },
+        TicketFilter {
+            since: Some(at(1, 0)),
+            until: Some(at(3, 0)),
+            ..Default::default()
+        },
+        TicketFilter {
+            guild_id: Some(GUILD),
+            since: Some(at(0, before_midnight)),
+            ..Default::default()
+        },
+        TicketFilter {
+            guild_id: Some(42),
+            ..Default::default()
+        },
+    ];
+    let mut problems = Vec::new();
+    for f in &filters {
+        let want = expected_stats(&tickets, &events, f);
+        let got = store.stats(f).await.unwrap();
+        if got != want {
+            problems.push(format!(
+                "stats {f:?}:\n  got      {got:?}\n  expected {want:?}"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // The fixture means something: the whole store has closes, claims and several days.
+    let all = store.stats(&TicketFilter::default()).await.unwrap();
+    assert_eq!(all.time_to_close.count, 5);
+    assert_eq!(all.per_day.len(), 4);
+    assert!(all.staff.len() >= 3);
 }
 
 // ---------------------------------------------------------------------------------------------

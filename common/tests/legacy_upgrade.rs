@@ -557,7 +557,7 @@ async fn upgrade_keeps_every_ticket(guard: &DbGuard, legacy: &Legacy) {
         .filter(|t| t.guild_id == GUILD)
         .cloned()
         .collect();
-    expected.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+    expected.sort_by_key(|t| std::cmp::Reverse((t.created_at, t.id)));
     let page = store.list(&f, 100, None).await.unwrap();
     assert_eq!(page.tickets, expected);
     let counts = store.count(&f).await.unwrap();

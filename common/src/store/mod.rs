@@ -174,6 +174,10 @@ pub trait TicketStore: Send + Sync + 'static {
 
     async fn count(&self, filter: &TicketFilter) -> StoreResult<StatusCounts>;
 
+    /// Tickets changed at or after `since`, oldest change first: how a running bot notices
+    /// what `ticketctl` (or another bot process) did.
+    async fn updated_since(&self, since: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Ticket>>;
+
     /// Counts, time to close, staff claims and closes (from the history) and tickets opened per
     /// day, for the tickets (and events) the filter's guild and time range select.
     async fn stats(&self, filter: &TicketFilter) -> StoreResult<TicketStats>;

@@ -443,6 +443,7 @@ impl MongoStore {
                     false,
                 ),
                 index(doc! { "outbox_n": 1 }, "tickets_outbox", false),
+                index(doc! { "updated_at": 1 }, "tickets_updated", false),
                 index(doc! { "deleted": 1 }, "tickets_deleted", false),
             ])
             .await?;
@@ -861,6 +862,18 @@ impl TicketStore for MongoStore {
         Ok(counts)
     }
 
+    async fn updated_since(&self, since: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Ticket>> {
+        let docs: Vec<Document> = self
+            .tickets
+            .find(doc! { "updated_at": { "$gte": time_to_bson(since) }, "deleted": false })
+            .sort(doc! { "updated_at": 1 })
+            .limit(i64::from(limit))
+            .await?
+            .try_collect()
+            .await?;
+        docs.iter().map(ticket_from_doc).collect()
+    }
+
     async fn stats(&self, filter: &TicketFilter) -> StoreResult<TicketStats> {
         // Gathered client-side from projections: works on every MongoDB-wire server, and the
         // arithmetic is shared with the SQL backend.
@@ -1075,7 +1088,7 @@ impl TicketStore for MongoStore {
                 }
             }
         }
-        events.sort_by(|a, b| (a.at, a.id).cmp(&(b.at, b.id)));
+        events.sort_by_key(|e| (e.at, e.id));
         Ok(events)
     }
 

@@ -787,6 +787,20 @@ impl TicketStore for SqlStore {
         Ok(counts)
     }
 
+    async fn updated_since(&self, since: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Ticket>> {
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE updated_at >= ? ORDER BY updated_at, id LIMIT ?"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(time_to_sql(since))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| ticket_from_row(r).map(|(t, _)| t))
+            .collect()
+    }
+
     async fn stats(&self, filter: &TicketFilter) -> StoreResult<TicketStats> {
         let counts = self.count(filter).await?;
 

@@ -1,0 +1,117 @@
+//! The buttons. Their custom ids are fixed strings (see `embeds`), so a panel or ticket message
+//! posted before a restart keeps working: nothing about them is held in memory.
+
+use std::sync::Arc;
+
+use poise::serenity_prelude as serenity;
+use serenity::{
+    ComponentInteraction, CreateInteractionResponse, CreateInteractionResponseFollowup,
+    CreateInteractionResponseMessage,
+};
+use uuid::Uuid;
+
+use crate::access;
+use crate::data::Data;
+use crate::embeds::*;
+use crate::service::{self, Outcome, Req, ServiceError};
+
+/// Handles a click on one of our buttons; others are ignored (another bot's, or poise's).
+pub async fn handle(
+    ctx: &serenity::Context,
+    data: &Arc<Data>,
+    click: &ComponentInteraction,
+) -> anyhow::Result<()> {
+    let id = click.data.custom_id.as_str();
+    let ours = id.starts_with("ticketbot:");
+    if !ours {
+        return Ok(());
+    }
+    let Some(_work) = data.begin_work() else {
+        let msg = CreateInteractionResponseMessage::new()
+            .content("The bot is restarting; please try again in a few seconds.")
+            .ephemeral(true);
+        click
+            .create_response(&ctx.http, CreateInteractionResponse::Message(msg))
+            .await?;
+        return Ok(());
+    };
+    if id == DELETE_CANCEL {
+        let msg = CreateInteractionResponseMessage::new()
+            .content("Deletion cancelled.")
+            .components(vec![]);
+        click
+            .create_response(&ctx.http, CreateInteractionResponse::UpdateMessage(msg))
+            .await?;
+        return Ok(());
+    }
+    // Acknowledge at once; the work may take longer than Discord's 3 seconds.
+    let defer =
+        CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
+    click.create_response(&ctx.http, defer).await?;
+    let Some(guild_id) = click.guild_id else {
+        return follow_up(
+            ctx,
+            click,
+            Err(ServiceError::User("Tickets work inside a server.".into())),
+        )
+        .await;
+    };
+    let actor = access::actor(
+        click.user.id,
+        click.member.as_ref(),
+        data.settings.support_role_id,
+    );
+    let req = Req {
+        guild_id,
+        channel_id: click.channel_id,
+        actor,
+    };
+    let outcome = match id {
+        OPEN_BUTTON => service::open(ctx, data, guild_id, click.user.id).await,
+        CLOSE_BUTTON => service::close(ctx, data, &req, None).await,
+        CLAIM_BUTTON => service::claim(ctx, data, &req).await,
+        REOPEN_BUTTON => service::reopen(ctx, data, &req).await,
+        DELETE_BUTTON => service::request_delete(data, &req).await,
+        other => match other
+            .strip_prefix(DELETE_CONFIRM_PREFIX)
+            .and_then(|u| Uuid::parse_str(u).ok())
+        {
+            Some(ticket) => service::confirm_delete(ctx, data, &req, ticket).await,
+            None => Err(ServiceError::User(
+                "This button is no longer supported; use the /ticket commands.".into(),
+            )),
+        },
+    };
+    follow_up(ctx, click, outcome).await
+}
+
+async fn follow_up(
+    ctx: &serenity::Context,
+    click: &ComponentInteraction,
+    outcome: Outcome,
+) -> anyhow::Result<()> {
+    let reply = match outcome {
+        Ok(r) => r,
+        Err(ServiceError::User(msg)) => service::Reply::text(msg),
+        Err(ServiceError::Internal(e)) => {
+            tracing::error!("button {} failed: {e:#}", click.data.custom_id);
+            service::Reply::text(
+                "Something went wrong on my side; it has been logged. Please try again.",
+            )
+        }
+    };
+    let mut msg = CreateInteractionResponseFollowup::new()
+        .ephemeral(true)
+        .components(reply.components);
+    if !reply.content.is_empty() {
+        msg = msg.content(reply.content);
+    }
+    if let Some(e) = reply.embed {
+        msg = msg.embed(e);
+    }
+    if let Err(e) = click.create_followup(&ctx.http, msg).await {
+        // The channel may be gone (a confirmed delete): nothing left to answer in.
+        tracing::debug!("follow-up not delivered: {e}");
+    }
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! The state every handler shares: the store, the settings, and the shutdown gate.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use ticketbot_common::config::BotSettings;
+use ticketbot_common::rules::Policy;
+use ticketbot_common::store::TicketStore;
+use tokio::sync::Notify;
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+pub type Context<'a> = poise::Context<'a, Arc<Data>, Error>;
+
+pub struct Data {
+    pub store: Arc<dyn TicketStore>,
+    pub settings: Arc<BotSettings>,
+    pub policy: Policy,
+    /// Identifies this process in heartbeats and logs.
+    pub instance_id: String,
+    stopping: AtomicBool,
+    in_flight: AtomicUsize,
+    idle: Notify,
+}
+
+impl Data {
+    pub fn new(store: Arc<dyn TicketStore>, settings: Arc<BotSettings>) -> Self {
+        let policy = Policy {
+            creator_may_close: settings.creator_may_close,
+            max_open_per_user: settings.max_open_per_user,
+        };
+        Data {
+            store,
+            settings,
+            policy,
+            instance_id: format!(
+                "{}-{}",
+                std::process::id(),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
+            stopping: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
+            idle: Notify::new(),
+        }
+    }
+
+    /// Marks one unit of work as running; `None` once shutdown has begun (no new work).
+    pub fn begin_work(self: &Arc<Self>) -> Option<WorkGuard> {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        if self.stopping.load(Ordering::SeqCst) {
+            self.end_work();
+            return None;
+        }
+        Some(WorkGuard(self.clone()))
+    }
+
+    fn end_work(&self) {
+        if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+
+    /// Refuses new work from now on and waits for what is running to finish.
+    pub async fn drain(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        loop {
+            let idle = self.idle.notified();
+            if self.in_flight.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+}
+
+/// Held while a handler runs; dropping it ends the work.
+pub struct WorkGuard(Arc<Data>);
+
+impl Drop for WorkGuard {
+    fn drop(&mut self) {
+        self.0.end_work();
+    }
+}

@@ -1,0 +1,122 @@
+//! What the bot posts: the panel, the welcome message, notices, the info card, and the
+//! persistent custom ids of its buttons (fixed strings, so old messages work after a restart).
+
+use poise::serenity_prelude as serenity;
+use serenity::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed};
+use ticketbot_common::ticket::{Participant, Ticket};
+
+pub const OPEN_BUTTON: &str = "ticketbot:open";
+pub const CLOSE_BUTTON: &str = "ticketbot:close";
+pub const CLAIM_BUTTON: &str = "ticketbot:claim";
+pub const REOPEN_BUTTON: &str = "ticketbot:reopen";
+pub const DELETE_BUTTON: &str = "ticketbot:delete";
+/// Followed by the ticket id: the confirmation names the ticket it confirms.
+pub const DELETE_CONFIRM_PREFIX: &str = "ticketbot:delete-confirm:";
+pub const DELETE_CANCEL: &str = "ticketbot:delete-cancel";
+
+const COLOR: u32 = 0x5865F2;
+
+pub fn panel() -> (CreateEmbed, Vec<CreateActionRow>) {
+    let embed = CreateEmbed::new()
+        .title("Need help?")
+        .description("Click **Open Ticket** to open a private channel with our support team.")
+        .color(COLOR);
+    let row = CreateActionRow::Buttons(vec![CreateButton::new(OPEN_BUTTON)
+        .label("Open Ticket")
+        .emoji('🎫')
+        .style(ButtonStyle::Primary)]);
+    (embed, vec![row])
+}
+
+pub fn welcome(ticket: &Ticket) -> (CreateEmbed, Vec<CreateActionRow>) {
+    let embed = CreateEmbed::new()
+        .title(format!("Ticket {}", ticket.short_id()))
+        .description(format!(
+            "Welcome <@{}>! Describe your issue and a member of the support team will be with you shortly.",
+            ticket.creator_id
+        ))
+        .color(COLOR)
+        .timestamp(serenity::Timestamp::from(ticket.created_at));
+    (embed, vec![ticket_buttons()])
+}
+
+pub fn ticket_buttons() -> CreateActionRow {
+    CreateActionRow::Buttons(vec![
+        CreateButton::new(CLOSE_BUTTON)
+            .label("Close")
+            .emoji('🔒')
+            .style(ButtonStyle::Danger),
+        CreateButton::new(CLAIM_BUTTON)
+            .label("Claim")
+            .emoji('🙋')
+            .style(ButtonStyle::Success),
+    ])
+}
+
+pub fn closed_buttons() -> CreateActionRow {
+    CreateActionRow::Buttons(vec![
+        CreateButton::new(REOPEN_BUTTON)
+            .label("Reopen")
+            .emoji('🔓')
+            .style(ButtonStyle::Success),
+        CreateButton::new(DELETE_BUTTON)
+            .label("Delete")
+            .emoji('🗑')
+            .style(ButtonStyle::Danger),
+    ])
+}
+
+pub fn delete_confirm(ticket: &Ticket) -> Vec<CreateActionRow> {
+    vec![CreateActionRow::Buttons(vec![
+        CreateButton::new(format!("{DELETE_CONFIRM_PREFIX}{}", ticket.id))
+            .label("Delete for good")
+            .style(ButtonStyle::Danger),
+        CreateButton::new(DELETE_CANCEL)
+            .label("Cancel")
+            .style(ButtonStyle::Secondary),
+    ])]
+}
+
+pub fn notice(text: impl Into<String>) -> CreateEmbed {
+    CreateEmbed::new().description(text).color(COLOR)
+}
+
+fn user_or_dash(id: Option<u64>) -> String {
+    id.map_or_else(|| "—".to_owned(), |u| format!("<@{u}>"))
+}
+
+fn time(t: chrono::DateTime<chrono::Utc>) -> String {
+    format!("<t:{}:f>", t.timestamp())
+}
+
+pub fn info(ticket: &Ticket, participants: &[Participant]) -> CreateEmbed {
+    let people = if participants.is_empty() {
+        "—".to_owned()
+    } else {
+        participants
+            .iter()
+            .map(|p| format!("<@{}>", p.user_id))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut e = CreateEmbed::new()
+        .title(format!("Ticket {}", ticket.short_id()))
+        .color(COLOR)
+        .field("ID", format!("`{}`", ticket.id), false)
+        .field("Status", ticket.status.as_str(), true)
+        .field("Creator", format!("<@{}>", ticket.creator_id), true)
+        .field("Claimed by", user_or_dash(ticket.claimed_by), true)
+        .field("Opened", time(ticket.created_at), true)
+        .field("Participants", people, false);
+    if let Some(closed) = ticket.closed_at {
+        e = e.field("Closed", time(closed), true).field(
+            "Closed by",
+            user_or_dash(ticket.closed_by),
+            true,
+        );
+        if let Some(reason) = &ticket.close_reason {
+            e = e.field("Reason", reason, false);
+        }
+    }
+    e
+}
