@@ -2668,32 +2668,35 @@ async fn schema_version_and_reopen(db: &TestDb) {
     third.close().await;
 }
 
-/// Two processes (the bot and ticketctl) starting at once on a database that does not exist
-/// yet: both must come up, on one schema.
+/// Processes (the bot, ticketctl, a second bot) starting at once on a database that does not
+/// exist yet: all must come up, on one schema.
 async fn fresh_database_opened_twice_at_once(db: &TestDb) {
     let guard = DbGuard::new(db.backend());
-    let (a, b) = tokio::join!(
-        ticketbot_common::open_store(&guard.config),
-        ticketbot_common::open_store(&guard.config)
+    let opened = join_all((0..4).map(|_| ticketbot_common::open_store(&guard.config))).await;
+    let errors: Vec<String> = opened
+        .iter()
+        .filter_map(|r| r.as_ref().err().map(|e| e.to_string()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "simultaneous first opens failed: {errors:?}"
     );
-    let (a, b) = match (a, b) {
-        (Ok(a), Ok(b)) => (a, b),
-        (a, b) => panic!(
-            "simultaneous first opens: {:?} / {:?}",
-            a.err().map(|e| e.to_string()),
-            b.err().map(|e| e.to_string())
-        ),
-    };
-    let version = a.schema_version().await.unwrap();
+    let stores: Vec<Arc<dyn TicketStore>> = opened.into_iter().map(Result::unwrap).collect();
+    let version = stores[0].schema_version().await.unwrap();
     assert!(version > 0);
-    assert_eq!(b.schema_version().await.unwrap(), version);
-    let t = created(a.create_ticket(GUILD, CREATOR, 1, now()).await);
-    assert_eq!(b.get(t.id).await.unwrap(), Some(t.clone()));
-    assert_eq!(
-        limit_reached(b.create_ticket(GUILD, CREATOR, 1, now()).await),
-        vec![t]
-    );
-    a.close().await;
-    b.close().await;
+    for s in &stores {
+        assert_eq!(s.schema_version().await.unwrap(), version);
+    }
+    let t = created(stores[0].create_ticket(GUILD, CREATOR, 1, now()).await);
+    for s in &stores[1..] {
+        assert_eq!(s.get(t.id).await.unwrap(), Some(t.clone()));
+        assert_eq!(
+            limit_reached(s.create_ticket(GUILD, CREATOR, 1, now()).await),
+            vec![t.clone()]
+        );
+    }
+    for s in &stores {
+        s.close().await;
+    }
     guard.cleanup().await;
 }

@@ -868,25 +868,29 @@ async fn second_open_is_a_no_op(guard: &DbGuard, legacy: &Legacy) {
     third.close().await;
 }
 
-/// Two processes (the bot and ticketctl) starting at once on the Python bot's database.
+/// Processes (the bot, ticketctl, ...) starting at once on the Python bot's database: all
+/// come up, and the legacy rows are taken over once.
 async fn simultaneous_first_opens(guard: &DbGuard, legacy: &Legacy) {
-    let (a, b) = tokio::join!(
-        ticketbot_common::open_store(&guard.config),
-        ticketbot_common::open_store(&guard.config)
-    );
-    let (a, b) = match (a, b) {
-        (Ok(a), Ok(b)) => (a, b),
-        (a, b) => panic!(
-            "simultaneous opens: {:?} / {:?}",
-            a.err().map(|e| e.to_string()),
-            b.err().map(|e| e.to_string())
-        ),
-    };
-    let sa = snapshot(&*a).await;
-    assert_eq!(sa, snapshot(&*b).await);
+    let opened =
+        futures::future::join_all((0..4).map(|_| ticketbot_common::open_store(&guard.config)))
+            .await;
+    let errors: Vec<String> = opened
+        .iter()
+        .filter_map(|r| r.as_ref().err().map(|e| e.to_string()))
+        .collect();
+    assert!(errors.is_empty(), "simultaneous opens failed: {errors:?}");
+    let stores: Vec<_> = opened.into_iter().map(Result::unwrap).collect();
+    let sa = snapshot(&*stores[0]).await;
+    for s in &stores[1..] {
+        assert_eq!(snapshot(&**s).await, sa);
+    }
     assert_eq!(sa.0.len(), legacy.rows.len());
     for e in &legacy.rows {
-        assert_legacy_ticket(guard.backend, e, a.get(e.id()).await.unwrap().as_ref());
+        assert_legacy_ticket(
+            guard.backend,
+            e,
+            stores[0].get(e.id()).await.unwrap().as_ref(),
+        );
     }
     let per_ticket: BTreeMap<Uuid, usize> =
         sa.1.iter()
@@ -900,8 +904,9 @@ async fn simultaneous_first_opens(guard: &DbGuard, legacy: &Legacy) {
         per_ticket.values().all(|&n| n == 1),
         "imported twice: {per_ticket:?}"
     );
-    a.close().await;
-    b.close().await;
+    for s in &stores {
+        s.close().await;
+    }
 }
 
 async fn empty_legacy_database(guard: &DbGuard) {

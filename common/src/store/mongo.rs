@@ -41,6 +41,9 @@ use crate::ticket::{DiscordId, EventKind, Participant, Ticket, TicketEvent, Tick
 
 const SCHEMA_VERSION: i64 = 1;
 
+/// Reopen looks for a free open-ticket slot up to here (a user never holds that many).
+const MAX_SLOT: i64 = 10_000;
+
 /// Namespace of the id of a ticket's `deleted` event: one per ticket, so finishing an
 /// interrupted delete twice writes it once.
 const DELETED_EVENTS: Uuid = Uuid::from_u128(0x3f6e_0c55_9a2d_4b71_8e44_d1c0_7a00_de1e);
@@ -342,7 +345,9 @@ fn filter_doc(filter: &TicketFilter) -> Document {
     match filter.claim {
         ClaimFilter::Any => {}
         ClaimFilter::Unclaimed => {
-            f.insert("claimed_by", Bson::Null);
+            // `$eq: null` rather than a bare null: same meaning, and some MongoDB-wire servers
+            // get the bare form wrong inside `$and` and in counts.
+            f.insert("claimed_by", doc! { "$eq": Bson::Null });
         }
         ClaimFilter::By(u) => {
             f.insert("claimed_by", id_to_bson(u));
@@ -640,11 +645,21 @@ impl MongoStore {
                 "close_reason": Bson::Null, "open_slot": slot, "updated_at": time_to_bson(t.at()),
             }};
             let filter = doc! { "_id": id.to_string(), "deleted": false, "status": "closed" };
-            match self.write_with_event(filter, update, &event).await {
-                Ok(doc) => return doc.as_ref().map(ticket_from_doc).transpose(),
-                Err(e) if is_duplicate_key(&e) => slot += 1,
+            let slot_taken = match self.write_with_event(filter, update, &event).await {
+                Ok(Some(doc)) => return ticket_from_doc(&doc).map(Some),
+                // Still closed yet not updated: the slot's unique index refused the write (some
+                // MongoDB-wire servers report that as "no document" rather than error 11000).
+                Ok(None) => self
+                    .get(id)
+                    .await?
+                    .is_some_and(|t| t.status == TicketStatus::Closed),
+                Err(e) if is_duplicate_key(&e) => true,
                 Err(e) => return Err(e.into()),
+            };
+            if !slot_taken || slot > MAX_SLOT {
+                return Ok(None);
             }
+            slot += 1;
         }
     }
 
@@ -654,7 +669,7 @@ impl MongoStore {
         let set = match t {
             Transition::Claim { by, .. } => {
                 filter.insert("status", "open");
-                filter.insert("claimed_by", Bson::Null);
+                filter.insert("claimed_by", doc! { "$eq": Bson::Null });
                 doc! { "claimed_by": id_to_bson(*by), "claimed_at": at.clone() }
             }
             Transition::Unclaim { by, .. } => {
@@ -950,19 +965,23 @@ impl TicketStore for MongoStore {
             .find_one_and_update(doc! { "_id": id.to_string(), "deleted": false }, update)
             .return_document(ReturnDocument::After)
             .await;
-        match res {
-            Ok(Some(doc)) => ticket_from_doc(&doc),
-            Ok(None) => Err(RuleError::NotFound.into()),
-            Err(e) if is_duplicate_key(&e) => {
-                let channel_id = channel_id.unwrap_or_default();
-                let owner = self.get_by_channel(channel_id).await?;
-                Err(StoreError::ChannelTaken {
-                    channel_id,
-                    ticket_id: owner.map(|t| t.id).unwrap_or_default(),
-                })
-            }
-            Err(e) => Err(e.into()),
+        // Some MongoDB-wire servers skip a write that breaks a unique index without reporting
+        // error 11000: then the document exists but came back as `None`.
+        let taken = match res {
+            Ok(Some(doc)) => return ticket_from_doc(&doc),
+            Ok(None) => self.get_doc(id).await?.is_some(),
+            Err(e) if is_duplicate_key(&e) => true,
+            Err(e) => return Err(e.into()),
+        };
+        if !taken {
+            return Err(RuleError::NotFound.into());
         }
+        let channel_id = channel_id.unwrap_or_default();
+        let owner = self.get_by_channel(channel_id).await?;
+        Err(StoreError::ChannelTaken {
+            channel_id,
+            ticket_id: owner.map(|t| t.id).unwrap_or_default(),
+        })
     }
 
     async fn transition(&self, id: Uuid, transition: &Transition) -> StoreResult<Ticket> {

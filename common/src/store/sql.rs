@@ -367,6 +367,23 @@ impl SqlStore {
 
     /// Takes over a Python-bot table, applies migrations, and imports what was taken over.
     async fn upgrade(&self) -> StoreResult<()> {
+        // Every step is idempotent. MySQL serialises processes with a named lock; SQLite has no
+        // such lock, so a process that lost a race with another's first start simply runs the
+        // upgrade again (it then finds the work done).
+        let mut attempt = 0;
+        loop {
+            match self.upgrade_once().await {
+                Err(e) if self.dialect.backend == Backend::Sqlite && attempt < 10 => {
+                    attempt += 1;
+                    tracing::debug!("schema upgrade raced another process ({e}); again");
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn upgrade_once(&self) -> StoreResult<()> {
         let lock = self.schema_lock().await?;
         let result = async {
             legacy::sql_set_aside(&self.pool, self.dialect.backend).await?;
@@ -382,7 +399,7 @@ impl SqlStore {
         }
         .await;
         if let Some(mut conn) = lock {
-            conn.execute("SELECT RELEASE_LOCK('ticketbot_schema')")
+            conn.execute("SELECT RELEASE_LOCK(CONCAT('ticketbot_schema_', DATABASE()))")
                 .await
                 .ok();
         }
@@ -395,9 +412,11 @@ impl SqlStore {
             return Ok(None);
         }
         let mut conn = self.pool.acquire().await?;
-        let got: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK('ticketbot_schema', 120)")
-            .fetch_one(&mut *conn)
-            .await?;
+        // One lock per database: bots on other databases of the server start undisturbed.
+        let got: Option<i64> =
+            sqlx::query_scalar("SELECT GET_LOCK(CONCAT('ticketbot_schema_', DATABASE()), 120)")
+                .fetch_one(&mut *conn)
+                .await?;
         if got != Some(1) {
             return Err(StoreError::Migrate(
                 "another process held the schema lock for 2 minutes".into(),
