@@ -47,17 +47,23 @@ pub fn source_config(opts: &ConnectOpts, vars: &Vars) -> Result<DbConfig> {
     config.map_err(|e| Usage(e.to_string()).into())
 }
 
-/// Opens the bot's database, which must exist: a SQLite path that names no file is a
-/// mistake (wrong directory or SQLITE_PATH), not a wish for an empty database.
+/// Opens the bot's database, which must exist: a name that matches no database is a mistake
+/// (wrong directory, SQLITE_PATH or MYSQL_DATABASE), not a wish for an empty one.
 pub async fn connect_existing(config: &DbConfig) -> Result<Arc<dyn TicketStore>> {
-    if let DbConfig::Sqlite { path } = config {
-        if !path.exists() {
-            return Err(crate::error::NotFound(format!(
-                "no database at {} (run from the bot's directory, or set SQLITE_PATH or --database-url)",
-                path.display()
-            ))
-            .into());
-        }
+    let exists = ticketbot_common::store::database_exists(config)
+        .await
+        .with_context(|| format!("cannot open the database ({})", config.target()))?;
+    if !exists {
+        let hint = match config {
+            DbConfig::Sqlite { .. } => {
+                "run from the bot's directory, or set SQLITE_PATH or --database-url"
+            }
+            DbConfig::Mysql(_) => "check MYSQL_DATABASE (and MYSQL_HOST), or --database-url",
+            DbConfig::Mongo(_) => "check MONGO_DB_NAME (and MONGO_URI), or --database-url",
+        };
+        return Err(
+            crate::error::NotFound(format!("no database at {} ({hint})", config.target())).into(),
+        );
     }
     connect(config).await
 }

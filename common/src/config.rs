@@ -169,7 +169,9 @@ impl DbConfig {
                     host: vars.get("MYSQL_HOST").unwrap_or("localhost").to_owned(),
                     port,
                     user: vars.get("MYSQL_USER").unwrap_or("root").to_owned(),
-                    password: Secret::new(vars.get("MYSQL_PASSWORD").unwrap_or("password")),
+                    // Set but empty means no password (as in the Python bot); unset means its
+                    // default.
+                    password: Secret::new(vars.get_set("MYSQL_PASSWORD").unwrap_or("password")),
                     database: vars
                         .get("MYSQL_DATABASE")
                         .unwrap_or("ticket_bot")
@@ -550,6 +552,11 @@ impl Vars {
         self.map.insert(key.into(), value.into());
     }
 
+    /// The trimmed value, `Some("")` when set but blank.
+    pub fn get_set(&self, key: &str) -> Option<&str> {
+        self.map.get(key).map(|v| v.trim())
+    }
+
     /// The trimmed value, `None` when unset or blank.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.map
@@ -560,18 +567,85 @@ impl Vars {
 }
 
 /// Parses a `.env` file into a map, without touching the process environment.
+///
+/// The file is read as python-dotenv (the Python bot's loader) reads it: only `${NAME}` is
+/// expanded, so a password such as `pa$word` stays as written (dotenvy alone would expand
+/// `$word`).
 pub fn read_env_file(path: &Path) -> Result<HashMap<String, String>, EnvFileError> {
-    let iter = dotenvy::from_path_iter(path).map_err(|source| EnvFileError {
+    let err = |source| EnvFileError {
         path: path.display().to_string(),
         source,
-    })?;
-    iter.map(|item| {
-        item.map_err(|source| EnvFileError {
-            path: path.display().to_string(),
-            source,
-        })
-    })
-    .collect()
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(dotenvy::Error::Io(e)))?;
+    let text = escape_bare_dollars(&text);
+    let iter = dotenvy::from_read_iter(std::io::Cursor::new(text.into_bytes()));
+    iter.map(|item| item.map_err(err)).collect()
+}
+
+/// Escapes each `$` that is not the start of `${` in unquoted and double-quoted values, so that
+/// dotenvy keeps it literally. Single-quoted values and comments are left as they are.
+fn escape_bare_dollars(text: &str) -> String {
+    #[derive(PartialEq)]
+    enum State {
+        Key,
+        Value,
+        Single,
+        Double,
+        Comment,
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut state = State::Key;
+    let mut chars = text.chars().peekable();
+    let mut prev = '\n';
+    while let Some(c) = chars.next() {
+        match state {
+            State::Key => match c {
+                '#' if prev == '\n' || prev.is_whitespace() => state = State::Comment,
+                '=' => state = State::Value,
+                _ => {}
+            },
+            State::Value => match c {
+                '\'' if prev == '=' || prev.is_whitespace() => state = State::Single,
+                '"' if prev == '=' || prev.is_whitespace() => state = State::Double,
+                '#' if prev.is_whitespace() => state = State::Comment,
+                '$' if chars.peek() != Some(&'{') => out.push('\\'),
+                '\\' => {
+                    out.push(c);
+                    if let Some(next) = chars.next() {
+                        out.push(next);
+                        prev = next;
+                    }
+                    continue;
+                }
+                _ => {}
+            },
+            State::Double => match c {
+                '"' => state = State::Value,
+                '$' if chars.peek() != Some(&'{') => out.push('\\'),
+                '\\' => {
+                    out.push(c);
+                    if let Some(next) = chars.next() {
+                        out.push(next);
+                        prev = next;
+                    }
+                    continue;
+                }
+                _ => {}
+            },
+            State::Single => {
+                if c == '\'' {
+                    state = State::Value;
+                }
+            }
+            State::Comment => {}
+        }
+        if c == '\n' && state != State::Double && state != State::Single {
+            state = State::Key;
+        }
+        out.push(c);
+        prev = c;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -703,6 +777,32 @@ mod tests {
             panic!("not mongo")
         };
         assert_eq!(m.database, "tix");
+    }
+
+    #[test]
+    fn dollars_stay_literal_as_in_python_dotenv() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(
+            &path,
+            "HOME_DIR=/h\nA = \"pa$word$1 x\"  # c $x\nB=un$quoted\nC='si$ngle'\nD=\"${HOME_DIR}/x\"\nE=\"q\\\"$z\"\n",
+        )
+        .unwrap();
+        let map = read_env_file(&path).unwrap();
+        assert_eq!(map["A"], "pa$word$1 x");
+        assert_eq!(map["B"], "un$quoted");
+        assert_eq!(map["C"], "si$ngle");
+        assert_eq!(map["D"], "/h/x");
+        assert_eq!(map["E"], "q\"$z");
+    }
+
+    #[test]
+    fn empty_mysql_password_means_none() {
+        let vars = Vars::from_pairs([("DB_TYPE", "mysql"), ("MYSQL_PASSWORD", "")]);
+        let DbConfig::Mysql(m) = DbConfig::from_vars(&vars).unwrap() else {
+            panic!("not mysql")
+        };
+        assert_eq!(m.password.expose(), "");
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub fn parse_time(flag: &str, raw: &str) -> Result<DateTime<Utc>> {
         return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
     }
     let unit = s.chars().last().unwrap_or(' ');
+    let number = &s[..s.len() - unit.len_utf8().min(s.len())];
     let secs = match unit {
         's' => Some(1),
         'm' => Some(60),
@@ -37,7 +38,7 @@ pub fn parse_time(flag: &str, raw: &str) -> Result<DateTime<Utc>> {
         'w' => Some(7 * 86_400),
         _ => None,
     };
-    if let (Some(per), Ok(n)) = (secs, s[..s.len() - 1].parse::<i64>()) {
+    if let (Some(per), Ok(n)) = (secs, number.parse::<i64>()) {
         if let Some(d) = n.checked_mul(per).and_then(chrono::Duration::try_seconds) {
             return Ok(Utc::now() - d);
         }
@@ -60,7 +61,16 @@ mod tests {
         assert_eq!(t.to_rfc3339(), "2025-08-14T07:00:00+00:00");
         let age = Utc::now() - parse_time("--since", "7d").unwrap();
         assert!((age.num_seconds() - 7 * 86_400).abs() < 5);
-        for bad in ["", "yesterday", "7x", "d", "99999999999999999d"] {
+        for bad in [
+            "",
+            " ",
+            "yesterday",
+            "7x",
+            "d",
+            "99999999999999999d",
+            "😀",
+            "7é",
+        ] {
             assert!(
                 parse_time("--since", bad).unwrap_err().is::<Usage>(),
                 "{bad}"

@@ -321,6 +321,16 @@ pub async fn open_store(config: &DbConfig) -> StoreResult<Arc<dyn TicketStore>> 
     })
 }
 
+/// Whether the configured database exists already. Nothing is created: for tools that read,
+/// a missing database is a wrong setting, not a wish for an empty one.
+pub async fn database_exists(config: &DbConfig) -> StoreResult<bool> {
+    match config {
+        DbConfig::Sqlite { path } => Ok(path.exists()),
+        DbConfig::Mysql(_) => SqlStore::database_exists(config).await,
+        DbConfig::Mongo(mongo) => MongoStore::database_exists(mongo).await,
+    }
+}
+
 /// Explains why a conditional write matched nothing: the ticket is gone, or the rules refuse.
 /// `Ok(())` means the state changed between the write and this read: the caller retries.
 pub(crate) fn explain_refusal(

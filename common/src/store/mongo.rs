@@ -409,6 +409,23 @@ impl MongoStore {
         Ok(store)
     }
 
+    pub(crate) async fn database_exists(config: &MongoConfig) -> StoreResult<bool> {
+        let connect_err = |e: mongodb::error::Error| StoreError::Connect {
+            target: config.target(),
+            source: Box::new(e),
+        };
+        let mut options = ClientOptions::parse(config.uri.expose())
+            .await
+            .map_err(connect_err)?;
+        options
+            .server_selection_timeout
+            .get_or_insert(Duration::from_secs(10));
+        let client = Client::with_options(options).map_err(connect_err)?;
+        let names = client.list_database_names().await.map_err(connect_err)?;
+        client.shutdown().await;
+        Ok(names.iter().any(|n| n == &config.database))
+    }
+
     async fn create_indexes(&self) -> StoreResult<()> {
         let index = |keys: Document, name: &str, unique: bool| {
             IndexModel::builder()

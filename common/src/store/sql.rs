@@ -365,6 +365,27 @@ impl SqlStore {
         Ok(store)
     }
 
+    /// Whether the MySQL database exists (SQLite: whether the file does).
+    pub(crate) async fn database_exists(config: &DbConfig) -> StoreResult<bool> {
+        let m = match config {
+            DbConfig::Mysql(m) => m,
+            DbConfig::Sqlite { path } => return Ok(path.exists()),
+            DbConfig::Mongo(_) => return Ok(false),
+        };
+        sqlx::any::install_default_drivers();
+        let mut server = <sqlx::AnyConnection as sqlx::Connection>::connect(&mysql_url(m, false))
+            .await
+            .map_err(|e| connect_error(config, e))?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?",
+        )
+        .bind(m.database.clone())
+        .fetch_one(&mut server)
+        .await?;
+        sqlx::Connection::close(server).await.ok();
+        Ok(n > 0)
+    }
+
     /// Takes over a Python-bot table, applies migrations, and imports what was taken over.
     async fn upgrade(&self) -> StoreResult<()> {
         // Every step is idempotent. MySQL serialises processes with a named lock; SQLite has no
