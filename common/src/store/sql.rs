@@ -313,7 +313,9 @@ impl SqlStore {
                             // writers queue instead of failing.
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;",
+                                 PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; \
+                                 PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY; \
+                                 PRAGMA mmap_size = 268435456;",
                             )
                             .await?;
                             Ok(())
@@ -781,7 +783,8 @@ impl TicketStore for SqlStore {
             } else {
                 " WHERE "
             });
-            sql.push_str("(created_at < ? OR (created_at = ? AND id < ?))");
+            // The first conjunct is an index range on every engine; the second breaks ties.
+            sql.push_str("created_at <= ? AND (created_at < ? OR id < ?)");
             let t = time_to_sql(c.created_at);
             binds.extend([
                 Bind::Int(Some(t)),
