@@ -1,0 +1,875 @@
+//! `store-bench`: measures the ticket store on each backend, each on a fresh database that is
+//! dropped afterwards, and prints one side-by-side table.
+//!
+//! Per backend: create → claim → close cycles (on the empty database, and again once seeded),
+//! seeding N tickets with `import_tickets`, then the read calls on the N-ticket database, the
+//! process's peak RSS after seeding, and the query plans the server chooses for the store's
+//! statements.
+
+mod db;
+mod gen;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+use chrono::{DateTime, Utc};
+use clap::{Parser, ValueEnum};
+use ticketbot_common::store::{CreateOutcome, Cursor, TicketFilter, TicketRecord};
+use ticketbot_common::ticket::now;
+use ticketbot_common::{open_store, TicketStatus, TicketStore, Transition};
+use uuid::Uuid;
+
+use db::{PlanInputs, Target};
+use gen::{Rng, Sample, CYCLE_CREATOR_BASE, MAIN_GUILD, STAFF_BASE};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Which {
+    Sqlite,
+    Mysql,
+    Mongodb,
+}
+
+impl Which {
+    fn name(self) -> &'static str {
+        match self {
+            Which::Sqlite => "sqlite",
+            Which::Mysql => "mysql",
+            Which::Mongodb => "mongodb",
+        }
+    }
+}
+
+/// Benchmark of the ticket store. Each backend gets a fresh database (SQLite: a temporary
+/// file; MySQL and MongoDB: the database named below, DROPPED before and after the run).
+#[derive(Debug, Parser)]
+#[command(name = "store-bench")]
+pub struct Args {
+    /// Backends to measure, in order.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "sqlite,mysql,mongodb"
+    )]
+    backends: Vec<Which>,
+    /// Tickets to seed before the read measurements.
+    #[arg(long, default_value_t = 1_000_000)]
+    tickets: u64,
+    /// Tickets to seed on MongoDB (default: --tickets); nx-27017 is slow on big collections.
+    #[arg(long)]
+    mongo_tickets: Option<u64>,
+    /// Stop seeding a backend after this many seconds and go on with what is there (the size
+    /// used is printed).
+    #[arg(long)]
+    seed_time_limit: Option<f64>,
+    /// Records per `import_tickets` call.
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
+    /// create → claim → close cycles per cycle measurement.
+    #[arg(long, default_value_t = 2000)]
+    cycles: u64,
+    /// Tasks running cycles at once.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Timed repetitions of each read call (after one untimed warm-up).
+    #[arg(long, default_value_t = 100)]
+    repeat: usize,
+    /// Stop repeating a read call after this many seconds (at least 3 runs are made).
+    #[arg(long, default_value_t = 20.0)]
+    op_budget: f64,
+    /// The listing page measured after following the cursor from page 1.
+    #[arg(long, default_value_t = 1000)]
+    deep_page: u32,
+    /// Stop following the cursor after this many seconds (the page reached is printed).
+    #[arg(long, default_value_t = 600.0)]
+    follow_budget: f64,
+    /// Seed of the generated data (the same tickets on every backend).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Skip the query plans.
+    #[arg(long)]
+    no_explain: bool,
+    /// Leave the databases in place after the run (they are still dropped before it).
+    #[arg(long)]
+    keep: bool,
+    /// Directory of the temporary SQLite file (default: the system's temporary directory).
+    #[arg(long)]
+    sqlite_dir: Option<PathBuf>,
+    #[arg(long, env = "BENCH_MYSQL_HOST", default_value = "127.0.0.1")]
+    mysql_host: String,
+    #[arg(long, env = "BENCH_MYSQL_PORT", default_value_t = 3306)]
+    mysql_port: u16,
+    #[arg(long, env = "BENCH_MYSQL_USER", default_value = "root")]
+    mysql_user: String,
+    #[arg(
+        long,
+        env = "BENCH_MYSQL_PASSWORD",
+        default_value = "",
+        hide_env_values = true
+    )]
+    mysql_password: String,
+    /// MySQL database used and dropped.
+    #[arg(long, env = "BENCH_MYSQL_DATABASE", default_value = "tb_bench")]
+    mysql_database: String,
+    #[arg(
+        long,
+        env = "BENCH_MONGO_URI",
+        default_value = "mongodb://127.0.0.1:27017"
+    )]
+    mongo_uri: String,
+    /// MongoDB database used and dropped.
+    #[arg(long, env = "BENCH_MONGO_DATABASE", default_value = "tb_bench")]
+    mongo_database: String,
+}
+
+const PAGE: u32 = 50;
+
+/// One backend's results: ordered (row label, cell) pairs, and the plans.
+#[derive(Default)]
+struct Report {
+    rows: Vec<(String, String)>,
+    plans: Option<String>,
+}
+
+impl Report {
+    fn row(&mut self, label: impl Into<String>, value: impl Into<String>) {
+        self.rows.push((label.into(), value.into()));
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (q * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1]
+}
+
+/// Peak resident set size of this process, in KiB (`VmHWM`).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Resets the peak RSS to the current RSS, so that each backend's peak is its own.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+fn log(which: Which, msg: impl AsRef<str>) {
+    eprintln!("[{:>7}] {}", which.name(), msg.as_ref());
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    ensure!(args.batch > 0, "--batch must be at least 1");
+    ensure!(args.concurrency > 0, "--concurrency must be at least 1");
+    ensure!(args.repeat > 0, "--repeat must be at least 1");
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let started = chrono::Utc::now();
+
+    let mut reports = Vec::new();
+    let mut failed = false;
+    for &which in &args.backends {
+        let report = match run_backend(&args, which).await {
+            Ok(r) => r,
+            Err(e) => {
+                failed = true;
+                log(which, format!("FAILED: {e:#}"));
+                let mut r = Report::default();
+                r.row("error", format!("{e:#}"));
+                r
+            }
+        };
+        reports.push((which, report));
+    }
+
+    println!("store-bench report");
+    println!("command: {command}");
+    println!(
+        "started: {}   machine: {} cores",
+        started.format("%Y-%m-%d %H:%M:%S UTC"),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "cycles: {} per measurement, {} concurrent tasks; reads: {} timed runs (max {} s each), page size {PAGE}",
+        args.cycles, args.concurrency, args.repeat, args.op_budget
+    );
+    println!();
+    print_table(&reports);
+    for (which, report) in &reports {
+        if let Some(plans) = &report.plans {
+            println!("\nquery plans, {}:", which.name());
+            print!("{plans}");
+        }
+    }
+    if failed {
+        bail!("at least one backend failed (see the table)");
+    }
+    Ok(())
+}
+
+fn print_table(reports: &[(Which, Report)]) {
+    let mut labels: Vec<&str> = Vec::new();
+    for (_, r) in reports {
+        for (label, _) in &r.rows {
+            if !labels.contains(&label.as_str()) {
+                labels.push(label);
+            }
+        }
+    }
+    let label_w = labels.iter().map(|l| l.len()).max().unwrap_or(10).max(10);
+    let col_w = reports
+        .iter()
+        .flat_map(|(w, r)| {
+            std::iter::once(w.name().len()).chain(
+                r.rows
+                    .iter()
+                    .filter(|(l, _)| l != "error")
+                    .map(|(_, v)| v.len()),
+            )
+        })
+        .max()
+        .unwrap_or(10)
+        .max(12);
+    let mut header = format!("{:<label_w$}", "");
+    for (which, _) in reports {
+        header.push_str(&format!("  {:>col_w$}", which.name()));
+    }
+    println!("{}", header.trim_end());
+    println!("{}", "-".repeat(label_w + reports.len() * (col_w + 2)));
+    for label in labels {
+        let mut line = format!("{label:<label_w$}");
+        for (_, r) in reports {
+            let v = r
+                .rows
+                .iter()
+                .find(|(l, _)| l == label)
+                .map_or("-", |(_, v)| v.as_str());
+            line.push_str(&format!("  {v:>col_w$}"));
+        }
+        println!("{}", line.trim_end());
+    }
+}
+
+async fn run_backend(args: &Args, which: Which) -> Result<Report> {
+    let target = match which {
+        Which::Sqlite => Target::sqlite(args),
+        Which::Mysql => Target::mysql(args),
+        Which::Mongodb => Target::mongo(args),
+    };
+    let config = target.config();
+    log(which, format!("fresh database: {}", config.target()));
+    target
+        .drop_database()
+        .await
+        .with_context(|| format!("dropping {} before the run", config.target()))?;
+    let result = async {
+        let store = open_store(&config)
+            .await
+            .with_context(|| format!("opening {}", config.target()))?;
+        let mut report = Report::default();
+        match target.server_version().await {
+            Ok(v) => report.row("server", v),
+            Err(e) => log(which, format!("server version unknown: {e:#}")),
+        }
+        let result = measure_backend(args, which, &target, &store, &mut report).await;
+        store.close().await;
+        result.map(|()| report)
+    }
+    .await;
+    if args.keep {
+        log(which, format!("kept {}", config.target()));
+    } else if let Err(e) = target.drop_database().await {
+        log(which, format!("could not drop the database: {e:#}"));
+    }
+    result
+}
+
+async fn measure_backend(
+    args: &Args,
+    which: Which,
+    target: &Target,
+    shared: &Arc<dyn TicketStore>,
+    report: &mut Report,
+) -> Result<()> {
+    let store: &dyn TicketStore = &**shared;
+    let rss_reset = reset_peak_rss();
+
+    // 1. Cycles on the empty database. Creators are unique per cycle, so no limit is hit.
+    log(
+        which,
+        format!(
+            "{} create/claim/close cycles, {} tasks",
+            args.cycles, args.concurrency
+        ),
+    );
+    let empty = run_cycles(shared, args.cycles, args.concurrency, CYCLE_CREATOR_BASE).await?;
+    empty.report(report, "empty db");
+
+    // 2. Seeding.
+    let n = match which {
+        Which::Mongodb => args.mongo_tickets.unwrap_or(args.tickets),
+        _ => args.tickets,
+    };
+    log(
+        which,
+        format!("seeding {n} tickets in batches of {}", args.batch),
+    );
+    let seeded = seed(args, which, store, n).await?;
+    let limited = if seeded.rows < n {
+        format!(" (of {n}; time limit)")
+    } else {
+        String::new()
+    };
+    report.row("tickets seeded", format!("{}{limited}", seeded.rows));
+    report.row(
+        "seed time (s)",
+        format!("{:.1}", seeded.import_time.as_secs_f64()),
+    );
+    report.row(
+        "seed rows/s",
+        format!(
+            "{:.0}",
+            seeded.rows as f64 / seeded.import_time.as_secs_f64()
+        ),
+    );
+    let rss =
+        peak_rss_kib().map_or_else(|| "?".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0));
+    report.row(
+        if rss_reset {
+            "peak RSS after seed (MiB)"
+        } else {
+            "peak RSS after seed, whole run (MiB)"
+        },
+        rss,
+    );
+    ensure!(!seeded.samples.is_empty(), "nothing was seeded");
+
+    // 3. Reads on the seeded database.
+    let expected = expected_deep_pages(args, &seeded, &empty.created);
+    let plan_inputs = reads(args, which, store, &seeded.samples, &expected, report).await?;
+
+    // 1 again, on the seeded database.
+    log(which, "cycles again on the seeded database");
+    let full = run_cycles(
+        shared,
+        args.cycles,
+        args.concurrency,
+        CYCLE_CREATOR_BASE + args.cycles,
+    )
+    .await?;
+    full.report(report, "seeded db");
+
+    if !args.no_explain {
+        log(which, "query plans");
+        report.plans = Some(match db::plans(target, &plan_inputs).await {
+            Ok(p) => p,
+            Err(e) => format!("  (could not get the plans: {e:#})\n"),
+        });
+    }
+    Ok(())
+}
+
+struct CycleResult {
+    wall: Duration,
+    latencies: Vec<Duration>,
+    errors: u64,
+    /// `(created_at, id)` of every ticket the cycles created (all closed, in the main guild).
+    created: Vec<(DateTime<Utc>, Uuid)>,
+}
+
+impl CycleResult {
+    fn report(&self, report: &mut Report, when: &str) {
+        let ok = self.latencies.len() as f64;
+        let secs = self.wall.as_secs_f64();
+        report.row(format!("cycles/s ({when})"), format!("{:.1}", ok / secs));
+        report.row(
+            format!("store ops/s, 3 per cycle ({when})"),
+            format!("{:.1}", 3.0 * ok / secs),
+        );
+        report.row(
+            format!("cycle ms p50 / p99 ({when})"),
+            format!(
+                "{:.2} / {:.2}",
+                ms(percentile(&self.latencies, 0.5)),
+                ms(percentile(&self.latencies, 0.99))
+            ),
+        );
+        if self.errors > 0 {
+            report.row(format!("cycle errors ({when})"), self.errors.to_string());
+        }
+    }
+}
+
+/// `cycles` create → claim → close cycles spread over `concurrency` tasks.
+async fn run_cycles(
+    store: &Arc<dyn TicketStore>,
+    cycles: u64,
+    concurrency: usize,
+    creator_base: u64,
+) -> Result<CycleResult> {
+    let next = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let store = store.clone();
+            let next = next.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut errors = 0u64;
+                let mut first_error = None;
+                let mut created = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= cycles {
+                        break;
+                    }
+                    let t0 = Instant::now();
+                    match one_cycle(&*store, creator_base + i, &mut created).await {
+                        Ok(()) => latencies.push(t0.elapsed()),
+                        Err(e) => {
+                            errors += 1;
+                            first_error.get_or_insert_with(|| format!("{e:#}"));
+                        }
+                    }
+                }
+                (latencies, errors, first_error, created)
+            })
+        })
+        .collect();
+    let mut latencies: Vec<Duration> = Vec::new();
+    let mut errors = 0;
+    let mut first_error = None;
+    let mut created = Vec::new();
+    for worker in workers {
+        let (l, e, first, c) = worker.await?;
+        latencies.extend(l);
+        errors += e;
+        first_error = first_error.or(first);
+        created.extend(c);
+    }
+    let wall = start.elapsed();
+    latencies.sort();
+    if let Some(e) = first_error {
+        ensure!(!latencies.is_empty(), "every cycle failed; the first: {e}");
+        eprintln!("  {errors} cycles failed; the first: {e}");
+    }
+    Ok(CycleResult {
+        wall,
+        latencies,
+        errors,
+        created,
+    })
+}
+
+async fn one_cycle(
+    store: &dyn TicketStore,
+    creator: u64,
+    created: &mut Vec<(DateTime<Utc>, Uuid)>,
+) -> Result<()> {
+    let ticket = match store.create_ticket(MAIN_GUILD, creator, 1, now()).await? {
+        CreateOutcome::Created(t) => t,
+        CreateOutcome::LimitReached { .. } => bail!("creator {creator} hit the open limit"),
+    };
+    created.push((ticket.created_at, ticket.id));
+    let staff = STAFF_BASE + creator % 20;
+    let claimed = store
+        .transition(
+            ticket.id,
+            &Transition::Claim {
+                by: staff,
+                at: now(),
+            },
+        )
+        .await?;
+    ensure!(claimed.claimed_by == Some(staff), "claim not applied");
+    let closed = store
+        .transition(
+            ticket.id,
+            &Transition::Close {
+                by: Some(staff),
+                reason: Some("benchmark".into()),
+                at: now(),
+                forced: false,
+            },
+        )
+        .await?;
+    ensure!(closed.status == TicketStatus::Closed, "close not applied");
+    Ok(())
+}
+
+struct Seeded {
+    /// The generator's "now": replaying the generator with it gives the same tickets.
+    at: DateTime<Utc>,
+    rows: u64,
+    import_time: Duration,
+    samples: Vec<Sample>,
+}
+
+/// Imports `n` generated tickets, `--batch` per call; only the import calls are timed.
+async fn seed(args: &Args, which: Which, store: &dyn TicketStore, n: u64) -> Result<Seeded> {
+    let mut rng = Rng::new(args.seed);
+    let at = now();
+    let stride = (n / 1000).max(1);
+    let mut next_sample = 0u64;
+    let mut samples = Vec::new();
+    let mut import_time = Duration::ZERO;
+    let mut rows = 0u64;
+    let mut next_log = n / 10;
+    let start = Instant::now();
+    let limit = args.seed_time_limit.map(Duration::from_secs_f64);
+    while rows < n {
+        let len = (args.batch as u64).min(n - rows);
+        let batch: Vec<TicketRecord> = (rows..rows + len)
+            .map(|i| gen::record(&mut rng, i, at))
+            .collect();
+        for (k, r) in batch.iter().enumerate() {
+            if rows + k as u64 == next_sample {
+                next_sample += stride;
+                samples.push(Sample {
+                    id: r.ticket.id,
+                    channel_id: r
+                        .ticket
+                        .channel_id
+                        .expect("every seeded ticket has a channel"),
+                });
+            }
+        }
+        let t0 = Instant::now();
+        store
+            .import_tickets(&batch)
+            .await
+            .with_context(|| format!("import_tickets after {rows} rows"))?;
+        import_time += t0.elapsed();
+        rows += len;
+        if rows >= next_log && rows < n {
+            log(
+                which,
+                format!(
+                    "  {rows} rows, {:.0} rows/s",
+                    rows as f64 / import_time.as_secs_f64()
+                ),
+            );
+            next_log += (n / 10).max(1);
+        }
+        if limit.is_some_and(|l| start.elapsed() >= l) {
+            log(which, format!("  seed time limit reached at {rows} rows"));
+            break;
+        }
+    }
+    Ok(Seeded {
+        at,
+        rows,
+        import_time,
+        samples,
+    })
+}
+
+struct Timing {
+    sorted: Vec<Duration>,
+}
+
+impl Timing {
+    fn cell(&self, repeat: usize) -> String {
+        let mut s = format!(
+            "{:.3} / {:.3}",
+            ms(percentile(&self.sorted, 0.5)),
+            ms(percentile(&self.sorted, 0.99))
+        );
+        if self.sorted.len() < repeat {
+            s.push_str(&format!(" (n={})", self.sorted.len()));
+        }
+        s
+    }
+}
+
+/// Runs `op(k)` once untimed, then up to `--repeat` timed times within `--op-budget`.
+async fn time_op<F, Fut>(args: &Args, which: Which, name: &str, mut op: F) -> Result<Timing>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    op(0).await.with_context(|| name.to_owned())?;
+    let budget = Duration::from_secs_f64(args.op_budget);
+    let start = Instant::now();
+    let mut sorted = Vec::with_capacity(args.repeat);
+    for k in 0..args.repeat {
+        let t0 = Instant::now();
+        op(k + 1).await.with_context(|| name.to_owned())?;
+        sorted.push(t0.elapsed());
+        if sorted.len() >= 3 && start.elapsed() >= budget {
+            break;
+        }
+    }
+    sorted.sort();
+    let t = Timing { sorted };
+    log(
+        which,
+        format!("  {name}: {} ms (median / p99)", t.cell(args.repeat)),
+    );
+    Ok(t)
+}
+
+/// Follows the cursor from page 1 to page `target`; returns the page reached, its cursor
+/// and the time it took.
+async fn follow(
+    args: &Args,
+    store: &dyn TicketStore,
+    filter: &TicketFilter,
+    target: u32,
+) -> Result<(u32, Option<Cursor>, Duration)> {
+    let start = Instant::now();
+    let budget = Duration::from_secs_f64(args.follow_budget);
+    let mut page = 1;
+    let mut cursor = None;
+    while page < target && start.elapsed() < budget {
+        match store.list(filter, PAGE, cursor.as_ref()).await?.next {
+            Some(c) => {
+                cursor = Some(c);
+                page += 1;
+            }
+            None => break,
+        }
+    }
+    Ok((page, cursor, start.elapsed()))
+}
+
+async fn reads(
+    args: &Args,
+    which: Which,
+    store: &dyn TicketStore,
+    samples: &[Sample],
+    expected: &[DeepPage; 2],
+    report: &mut Report,
+) -> Result<PlanInputs> {
+    let all = TicketFilter::default();
+    let guild_open = TicketFilter {
+        guild_id: Some(MAIN_GUILD),
+        status: Some(TicketStatus::Open),
+        ..TicketFilter::default()
+    };
+    let guild = TicketFilter {
+        guild_id: Some(MAIN_GUILD),
+        ..TicketFilter::default()
+    };
+    let r = args.repeat;
+    let list_page = |filter: TicketFilter, cursor: Option<Cursor>| {
+        move |_k: usize| {
+            let filter = filter.clone();
+            async move {
+                let page = store.list(&filter, PAGE, cursor.as_ref()).await?;
+                ensure!(!page.tickets.is_empty(), "empty page");
+                Ok(())
+            }
+        }
+    };
+    log(which, "reads");
+    let t = time_op(
+        args,
+        which,
+        "list first page, guild+open",
+        list_page(guild_open.clone(), None),
+    )
+    .await?;
+    report.row("list p1 guild+open (ms p50 / p99)", t.cell(r));
+    let t = time_op(
+        args,
+        which,
+        "list first page, no filter",
+        list_page(all.clone(), None),
+    )
+    .await?;
+    report.row("list p1 no filter (ms p50 / p99)", t.cell(r));
+
+    let mut deep = Vec::new();
+    for ((name, filter), want) in [("no filter", &all), ("guild+open", &guild_open)]
+        .into_iter()
+        .zip(expected)
+    {
+        let (page, cursor, took) = follow(args, store, filter, want.page).await?;
+        log(
+            which,
+            format!(
+                "  followed the cursor to page {page} ({name}) in {:.1} s",
+                took.as_secs_f64()
+            ),
+        );
+        let reached = if page == want.page {
+            // Every page chained from page 1 must land exactly where the data says.
+            ensure!(
+                cursor == want.cursor,
+                "{name}: following the cursor reached page {page} at {cursor:?}, expected {:?}",
+                want.cursor
+            );
+            want.page.to_string()
+        } else {
+            format!("{} (followed {page})", want.page)
+        };
+        let t = time_op(
+            args,
+            which,
+            &format!("list page {}, {name}", want.page),
+            list_page(filter.clone(), want.cursor),
+        )
+        .await?;
+        report.row(format!("deep page measured ({name})"), reached);
+        report.row(
+            format!("follow to it, total s ({name})"),
+            format!("{:.2}", took.as_secs_f64()),
+        );
+        report.row(format!("list deep page {name} (ms p50 / p99)"), t.cell(r));
+        deep.push(want.cursor);
+    }
+
+    let counts = store.count(&guild).await?;
+    let guild = &guild;
+    let t = time_op(args, which, "count, guild", |_| async move {
+        let c = store.count(guild).await?;
+        ensure!(c.total() > 0, "nothing counted");
+        Ok(())
+    })
+    .await?;
+    report.row("count guild (ms p50 / p99)", t.cell(r));
+    report.row(
+        "  main guild open / closed",
+        format!("{} / {}", counts.open, counts.closed),
+    );
+
+    let pick = |k: usize| samples[(k * 7919) % samples.len()];
+    let t = time_op(args, which, "get by id", |k| async move {
+        let s = pick(k);
+        let t = store.get(s.id).await?;
+        ensure!(
+            t.is_some_and(|t| t.id == s.id),
+            "get {} found nothing",
+            s.id
+        );
+        Ok(())
+    })
+    .await?;
+    report.row("get by id (ms p50 / p99)", t.cell(r));
+    let t = time_op(args, which, "find_by_prefix", |k| async move {
+        let s = pick(k);
+        let short = ticketbot_common::ticket::short_id(&s.id);
+        let found = store.find_by_prefix(&short, 10).await?;
+        ensure!(found.iter().any(|t| t.id == s.id), "{short} not found");
+        Ok(())
+    })
+    .await?;
+    report.row("find_by_prefix short id (ms p50 / p99)", t.cell(r));
+    let t = time_op(args, which, "get_by_channel", |k| async move {
+        let s = pick(k);
+        let t = store.get_by_channel(s.channel_id).await?;
+        ensure!(
+            t.is_some_and(|t| t.id == s.id),
+            "channel {} not found",
+            s.channel_id
+        );
+        Ok(())
+    })
+    .await?;
+    report.row("get_by_channel (ms p50 / p99)", t.cell(r));
+
+    let [cursor, cursor_guild_open]: [Option<Cursor>; 2] =
+        deep.try_into().expect("two deep listings");
+    Ok(PlanInputs {
+        guild: MAIN_GUILD,
+        cursor,
+        cursor_guild_open,
+        id: samples[0].id,
+        channel_id: samples[0].channel_id,
+    })
+}
+
+/// The deep page of a listing and the cursor that gives it, worked out from the data.
+struct DeepPage {
+    page: u32,
+    cursor: Option<Cursor>,
+}
+
+/// `--deep-page` (or the last page, when there are fewer) of the unfiltered listing and of
+/// the main guild's open tickets, from a replay of the generator and the tickets the first
+/// cycles created: the cursor of page P is the (P-1)·50-th newest ticket.
+fn expected_deep_pages(
+    args: &Args,
+    seeded: &Seeded,
+    cycles: &[(DateTime<Utc>, Uuid)],
+) -> [DeepPage; 2] {
+    let max_before = (args.deep_page.max(1) as usize - 1) * PAGE as usize;
+    let mut all = Newest::new(max_before);
+    let mut guild_open = Newest::new(max_before);
+    for &key in cycles {
+        all.push(key);
+    }
+    let mut rng = Rng::new(args.seed);
+    for i in 0..seeded.rows {
+        let t = gen::record(&mut rng, i, seeded.at).ticket;
+        let key = (t.created_at, t.id);
+        all.push(key);
+        if t.guild_id == MAIN_GUILD && t.is_open() {
+            guild_open.push(key);
+        }
+    }
+    [all.deep_page(), guild_open.deep_page()]
+}
+
+/// The `cap` newest `(created_at, id)` keys seen, and how many were seen.
+struct Newest {
+    cap: usize,
+    seen: usize,
+    heap: std::collections::BinaryHeap<std::cmp::Reverse<(DateTime<Utc>, Uuid)>>,
+}
+
+impl Newest {
+    fn new(cap: usize) -> Self {
+        Newest {
+            cap,
+            seen: 0,
+            heap: Default::default(),
+        }
+    }
+
+    fn push(&mut self, key: (DateTime<Utc>, Uuid)) {
+        self.seen += 1;
+        if self.cap == 0 {
+            return;
+        }
+        if self.heap.len() < self.cap {
+            self.heap.push(std::cmp::Reverse(key));
+        } else if self.heap.peek().is_some_and(|min| key > min.0) {
+            self.heap.pop();
+            self.heap.push(std::cmp::Reverse(key));
+        }
+    }
+
+    fn deep_page(self) -> DeepPage {
+        let page_size = PAGE as usize;
+        // Pages that exist: at least one, even when empty.
+        let pages = self.seen.div_ceil(page_size).max(1);
+        let wanted = (self.cap / page_size + 1).min(pages);
+        let before = (wanted - 1) * page_size;
+        // Newest first; the cursor is the last ticket before the page.
+        let mut newest: Vec<_> = self.heap.into_iter().map(|r| r.0).collect();
+        newest.sort_unstable_by(|a, b| b.cmp(a));
+        let cursor = before
+            .checked_sub(1)
+            .map(|k| newest[k])
+            .map(|(created_at, id)| Cursor { created_at, id });
+        DeepPage {
+            page: wanted as u32,
+            cursor,
+        }
+    }
+}
