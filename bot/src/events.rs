@@ -62,13 +62,12 @@ pub async fn handle(
                 tracing::error!("button {} failed: {e:#}", click.data.custom_id);
             }
         }
-        FullEvent::GuildCreate { guild, .. } => {
-            if data.settings.guild_id.is_none_or(|g| g == guild.id.get()) {
-                let channels: Vec<serenity::GuildChannel> =
-                    guild.channels.values().cloned().collect();
-                if let Err(e) = reconcile::guild(ctx, data, guild.id, &channels).await {
-                    tracing::error!("repairing guild {} failed: {e:#}", guild.id);
-                }
+        FullEvent::GuildCreate { guild, .. }
+            if data.settings.guild_id.is_none_or(|g| g == guild.id.get()) =>
+        {
+            let channels: Vec<serenity::GuildChannel> = guild.channels.values().cloned().collect();
+            if let Err(e) = reconcile::guild(ctx, data, guild.id, &channels).await {
+                tracing::error!("repairing guild {} failed: {e:#}", guild.id);
             }
         }
         FullEvent::ChannelDelete { channel, .. } => {
