@@ -165,81 +165,140 @@ const TICKET_COLUMNS: &str = "id, guild_id, channel_id, creator_id, status, crea
      closed_at, closed_by, close_reason, claimed_by, claimed_at, updated_at, open_slot";
 const PAGE: u32 = 50;
 
-/// The statements `SqlStore` sends for the measured calls, values inlined (all are integers
-/// or hex strings). Kept in step with common/src/store/sql.rs by hand.
-fn sql_statements(p: &PlanInputs) -> Vec<(&'static str, String)> {
-    let limit = PAGE + 1;
-    let keyset = |c: &Cursor| {
-        let t = c.created_at.timestamp_micros();
-        format!(
-            "(created_at < {t} OR (created_at = {t} AND id < '{}'))",
-            c.id
-        )
+/// A bound value, as `SqlStore` binds it (integers and text only).
+#[derive(Debug, Clone)]
+enum Val {
+    Int(i64),
+    Text(String),
+}
+
+/// One statement `SqlStore` sends for a measured call, with its bound values.
+struct Statement {
+    name: &'static str,
+    sql: String,
+    binds: Vec<Val>,
+}
+
+/// The statements `SqlStore` sends for the measured calls, with `?` placeholders and the
+/// values bound separately, exactly as the store does (plans can differ from the same
+/// statement with literals inlined). Kept in step with common/src/store/sql.rs by hand.
+fn sql_statements(p: &PlanInputs) -> Vec<Statement> {
+    let page = |name, filter: &str, mut binds: Vec<Val>, cursor: Option<&Cursor>| {
+        let mut conds: Vec<String> = (!filter.is_empty())
+            .then(|| filter.to_owned())
+            .into_iter()
+            .collect();
+        if let Some(c) = cursor {
+            conds.push("created_at <= ? AND (created_at < ? OR id < ?)".to_owned());
+            let t = c.created_at.timestamp_micros();
+            binds.extend([Val::Int(t), Val::Int(t), Val::Text(c.id.to_string())]);
+        }
+        let wher = if conds.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conds.join(" AND "))
+        };
+        binds.push(Val::Int(i64::from(PAGE) + 1));
+        Statement {
+            name,
+            sql: format!(
+                "SELECT {TICKET_COLUMNS} FROM tickets{wher} ORDER BY created_at DESC, id DESC LIMIT ?"
+            ),
+            binds,
+        }
     };
-    let g = p.guild as i64;
+    let g = || vec![Val::Int(p.guild as i64), Val::Text("open".into())];
+    let guild_open = "guild_id = ? AND status = ?";
     let mut out = vec![
-        (
-            "list first page, guild + open",
-            format!(
-                "SELECT {TICKET_COLUMNS} FROM tickets WHERE guild_id = {g} AND status = 'open' \
-                 ORDER BY created_at DESC, id DESC LIMIT {limit}"
-            ),
-        ),
-        (
-            "list first page, no filter",
-            format!(
-                "SELECT {TICKET_COLUMNS} FROM tickets ORDER BY created_at DESC, id DESC LIMIT {limit}"
-            ),
-        ),
+        page("list first page, guild + open", guild_open, g(), None),
+        page("list first page, no filter", "", Vec::new(), None),
     ];
     if let Some(c) = &p.cursor {
-        out.push((
+        out.push(page(
             "list with cursor (deep page), no filter",
-            format!(
-                "SELECT {TICKET_COLUMNS} FROM tickets WHERE {} \
-                 ORDER BY created_at DESC, id DESC LIMIT {limit}",
-                keyset(c)
-            ),
+            "",
+            Vec::new(),
+            Some(c),
         ));
     }
     if let Some(c) = &p.cursor_guild_open {
-        out.push((
+        out.push(page(
             "list with cursor (deep page), guild + open",
-            format!(
-                "SELECT {TICKET_COLUMNS} FROM tickets WHERE guild_id = {g} AND status = 'open' \
-                 AND {} ORDER BY created_at DESC, id DESC LIMIT {limit}",
-                keyset(c)
-            ),
+            guild_open,
+            g(),
+            Some(c),
         ));
     }
-    let prefix = &p.id.to_string()[..8];
+    let prefix = p.id.to_string()[..8].to_owned();
     out.extend([
-        (
-            "count, guild",
-            format!(
-                "SELECT status, COUNT(*) AS n FROM tickets WHERE guild_id = {g} GROUP BY status"
+        Statement {
+            name: "count, guild",
+            sql: "SELECT status, COUNT(*) AS n FROM tickets WHERE guild_id = ? GROUP BY status"
+                .into(),
+            binds: vec![Val::Int(p.guild as i64)],
+        },
+        Statement {
+            name: "get by id",
+            sql: format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?"),
+            binds: vec![Val::Text(p.id.to_string())],
+        },
+        Statement {
+            name: "find_by_prefix",
+            sql: format!(
+                "SELECT {TICKET_COLUMNS} FROM tickets WHERE id >= ? AND id < ? ORDER BY id LIMIT ?"
             ),
-        ),
-        (
-            "get by id",
-            format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = '{}'", p.id),
-        ),
-        (
-            "find_by_prefix",
-            format!(
-                "SELECT {TICKET_COLUMNS} FROM tickets WHERE id >= '{prefix}' AND id < '{prefix}~' \
-                 ORDER BY id LIMIT 10"
-            ),
-        ),
-        (
-            "get_by_channel",
-            format!(
-                "SELECT {TICKET_COLUMNS} FROM tickets WHERE channel_id = {}",
-                p.channel_id as i64
-            ),
-        ),
+            binds: vec![
+                Val::Text(prefix.clone()),
+                Val::Text(format!("{prefix}~")),
+                Val::Int(10),
+            ],
+        },
+        Statement {
+            name: "get_by_channel",
+            sql: format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE channel_id = ?"),
+            binds: vec![Val::Int(p.channel_id as i64)],
+        },
     ]);
     out
+}
+
+impl Statement {
+    fn describe(&self, out: &mut String) -> std::fmt::Result {
+        let binds: Vec<String> = self
+            .binds
+            .iter()
+            .map(|b| match b {
+                Val::Int(v) => v.to_string(),
+                Val::Text(v) => format!("'{v}'"),
+            })
+            .collect();
+        writeln!(
+            out,
+            "  {}\n    {}\n    binds: {}",
+            self.name,
+            self.sql,
+            binds.join(", ")
+        )
+    }
+
+    fn bind<'q, DB>(
+        &'q self,
+        sql: &'q str,
+    ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+    where
+        DB: sqlx::Database,
+        i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        let mut q = sqlx::query(sql);
+        for b in &self.binds {
+            q = match b {
+                Val::Int(v) => q.bind(*v),
+                Val::Text(v) => q.bind(v.as_str()),
+            };
+        }
+        q
+    }
 }
 
 /// The query plans, as text for the report.
@@ -254,11 +313,10 @@ pub async fn plans(target: &Target, p: &PlanInputs) -> Result<String> {
 async fn sqlite_plans(path: &std::path::Path, p: &PlanInputs) -> Result<String> {
     let mut conn = sqlite_options(path).connect().await?;
     let mut out = String::new();
-    for (name, sql) in sql_statements(p) {
-        writeln!(out, "  {name}\n    {sql}")?;
-        let rows = sqlx::raw_sql(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .fetch_all(&mut conn)
-            .await?;
+    for st in sql_statements(p) {
+        st.describe(&mut out)?;
+        let sql = format!("EXPLAIN QUERY PLAN {}", st.sql);
+        let rows = st.bind(&sql).fetch_all(&mut conn).await?;
         for row in rows {
             let detail: String = row.try_get("detail")?;
             writeln!(out, "    -> {detail}")?;
@@ -267,21 +325,50 @@ async fn sqlite_plans(path: &std::path::Path, p: &PlanInputs) -> Result<String> 
     Ok(out)
 }
 
+/// Any value of a MySQL result row, as text.
+fn mysql_cell(row: &sqlx::mysql::MySqlRow, col: &str) -> String {
+    if let Ok(v) = row.try_get::<Option<String>, _>(col) {
+        return v.unwrap_or_else(|| "NULL".into());
+    }
+    if let Ok(Some(v)) = row.try_get::<Option<i64>, _>(col) {
+        return v.to_string();
+    }
+    if let Ok(Some(v)) = row.try_get::<Option<u64>, _>(col) {
+        return v.to_string();
+    }
+    if let Ok(Some(v)) = row.try_get::<Option<f64>, _>(col) {
+        return format!("{v:.0}");
+    }
+    match row.try_get_unchecked::<Option<Vec<u8>>, _>(col) {
+        Ok(Some(v)) => String::from_utf8_lossy(&v).into_owned(),
+        _ => "NULL".into(),
+    }
+}
+
+/// Every number that follows `"key": ` in a JSON text (MariaDB's ANALYZE FORMAT=JSON).
+fn json_numbers(json: &str, key: &str) -> Vec<f64> {
+    let pat = format!("\"{key}\": ");
+    json.match_indices(&pat)
+        .filter_map(|(i, _)| {
+            let rest = &json[i + pat.len()..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == 'e'))
+                .unwrap_or(rest.len());
+            rest[..end].parse::<f64>().ok()
+        })
+        .map(|v| (v * 100.0).round() / 100.0)
+        .collect()
+}
+
 async fn mysql_plans(m: &MysqlConfig, p: &PlanInputs) -> Result<String> {
     let mut conn = mysql_options(m, true).connect().await?;
     let mut out = String::new();
-    let cell = |row: &sqlx::mysql::MySqlRow, col: &str| -> String {
-        // Text protocol: every value arrives as text.
-        row.try_get_unchecked::<Option<String>, _>(col)
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| "NULL".into())
-    };
-    for (name, sql) in sql_statements(p) {
-        writeln!(out, "  {name}\n    {sql}")?;
-        let rows = sqlx::raw_sql(&format!("EXPLAIN {sql}"))
-            .fetch_all(&mut conn)
-            .await?;
+    let cell = mysql_cell;
+    for st in sql_statements(p) {
+        st.describe(&mut out)?;
+        // Prepared, values bound: as the store sends it.
+        let sql = format!("EXPLAIN {}", st.sql);
+        let rows = st.bind(&sql).fetch_all(&mut conn).await?;
         for row in &rows {
             writeln!(
                 out,
@@ -295,27 +382,56 @@ async fn mysql_plans(m: &MysqlConfig, p: &PlanInputs) -> Result<String> {
             )?;
         }
         // MariaDB's ANALYZE runs the statement and adds the rows really read (r_rows).
-        match sqlx::raw_sql(&format!("ANALYZE {sql}"))
-            .fetch_all(&mut conn)
-            .await
-        {
+        let sql = format!("ANALYZE {}", st.sql);
+        match st.bind(&sql).fetch_all(&mut conn).await {
             Ok(rows) => {
                 for row in &rows {
                     writeln!(
                         out,
-                        "    -> ANALYZE: type={} key={} rows={} r_rows={} r_filtered={} Extra={}",
+                        "    -> ANALYZE: type={} key={} rows={} r_rows={} Extra={}",
                         cell(row, "type"),
                         cell(row, "key"),
                         cell(row, "rows"),
                         cell(row, "r_rows"),
-                        cell(row, "r_filtered"),
                         cell(row, "Extra"),
                     )?;
                 }
             }
             Err(e) => writeln!(out, "    (ANALYZE not available: {e})")?,
         }
+        // The tabular r_rows of a filesort counts the sorted output; the JSON form tells the
+        // rows read from each table access.
+        let sql = format!("ANALYZE FORMAT=JSON {}", st.sql);
+        if let Ok(row) = st.bind(&sql).fetch_one(&mut conn).await {
+            let json = cell(&row, "ANALYZE");
+            writeln!(
+                out,
+                "    -> ANALYZE FORMAT=JSON: r_rows {:?}, r_total_time_ms {:?}",
+                json_numbers(&json, "r_rows"),
+                json_numbers(&json, "r_total_time_ms"),
+            )?;
+        }
     }
+    // Stale statistics right after a bulk load make the optimizer misjudge plans.
+    let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets")
+        .fetch_one(&mut conn)
+        .await?;
+    let stats = sqlx::query(
+        "SELECT index_name, cardinality FROM information_schema.statistics \
+         WHERE table_schema = DATABASE() AND table_name = 'tickets' AND seq_in_index = 1 \
+         ORDER BY index_name",
+    )
+    .fetch_all(&mut conn)
+    .await?;
+    let stats: Vec<String> = stats
+        .iter()
+        .map(|r| format!("{}={}", cell(r, "index_name"), cell(r, "cardinality")))
+        .collect();
+    writeln!(
+        out,
+        "  InnoDB statistics at plan time ({live} rows): cardinality {}",
+        stats.join(", ")
+    )?;
     conn.close().await.ok();
     Ok(out)
 }

@@ -93,6 +93,9 @@ pub struct Args {
     /// Skip the query plans.
     #[arg(long)]
     no_explain: bool,
+    /// Internal: run the one backend given and print the results for a parent process.
+    #[arg(long, hide = true)]
+    child: bool,
     /// Leave the databases in place after the run (they are still dropped before it).
     #[arg(long)]
     keep: bool,
@@ -139,6 +142,37 @@ impl Report {
     fn row(&mut self, label: impl Into<String>, value: impl Into<String>) {
         self.rows.push((label.into(), value.into()));
     }
+
+    /// The child's side of `--child`: `@row<TAB>label<TAB>value` lines, then the plans.
+    fn write_child(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        for (label, value) in &self.rows {
+            let value = value.replace(['\t', '\n'], " ");
+            writeln!(out, "@row\t{label}\t{value}")?;
+        }
+        if let Some(plans) = &self.plans {
+            writeln!(out, "@plans")?;
+            write!(out, "{plans}")?;
+        }
+        out.flush()
+    }
+
+    fn read_child(text: &str) -> Report {
+        let mut report = Report::default();
+        let mut lines = text.lines();
+        for line in lines.by_ref() {
+            if line == "@plans" {
+                let rest: Vec<&str> = lines.by_ref().collect();
+                report.plans = Some(rest.join("\n") + "\n");
+                break;
+            }
+            if let Some((label, value)) =
+                line.strip_prefix("@row\t").and_then(|l| l.split_once('\t'))
+            {
+                report.row(label, value);
+            }
+        }
+        report
+    }
 }
 
 fn ms(d: Duration) -> f64 {
@@ -179,19 +213,25 @@ async fn main() -> Result<()> {
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let started = chrono::Utc::now();
 
+    if args.child {
+        // One backend, results for the parent on stdout.
+        let which = *args.backends.first().context("no backend")?;
+        let (report, failed) = run_backend_reported(&args, which).await;
+        report.write_child(&mut std::io::stdout().lock())?;
+        std::process::exit(i32::from(failed));
+    }
+
     let mut reports = Vec::new();
     let mut failed = false;
     for &which in &args.backends {
-        let report = match run_backend(&args, which).await {
-            Ok(r) => r,
-            Err(e) => {
-                failed = true;
-                log(which, format!("FAILED: {e:#}"));
-                let mut r = Report::default();
-                r.row("error", format!("{e:#}"));
-                r
-            }
+        // Each backend in a process of its own, so that its peak RSS is its own (memory a
+        // previous backend freed stays with the process).
+        let (report, f) = if args.backends.len() > 1 {
+            run_backend_in_child(which).await
+        } else {
+            run_backend_reported(&args, which).await
         };
+        failed |= f;
         reports.push((which, report));
     }
 
@@ -263,7 +303,58 @@ fn print_table(reports: &[(Which, Report)]) {
     }
 }
 
-async fn run_backend(args: &Args, which: Which) -> Result<Report> {
+/// Runs one backend; a failure becomes an `error` row after the rows measured before it.
+async fn run_backend_reported(args: &Args, which: Which) -> (Report, bool) {
+    let mut report = Report::default();
+    match run_backend(args, which, &mut report).await {
+        Ok(()) => (report, false),
+        Err(e) => {
+            log(which, format!("FAILED: {e:#}"));
+            report.row("error", format!("{e:#}"));
+            (report, true)
+        }
+    }
+}
+
+/// Runs this program again for `which` alone and reads its results.
+async fn run_backend_in_child(which: Which) -> (Report, bool) {
+    let mut argv: Vec<String> = Vec::new();
+    let mut skip = false;
+    for a in std::env::args().skip(1) {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        if a == "--backends" {
+            skip = true;
+        } else if !a.starts_with("--backends=") {
+            argv.push(a);
+        }
+    }
+    argv.extend(["--backends".into(), which.name().into(), "--child".into()]);
+    let run = async {
+        let exe = std::env::current_exe()?;
+        // Not `output()`, which would capture the child's progress messages too.
+        let out = tokio::process::Command::new(exe)
+            .args(&argv)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()?
+            .wait_with_output()
+            .await?;
+        let report = Report::read_child(&String::from_utf8_lossy(&out.stdout));
+        anyhow::Ok((report, !out.status.success()))
+    };
+    match run.await {
+        Ok(r) => r,
+        Err(e) => {
+            let mut report = Report::default();
+            report.row("error", format!("could not run the child process: {e:#}"));
+            (report, true)
+        }
+    }
+}
+
+async fn run_backend(args: &Args, which: Which, report: &mut Report) -> Result<()> {
     let target = match which {
         Which::Sqlite => Target::sqlite(args),
         Which::Mysql => Target::mysql(args),
@@ -279,14 +370,13 @@ async fn run_backend(args: &Args, which: Which) -> Result<Report> {
         let store = open_store(&config)
             .await
             .with_context(|| format!("opening {}", config.target()))?;
-        let mut report = Report::default();
         match target.server_version().await {
             Ok(v) => report.row("server", v),
             Err(e) => log(which, format!("server version unknown: {e:#}")),
         }
-        let result = measure_backend(args, which, &target, &store, &mut report).await;
+        let result = measure_backend(args, which, &target, &store, report).await;
         store.close().await;
-        result.map(|()| report)
+        result
     }
     .await;
     if args.keep {

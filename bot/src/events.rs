@@ -66,8 +66,9 @@ pub async fn handle(
             if data.settings.guild_id.is_none_or(|g| g == guild.id.get()) =>
         {
             let channels: Vec<serenity::GuildChannel> = guild.channels.values().cloned().collect();
-            if let Err(e) = reconcile::guild(ctx, data, guild.id, &channels).await {
-                tracing::error!("repairing guild {} failed: {e:#}", guild.id);
+            match reconcile::guild(&ctx.http, data, guild.id, &channels).await {
+                Ok(repairs) => repairs.log(guild.id),
+                Err(e) => tracing::error!("repairing guild {} failed: {e:#}", guild.id),
             }
         }
         FullEvent::ChannelDelete { channel, .. } => {

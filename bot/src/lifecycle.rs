@@ -1,6 +1,7 @@
 //! Start-up and shutdown: command registration once per process, the heartbeat that tells
 //! `ticketctl` a bot is running, the loop that catches up on changes made outside this
-//! process (`ticketctl force-close`), and a graceful stop on SIGINT/SIGTERM.
+//! process (`ticketctl force-close`), the repair run again every minute, and a graceful stop on
+//! SIGINT/SIGTERM.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,36 +13,60 @@ use ticketbot_common::config::BotSettings;
 use ticketbot_common::store::{Heartbeat, HEARTBEAT_EVERY};
 
 use crate::data::{Data, Error};
-use crate::sync;
+use crate::{reconcile, sync};
 
 /// How often changes made elsewhere are looked for.
 const CATCH_UP_EVERY: Duration = Duration::from_secs(10);
 
+/// How often the start-up repair runs again: after a crash that a prompt restart followed, a
+/// half-made ticket is younger than the repair's grace period at the start, and only a later
+/// look can settle it (until then it holds its creator's slot).
+const REPAIR_EVERY: Duration = Duration::from_secs(60);
+
 /// At most this long is spent finishing in-flight work at shutdown.
 const DRAIN_FOR: Duration = Duration::from_secs(7);
 
+/// Registers `/ticket` once per process run, in the background: a failed registration (Discord
+/// down for a moment) is retried with a growing delay instead of failing the framework's setup,
+/// which would leave the bot connected but deaf (poise handles no event until setup succeeds).
+/// Buttons need no registration, and the commands of the last run stay registered meanwhile.
 pub async fn register_commands(
     ctx: &serenity::Context,
     ready: &serenity::Ready,
     framework: &poise::Framework<Arc<Data>, Error>,
     settings: &BotSettings,
 ) -> Result<(), Error> {
-    let commands = &framework.options().commands;
-    match settings.guild_id {
+    let builders = poise::builtins::create_application_commands(&framework.options().commands);
+    let http = ctx.http.clone();
+    let guild = settings.guild_id.map(serenity::GuildId::new);
+    let user = ready.user.name.clone();
+    tokio::spawn(async move {
         // In one guild: available at once. Globally: Discord may take up to an hour.
-        Some(g) => {
-            poise::builtins::register_in_guild(&ctx.http, commands, serenity::GuildId::new(g))
-                .await?
+        let place = guild.map_or_else(|| "globally".to_owned(), |g| format!("in guild {g}"));
+        let mut delay = Duration::from_secs(1);
+        loop {
+            let done = match guild {
+                Some(g) => g.set_commands(&http, builders.clone()).await.map(drop),
+                None => serenity::Command::set_global_commands(&http, builders.clone())
+                    .await
+                    .map(drop),
+            };
+            match done {
+                Ok(()) => {
+                    tracing::info!("registered /ticket {place} as {user}");
+                    return;
+                }
+                Err(e) => {
+                    tracing::error!(
+                        "cannot register /ticket {place}: {e}; retrying in {}s (buttons keep working)",
+                        delay.as_secs()
+                    );
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(60));
+                }
+            }
         }
-        None => poise::builtins::register_globally(&ctx.http, commands).await?,
-    }
-    tracing::info!(
-        "registered /ticket {} as {}",
-        settings
-            .guild_id
-            .map_or_else(|| "globally".to_owned(), |g| format!("in guild {g}")),
-        ready.user.name
-    );
+    });
     Ok(())
 }
 
@@ -106,6 +131,36 @@ async fn catch_up_loop(http: Arc<serenity::Http>, cache: Arc<serenity::Cache>, d
     }
 }
 
+/// Runs the repair of `reconcile` every [`REPAIR_EVERY`] over the cached guild, as at start-up.
+async fn repair_loop(http: Arc<serenity::Http>, cache: Arc<serenity::Cache>, data: Arc<Data>) {
+    let mut tick =
+        tokio::time::interval_at(tokio::time::Instant::now() + REPAIR_EVERY, REPAIR_EVERY);
+    loop {
+        tick.tick().await;
+        let Some(_work) = data.begin_work() else {
+            return;
+        };
+        let guilds = match data.settings.guild_id {
+            Some(g) => vec![serenity::GuildId::new(g)],
+            None => cache.guilds(),
+        };
+        for g in guilds {
+            // Copied out, so that no cache guard is held across an await.
+            let Some(channels) = cache
+                .guild(g)
+                .map(|guild| guild.channels.values().cloned().collect::<Vec<_>>())
+            else {
+                continue;
+            };
+            match reconcile::guild(&http, &data, g, &channels).await {
+                Ok(repairs) if repairs.any() => repairs.log(g),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("repairing guild {g} failed: {e:#}"),
+            }
+        }
+    }
+}
+
 async fn stop_signal() -> Result<&'static str> {
     #[cfg(unix)]
     {
@@ -133,6 +188,11 @@ pub async fn run(client: &mut serenity::Client, data: Arc<Data>) -> Result<()> {
         client.cache.clone(),
         data.clone(),
     ));
+    let repair = tokio::spawn(repair_loop(
+        client.http.clone(),
+        client.cache.clone(),
+        data.clone(),
+    ));
     let shards = client.shard_manager.clone();
     let outcome = tokio::select! {
         r = client.start() => r.context("the Discord connection failed").map(|_| "the gateway closed"),
@@ -149,6 +209,7 @@ pub async fn run(client: &mut serenity::Client, data: Arc<Data>) -> Result<()> {
     shards.shutdown_all().await;
     heartbeat.abort();
     catch_up.abort();
+    repair.abort();
     data.store.remove_heartbeat(&data.instance_id).await.ok();
     data.store.close().await;
     tracing::info!("stopped");

@@ -1,6 +1,8 @@
 //! Logging: console and a daily-rotated file (`LOG_FILE`, default `bot.log`). `DEBUG=1` turns on
 //! debug detail for our crates; `RUST_LOG`, when set, wins.
 
+use std::io::IsTerminal;
+
 use anyhow::{Context, Result};
 use ticketbot_common::config::BotSettings;
 use tracing_appender::non_blocking::WorkerGuard;
@@ -13,7 +15,10 @@ pub fn init(settings: &BotSettings) -> Result<WorkerGuard> {
         Ok(f) if !f.trim().is_empty() => {
             EnvFilter::try_new(f).context("RUST_LOG is not a valid filter; e.g. RUST_LOG=info")?
         }
-        _ if settings.debug => EnvFilter::new("info,ticketbot=debug,ticketbot_common=debug"),
+        // The binary's crate is `bot`: its events' targets are `bot::…`.
+        _ if settings.debug => {
+            EnvFilter::new("info,bot=debug,ticketbot=debug,ticketbot_common=debug")
+        }
         _ => EnvFilter::new("info,serenity=warn,tracing::span=warn"),
     };
     let path = &settings.log_file;
@@ -35,7 +40,12 @@ pub fn init(settings: &BotSettings) -> Result<WorkerGuard> {
     let (file, guard) = tracing_appender::non_blocking(appender);
     tracing_subscriber::registry()
         .with(filter)
-        .with(fmt::layer().with_writer(std::io::stderr))
+        // Colours only on a terminal: not in journald, docker logs or a redirected file.
+        .with(
+            fmt::layer()
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_writer(std::io::stderr),
+        )
         .with(fmt::layer().with_ansi(false).with_writer(file))
         .try_init()
         .context("cannot set up logging")?;

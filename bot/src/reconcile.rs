@@ -1,6 +1,7 @@
-//! Repairs what a crash between two steps can leave, when a guild comes online: an open ticket
-//! whose channel was never made or is gone, and a `ticket-xxxxxxxx` channel with no ticket.
-//! Everything done is logged. Safe with several bot processes: every step is conditional.
+//! Repairs what a crash between two steps can leave, when a guild comes online and then every
+//! minute: an open ticket whose channel was never made or is gone, and a `ticket-xxxxxxxx`
+//! channel with no ticket. Everything done is logged. Safe with several bot processes: every
+//! step is conditional.
 
 use std::collections::HashMap;
 
@@ -19,12 +20,43 @@ const GRACE: chrono::Duration = chrono::Duration::minutes(2);
 /// likely a database restored from a backup than a crash's leftover.
 const ORPHAN_MAX_AGE: chrono::Duration = chrono::Duration::hours(24);
 
+/// What one pass repaired.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Repairs {
+    pub adopted: usize,
+    pub discarded: usize,
+    pub closed: usize,
+    pub removed: usize,
+}
+
+impl Repairs {
+    pub fn any(&self) -> bool {
+        self.adopted + self.discarded + self.closed + self.removed > 0
+    }
+
+    pub fn log(&self, guild_id: serenity::GuildId) {
+        let Repairs {
+            adopted,
+            discarded,
+            closed,
+            removed,
+        } = *self;
+        tracing::info!(
+            guild = %guild_id,
+            adopted, discarded, closed, removed,
+            "guild checked: {adopted} channels re-attached, {discarded} half-made tickets discarded, {closed} tickets closed, {removed} orphan channels deleted"
+        );
+    }
+}
+
+/// One pass over a guild. `channels` is the guild's channel list (from GUILD_CREATE, or the
+/// cache).
 pub async fn guild(
-    ctx: &serenity::Context,
+    http: &serenity::Http,
     data: &Data,
     guild_id: serenity::GuildId,
     channels: &[serenity::GuildChannel],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Repairs> {
     let by_id: HashMap<u64, &serenity::GuildChannel> =
         channels.iter().map(|c| (c.id.get(), c)).collect();
     let filter = TicketFilter {
@@ -60,6 +92,21 @@ pub async fn guild(
                     }
                 }
                 Some(c) if !by_id.contains_key(&c) => {
+                    // `channels` is the guild as GUILD_CREATE described it, which may predate
+                    // a ticket opened since (a click right at start-up, another bot process):
+                    // only Discord's "Unknown Channel" says the channel is gone.
+                    match http.get_channel(serenity::ChannelId::new(c)).await {
+                        Ok(_) => continue,
+                        Err(serenity::Error::Http(e))
+                            if e.status_code() == Some(serenity::StatusCode::NOT_FOUND) => {}
+                        Err(e) => {
+                            tracing::warn!(
+                                "repair: cannot tell whether channel {c} of ticket {} exists ({e}); left as it is",
+                                t.id
+                            );
+                            continue;
+                        }
+                    }
                     let close = Transition::Close {
                         by: None,
                         reason: Some("its channel no longer exists".into()),
@@ -103,7 +150,7 @@ pub async fn guild(
             tracing::warn!("channel #{} ({}) looks like a ticket channel but no ticket has it; left in place — delete it by hand if it is not needed", ch.name, ch.id);
             continue;
         }
-        match ch.id.delete(&ctx.http).await {
+        match ch.id.delete(http).await {
             Ok(_) => {
                 tracing::info!(
                     "repair: deleted channel #{} ({}), which had no ticket",
@@ -115,10 +162,10 @@ pub async fn guild(
             Err(e) => tracing::warn!("repair: cannot delete orphan channel {}: {e}", ch.id),
         }
     }
-    tracing::info!(
-        guild = %guild_id,
-        adopted, discarded, closed, removed,
-        "guild checked: {adopted} channels re-attached, {discarded} half-made tickets discarded, {closed} tickets closed, {removed} orphan channels deleted"
-    );
-    Ok(())
+    Ok(Repairs {
+        adopted,
+        discarded,
+        closed,
+        removed,
+    })
 }

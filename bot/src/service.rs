@@ -4,7 +4,7 @@
 //! Order matters for "never a partial state": the row is created first (the database decides
 //! the per-user limit), then the channel; if the channel cannot be made the row is discarded,
 //! and if the row cannot take the channel the channel is deleted. What a crash leaves between
-//! two steps is repaired at start-up (see `events::reconcile`).
+//! two steps is repaired at start-up and every minute after (see `reconcile`).
 
 use std::sync::Arc;
 
@@ -87,6 +87,24 @@ fn capitalize(s: &str) -> String {
 
 pub type Outcome = Result<Reply, ServiceError>;
 
+/// Discord's error, fit to show a person: the status with Discord's message. A 429 carries no
+/// JSON error code, so serenity's own text for it is a decoding complaint; say what it means.
+pub fn discord_error(e: &serenity::Error) -> String {
+    match e {
+        serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(r)) => {
+            let status = r.status_code.as_u16();
+            if status == 429 {
+                "it is rate-limiting me (HTTP 429)".to_owned()
+            } else if r.error.code == -1 || r.error.message.is_empty() {
+                format!("HTTP {status}")
+            } else {
+                format!("{e} (HTTP {status})")
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
 const NOT_A_TICKET: &str = "This isn't a ticket channel. Use this inside a ticket's channel (ticket-xxxxxxxx), or use /ticket create to open one.";
 
 /// The ticket of the channel the request came from.
@@ -155,6 +173,38 @@ fn channel_overwrites(
     ]
 }
 
+/// How long an answer to a refused click waits for the channel of a ticket that a simultaneous
+/// click is still creating, so that it can link to it.
+const CHANNEL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Re-reads the tickets that have no channel yet (being created right now by another click)
+/// until they have one, for at most [`CHANNEL_WAIT`]. Returns them, and whether one vanished
+/// (discarded because its channel could not be made).
+async fn wait_for_channels(data: &Data, mut open: Vec<Ticket>) -> (Vec<Ticket>, bool) {
+    let deadline = tokio::time::Instant::now() + CHANNEL_WAIT;
+    let mut vanished = false;
+    while open.iter().any(|t| t.channel_id.is_none()) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let mut fresh = Vec::with_capacity(open.len());
+        for t in open {
+            if t.channel_id.is_some() {
+                fresh.push(t);
+                continue;
+            }
+            match data.store.get(t.id).await {
+                Ok(Some(current)) => fresh.push(current),
+                Ok(None) => vanished = true,
+                Err(e) => {
+                    tracing::debug!("cannot re-read ticket {}: {e}", t.id);
+                    fresh.push(t);
+                }
+            }
+        }
+        open = fresh;
+    }
+    (open, vanished)
+}
+
 /// Opens a ticket for `user`: row, channel, welcome message.
 pub async fn open(
     ctx: &serenity::Context,
@@ -162,29 +212,39 @@ pub async fn open(
     guild: GuildId,
     user: UserId,
 ) -> Outcome {
-    let created = data
-        .store
-        .create_ticket(
-            guild.get(),
-            user.get(),
-            data.settings.max_open_per_user,
-            now(),
-        )
-        .await?;
-    let ticket = match created {
-        CreateOutcome::Created(t) => t,
-        CreateOutcome::LimitReached { open } => {
-            let links = open
-                .iter()
-                .map(|t| {
-                    t.channel_id
-                        .map_or_else(|| format!("`{}`", t.short_id()), |c| format!("<#{c}>"))
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            return Err(ServiceError::User(format!(
-                "You already have an open ticket: {links}. Please continue there."
-            )));
+    let mut attempt = 0;
+    let ticket = loop {
+        attempt += 1;
+        let created = data
+            .store
+            .create_ticket(
+                guild.get(),
+                user.get(),
+                data.settings.max_open_per_user,
+                now(),
+            )
+            .await?;
+        match created {
+            CreateOutcome::Created(t) => break t,
+            CreateOutcome::LimitReached { open } => {
+                let (open, vanished) = wait_for_channels(data, open).await;
+                // A simultaneous click's ticket was discarded (its channel failed): the slot
+                // is free again.
+                if vanished && attempt < 3 {
+                    continue;
+                }
+                let links = open
+                    .iter()
+                    .map(|t| {
+                        t.channel_id
+                            .map_or_else(|| format!("`{}`", t.short_id()), |c| format!("<#{c}>"))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(ServiceError::User(format!(
+                    "You already have an open ticket: {links}. Please continue there."
+                )));
+            }
         }
     };
     let mut builder = serenity::CreateChannel::new(ticket.channel_name())
@@ -203,6 +263,7 @@ pub async fn open(
             if let Err(d) = data.store.discard(ticket.id).await {
                 tracing::error!("ticket {} has no channel and could not be discarded ({d}); the next start repairs it", ticket.id);
             }
+            let e = discord_error(&e);
             tracing::warn!("creating the channel of ticket {} failed: {e}", ticket.id);
             return Err(ServiceError::User(format!(
                 "I couldn't create your ticket channel (Discord said: {e}). Nothing was saved; please try again in a moment, or ask an admin to check that I can manage channels."
@@ -293,7 +354,8 @@ pub async fn close(
                 closed.id
             );
             Ok(Reply::text(format!(
-                "Ticket closed, but I couldn't lock the channel yet ({e}); I'll retry shortly."
+                "Ticket closed, but I couldn't lock the channel yet (Discord said: {}); I'll retry shortly.",
+                discord_error(&e)
             )))
         }
     }
@@ -318,7 +380,8 @@ pub async fn reopen(ctx: &serenity::Context, data: &Data, req: &Req) -> Outcome 
     match unlocked {
         Ok(()) => Ok(Reply::text("Ticket reopened.")),
         Err(e) => Ok(Reply::text(format!(
-            "Ticket reopened, but I couldn't unlock the channel yet ({e}); I'll retry shortly."
+            "Ticket reopened, but I couldn't unlock the channel yet (Discord said: {}); I'll retry shortly.",
+            discord_error(&e)
         ))),
     }
 }
@@ -382,6 +445,7 @@ pub async fn add(ctx: &serenity::Context, data: &Data, req: &Req, user: UserId) 
             .remove_participant(ticket.id, user.get(), req.user(), now())
             .await
             .ok();
+        let e = discord_error(&e);
         return Err(ServiceError::User(format!("I couldn't give <@{user}> access to this channel (Discord said: {e}); nothing changed.")));
     }
     notice(
@@ -418,6 +482,7 @@ pub async fn remove(ctx: &serenity::Context, data: &Data, req: &Req, user: UserI
             .add_participant(ticket.id, user.get(), req.user(), now())
             .await
             .ok();
+        let e = discord_error(&e);
         return Err(ServiceError::User(format!(
             "I couldn't take <@{user}>'s access away (Discord said: {e}); nothing changed."
         )));
@@ -469,20 +534,23 @@ pub async fn confirm_delete(ctx: &serenity::Context, data: &Data, req: &Req, id:
     let Some(ticket) = data.store.get(id).await? else {
         return Err(ServiceError::User("That ticket is already deleted.".into()));
     };
-    // The audit entry goes first: once the channel is gone there is nothing left to show.
-    audit::record(ctx, data, "deleted", req.user(), &ticket, None).await;
     if let Some(channel) = ticket.channel_id {
         match ChannelId::new(channel).delete(&ctx.http).await {
             Ok(_) => {}
-            Err(serenity::Error::Http(e)) if e.status_code() == Some(serenity::StatusCode::NOT_FOUND) => {}
+            Err(serenity::Error::Http(e))
+                if e.status_code() == Some(serenity::StatusCode::NOT_FOUND) => {}
             Err(e) => {
+                let e = discord_error(&e);
                 return Err(ServiceError::User(format!(
                     "I couldn't delete the channel (Discord said: {e}); the ticket is kept. Check that I can manage channels and try again."
-                )))
+                )));
             }
         }
     }
     data.store.delete(id, Some(req.user()), now()).await?;
+    // Only once it is done: the entry is built from the ticket as read above, and it goes to
+    // the log channel, so nothing is lost by waiting (a refused delete must leave no entry).
+    audit::record(ctx, data, "deleted", req.user(), &ticket, None).await;
     Ok(Reply::text(format!(
         "Ticket {} deleted.",
         ticket.short_id()
@@ -498,7 +566,7 @@ pub async fn post_panel(ctx: &serenity::Context, req: &Req) -> Outcome {
     req.channel_id
         .send_message(&ctx.http, msg)
         .await
-        .map_err(|e| ServiceError::User(format!("I couldn't post the panel here (Discord said: {e}). Check that I can send messages in this channel.")))?;
+        .map_err(|e| ServiceError::User(format!("I couldn't post the panel here (Discord said: {}). Check that I can send messages in this channel.", discord_error(&e))))?;
     Ok(Reply::text(
         "Panel posted. Anyone can now open a ticket with its button.",
     ))

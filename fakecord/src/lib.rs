@@ -727,6 +727,13 @@ impl FakeDiscord {
         }
     }
 
+    /// The `d` of a GUILD_CREATE for the guild as it is now, as the gateway sends it after
+    /// IDENTIFY. Keep it and [`FakeDiscord::dispatch`] it later to replay a stale snapshot (a
+    /// guild coming back after an outage).
+    pub fn guild_create_payload(&self) -> Value {
+        self.render_with(|r| r.guild(true))
+    }
+
     /// Sends any dispatch `t` with payload `d` (no intent filtering).
     pub fn dispatch(&self, t: &str, d: Value) {
         self.shared.dispatch(t, d, 0);

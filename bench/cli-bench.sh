@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# ticketctl on 1,000,000 tickets, beside the bare sqlite3 / mariadb CLI running the equivalent
+# queries, in one run (hyperfine); then `migrate` sqlite -> mysql: rows/s and peak RSS.
+#
+#   bash bench/cli-bench.sh [TICKETS]        (needs sqlite3, mariadb, hyperfine, GNU time)
+#
+# The SQLite database is generated with SQL (seconds, not minutes); MySQL gets its copy from
+# `ticketctl migrate`, which is the migrate measurement.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-1000000}
+WORK=${BENCH_DIR:-/tmp/ticketbot-cli-bench}
+DB=$WORK/tickets.db
+MYSQL_DB=tb_clibench
+MYSQL_URL="mysql://root@127.0.0.1:3306/$MYSQL_DB"
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+cargo build --release -q -p ticketctl
+T=$CARGO_TARGET_DIR/release/ticketctl
+rm -rf "$WORK" && mkdir -p "$WORK"
+
+echo "== generating $N tickets in $DB"
+sqlite3 "$DB" < migrations/sqlite/*.sql
+sqlite3 "$DB" <<SQL
+PRAGMA journal_mode = WAL;
+CREATE TEMP TABLE n AS WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $N) SELECT i FROM c;
+-- 10 guilds, ~10% open, half claimed by 25 staff, a ticket every 30 s for a year.
+INSERT INTO tickets (id, guild_id, channel_id, creator_id, status, created_at, closed_at, closed_by,
+                     close_reason, claimed_by, claimed_at, updated_at, open_slot)
+SELECT printf('%08x-%04x-4%03x-%04x-%012x', abs(random()) % 4294967296, i % 65536, abs(random()) % 4096,
+              32768 + abs(random()) % 16384, i),
+       1000 + i % 10, 900000000000000000 + i, 100000000000000000 + i,
+       CASE WHEN i % 10 = 0 THEN 'open' ELSE 'closed' END,
+       1700000000000000 + i * 30000000,
+       CASE WHEN i % 10 = 0 THEN NULL ELSE 1700000000000000 + i * 30000000 + (60 + i % 86400) * 1000000 END,
+       CASE WHEN i % 10 = 0 THEN NULL ELSE 200000000000000000 + i % 25 END,
+       CASE WHEN i % 10 = 0 THEN NULL ELSE 'resolved' END,
+       CASE WHEN i % 2 = 0 THEN 200000000000000000 + i % 25 END,
+       CASE WHEN i % 2 = 0 THEN 1700000000000000 + i * 30000000 + 30000000 END,
+       1700000000000000 + i * 30000000 + 86400000000,
+       CASE WHEN i % 10 = 0 THEN 0 END
+FROM n;
+INSERT INTO ticket_events (id, ticket_id, guild_id, kind, actor_id, at, details)
+SELECT printf('%08x-%04x-7%03x-%04x-%012x', rowid, 1, 0, 32768, rowid), id, guild_id, 'opened', creator_id, created_at, NULL FROM tickets;
+INSERT INTO ticket_events (id, ticket_id, guild_id, kind, actor_id, at, details)
+SELECT printf('%08x-%04x-7%03x-%04x-%012x', rowid, 2, 0, 32768, rowid), id, guild_id, 'claimed', claimed_by, claimed_at, NULL FROM tickets WHERE claimed_by IS NOT NULL;
+INSERT INTO ticket_events (id, ticket_id, guild_id, kind, actor_id, at, details)
+SELECT printf('%08x-%04x-7%03x-%04x-%012x', rowid, 3, 0, 32768, rowid), id, guild_id, 'closed', closed_by, closed_at, close_reason FROM tickets WHERE status = 'closed';
+ANALYZE;
+SQL
+export TICKETCTL_DATABASE_URL="sqlite://$DB"
+"$T" status
+
+# The cursor of page 1,000 (its first row is the 49,951st newest) and one ticket to inspect.
+read -r C_AT C_ID <<<"$(sqlite3 -separator ' ' "$DB" "SELECT created_at, id FROM tickets ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET 49949")"
+CURSOR="$C_AT.${C_ID//-/}"
+ID=$(sqlite3 "$DB" "SELECT id FROM tickets ORDER BY created_at DESC LIMIT 1 OFFSET 12345")
+COLS="id, status, creator_id, claimed_by, channel_id, created_at"
+FIRST="SELECT $COLS FROM tickets ORDER BY created_at DESC, id DESC LIMIT 51"
+PAGE="SELECT $COLS FROM tickets WHERE created_at <= $C_AT AND (created_at < $C_AT OR id < '$C_ID') ORDER BY created_at DESC, id DESC LIMIT 51"
+STATS="SELECT status, COUNT(*) FROM tickets GROUP BY status; SELECT closed_at - created_at FROM tickets WHERE status = 'closed' AND closed_at IS NOT NULL; SELECT created_at / 86400000000 AS d, COUNT(*) FROM tickets GROUP BY d; SELECT actor_id, kind, COUNT(*) FROM ticket_events WHERE kind IN ('claimed','closed') AND actor_id IS NOT NULL GROUP BY actor_id, kind"
+INSPECT="SELECT * FROM tickets WHERE id = '$ID'; SELECT * FROM ticket_participants WHERE ticket_id = '$ID'; SELECT * FROM ticket_events WHERE ticket_id = '$ID' ORDER BY at, id"
+
+echo "== SQLite: ticketctl beside sqlite3"
+hyperfine -N --warmup 2 --runs 15 --export-markdown "$WORK/sqlite.md" \
+  -n "ticketctl list" "$T list" \
+  -n "sqlite3 list" "sqlite3 $DB \"$FIRST\"" \
+  -n "ticketctl list page 1000" "$T list --after $CURSOR" \
+  -n "sqlite3 list page 1000" "sqlite3 $DB \"$PAGE\"" \
+  -n "ticketctl stats" "$T stats" \
+  -n "sqlite3 stats" "sqlite3 $DB \"$STATS\"" \
+  -n "ticketctl inspect" "$T inspect $ID" \
+  -n "sqlite3 inspect" "sqlite3 $DB \"$INSPECT\"" 2>&1 | grep -v "^ *Warning"
+
+echo "== migrate sqlite -> mysql"
+mariadb -uroot -e "DROP DATABASE IF EXISTS $MYSQL_DB"
+/usr/bin/time -v "$T" migrate --to mysql --to-url "$MYSQL_URL" 2> "$WORK/migrate.time" | tee "$WORK/migrate.out"
+grep -E "Maximum resident|Elapsed" "$WORK/migrate.time"
+
+echo "== MySQL: ticketctl beside mariadb"
+export TICKETCTL_DATABASE_URL="$MYSQL_URL"
+M="mariadb -uroot -h127.0.0.1 $MYSQL_DB -e"
+hyperfine -N --warmup 2 --runs 15 --export-markdown "$WORK/mysql.md" \
+  -n "ticketctl list" "$T list" \
+  -n "mariadb list" "$M \"$FIRST\"" \
+  -n "ticketctl list page 1000" "$T list --after $CURSOR" \
+  -n "mariadb list page 1000" "$M \"$PAGE\"" \
+  -n "ticketctl stats" "$T stats" \
+  -n "mariadb stats" "$M \"${STATS//\//DIV}\"" \
+  -n "ticketctl inspect" "$T inspect $ID" \
+  -n "mariadb inspect" "$M \"$INSPECT\"" 2>&1 | grep -v "^ *Warning"
+cat "$WORK/sqlite.md" "$WORK/mysql.md"
+mariadb -uroot -e "DROP DATABASE IF EXISTS $MYSQL_DB"

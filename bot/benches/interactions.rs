@@ -1,0 +1,1250 @@
+//! End-to-end benchmark of the real `bot` binary against `fakecord` (a fake Discord on
+//! 127.0.0.1), per storage backend, printed side by side:
+//!
+//! 1. start-up: from spawning the process until the fake has received the guild command
+//!    registration (poise registers `/ticket` after READY); median of 3 starts (the first on an
+//!    empty database, so it includes creating the schema);
+//! 2. resident memory (VmRSS) of the bot after ~3 s idle;
+//! 3. a burst of N clicks on the panel's "Open Ticket" button (`ticketbot:open`, panel posted
+//!    with `/ticket setup` by the staff user) by N distinct members at once: latency from
+//!    sending each INTERACTION_CREATE to the fake receiving the interaction's callback (the bot
+//!    defers: type 5) and its follow-up (the ticket link), throughput, and a check that N
+//!    tickets (rows and channels) exist; where the time goes, from the requests the bot makes
+//!    for each ticket;
+//! 4. resident memory after `--tickets` tickets created the same way (bursts of N), and peak
+//!    (VmHWM).
+//!
+//! ```text
+//! cargo bench -p ticketbot --bench interactions -- [--backends sqlite,mysql] [--burst 1000] [--tickets 10000]
+//! ```
+//!
+//! SQLite uses a file in a temp directory; MySQL/MariaDB is `BENCH_MYSQL_HOST` (127.0.0.1),
+//! `BENCH_MYSQL_PORT` (3306), `BENCH_MYSQL_USER` (root), `BENCH_MYSQL_PASSWORD` (empty), on a
+//! fresh database `tb_botbench` that is dropped afterwards.
+//!
+//! Times are taken in this process: a click's send time right after fakecord dispatched the
+//! INTERACTION_CREATE, a request's arrival when an observer (woken by every change of the
+//! fake's state, on its own thread) first sees the request recorded, i.e. after the fake handled
+//! it and before its response is written. The fake, the bot and the database share the machine,
+//! so throughput is the whole system's.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use fakecord::{ids, Config, FakeDiscord, FakeUser, RecordedRequest, State};
+use tokio::process::{Child, Command};
+
+/// Shaped like a real token (`a.b.c`); the fake does not check it.
+const TOKEN: &str = "MTIxMDAwMDAwMDAwMDAwMDAx.GxBnCh.bench-token-not-a-secret";
+const MYSQL_DB: &str = "tb_botbench";
+const OPEN_BUTTON: &str = "ticketbot:open";
+/// Ids of the members who click (`USER_BASE + i`).
+const USER_BASE: u64 = 1_300_000_000_000_000_000;
+const STARTS: usize = 3;
+/// How long the bot is left alone before its memory is read.
+const IDLE: Duration = Duration::from_secs(3);
+const READY_TIMEOUT: Duration = Duration::from_secs(120);
+const BURST_TIMEOUT: Duration = Duration::from_secs(900);
+const TOKEN_PREFIX: &str = "fakecord-interaction-token-";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Mysql,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Mysql => "mysql",
+        }
+    }
+}
+
+struct Args {
+    backends: Vec<Backend>,
+    burst: usize,
+    tickets: usize,
+}
+
+const USAGE: &str = "usage: cargo bench -p ticketbot --bench interactions -- [--backends sqlite,mysql] [--burst 1000] [--tickets 10000]";
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        backends: vec![Backend::Sqlite, Backend::Mysql],
+        burst: 1000,
+        tickets: 10_000,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let (key, inline) = match arg.split_once('=') {
+            Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
+            None => (arg.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| it.next())
+                .ok_or_else(|| format!("{key} needs a value"))
+        };
+        match key.as_str() {
+            "--backends" => {
+                args.backends = value()?
+                    .split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| match s.trim().to_ascii_lowercase().as_str() {
+                        "sqlite" => Ok(Backend::Sqlite),
+                        "mysql" | "mariadb" => Ok(Backend::Mysql),
+                        other => Err(format!("unknown backend {other:?} (sqlite, mysql)")),
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            "--burst" => {
+                args.burst = value()?.parse().map_err(|e| format!("--burst: {e}"))?;
+            }
+            "--tickets" => {
+                args.tickets = value()?.parse().map_err(|e| format!("--tickets: {e}"))?;
+            }
+            // cargo bench passes --bench to harness = false targets.
+            "--bench" => {}
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    if args.backends.is_empty() || args.burst == 0 {
+        return Err(format!("nothing to do\n{USAGE}"));
+    }
+    args.tickets = args.tickets.max(args.burst);
+    Ok(args)
+}
+
+// ----- the database -----
+
+fn env_or(key: &str, default: &str) -> String {
+    std::env::var(key).unwrap_or_else(|_| default.to_owned())
+}
+
+struct MysqlServer {
+    host: String,
+    port: u16,
+    user: String,
+    password: String,
+}
+
+fn mysql_server() -> MysqlServer {
+    MysqlServer {
+        host: env_or("BENCH_MYSQL_HOST", "127.0.0.1"),
+        port: env_or("BENCH_MYSQL_PORT", "3306").parse().unwrap_or(3306),
+        user: env_or("BENCH_MYSQL_USER", "root"),
+        password: env_or("BENCH_MYSQL_PASSWORD", ""),
+    }
+}
+
+async fn mysql_pool(with_db: bool) -> Result<sqlx::MySqlPool, String> {
+    let s = mysql_server();
+    let mut opts = sqlx::mysql::MySqlConnectOptions::new()
+        .host(&s.host)
+        .port(s.port)
+        .username(&s.user);
+    if !s.password.is_empty() {
+        opts = opts.password(&s.password);
+    }
+    if with_db {
+        opts = opts.database(MYSQL_DB);
+    }
+    sqlx::mysql::MySqlPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(opts)
+        .await
+        .map_err(|e| format!("cannot connect to MySQL at {}:{}: {e}", s.host, s.port))
+}
+
+async fn mysql_drop_db() -> Result<(), String> {
+    let pool = mysql_pool(false).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS `{MYSQL_DB}`"))
+        .execute(&pool)
+        .await
+        .map_err(|e| format!("DROP DATABASE {MYSQL_DB}: {e}"))?;
+    pool.close().await;
+    Ok(())
+}
+
+/// A fresh database and the directory the bot runs in (its logs, the SQLite file).
+struct Db {
+    backend: Backend,
+    dir: tempfile::TempDir,
+}
+
+impl Db {
+    async fn new(backend: Backend) -> Result<Db, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("ticketbot-bench-")
+            .tempdir()
+            .map_err(|e| format!("temp dir: {e}"))?;
+        if backend == Backend::Mysql {
+            mysql_drop_db().await?;
+        }
+        Ok(Db { backend, dir })
+    }
+
+    fn sqlite_path(&self) -> PathBuf {
+        self.dir.path().join("ticketbot.db")
+    }
+
+    fn env(&self, api_base: &str) -> Vec<(String, String)> {
+        let mut env: Vec<(&str, String)> = vec![
+            ("BOT_TOKEN", TOKEN.into()),
+            ("GUILD_ID", ids::GUILD.to_string()),
+            ("SUPPORT_ROLE_ID", ids::SUPPORT_ROLE.to_string()),
+            ("OPEN_TICKETS_CATEGORY_ID", ids::OPEN_CATEGORY.to_string()),
+            (
+                "CLOSED_TICKETS_CATEGORY_ID",
+                ids::CLOSED_CATEGORY.to_string(),
+            ),
+            ("LOG_CHANNEL_ID", ids::LOG_CHANNEL.to_string()),
+            (
+                "LOG_FILE",
+                self.dir
+                    .path()
+                    .join("logs")
+                    .join("bot.log")
+                    .display()
+                    .to_string(),
+            ),
+            ("DISCORD_API_BASE", api_base.to_owned()),
+        ];
+        match self.backend {
+            Backend::Sqlite => {
+                env.push(("DB_TYPE", "sqlite".into()));
+                env.push(("SQLITE_PATH", self.sqlite_path().display().to_string()));
+            }
+            Backend::Mysql => {
+                let s = mysql_server();
+                env.push(("DB_TYPE", "mysql".into()));
+                env.push(("MYSQL_HOST", s.host));
+                env.push(("MYSQL_PORT", s.port.to_string()));
+                env.push(("MYSQL_USER", s.user));
+                // Set but empty means no password.
+                env.push(("MYSQL_PASSWORD", s.password));
+                env.push(("MYSQL_DATABASE", MYSQL_DB.into()));
+            }
+        }
+        env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    }
+
+    /// Ticket rows, and how many of them have a channel.
+    async fn count_tickets(&self) -> Result<(i64, i64), String> {
+        let sql = "SELECT COUNT(*), COUNT(channel_id) FROM tickets";
+        match self.backend {
+            Backend::Sqlite => {
+                let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(self.sqlite_path());
+                let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(opts)
+                    .await
+                    .map_err(|e| format!("open the SQLite file: {e}"))?;
+                let r = sqlx::query_as::<_, (i64, i64)>(sql)
+                    .fetch_one(&pool)
+                    .await
+                    .map_err(|e| e.to_string());
+                pool.close().await;
+                r
+            }
+            Backend::Mysql => {
+                let pool = mysql_pool(true).await?;
+                let r = sqlx::query_as::<_, (i64, i64)>(sql)
+                    .fetch_one(&pool)
+                    .await
+                    .map_err(|e| e.to_string());
+                pool.close().await;
+                r
+            }
+        }
+    }
+
+    /// What the data takes on disk (SQLite: file + WAL; MySQL: data + indexes).
+    async fn size(&self) -> String {
+        match self.backend {
+            Backend::Sqlite => {
+                let len = |p: PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+                let db = len(self.sqlite_path());
+                let mut wal = self.sqlite_path().into_os_string();
+                wal.push("-wal");
+                let wal = len(PathBuf::from(wal));
+                format!("{} file + {} WAL", mib(db), mib(wal))
+            }
+            Backend::Mysql => {
+                let sql = "SELECT CAST(COALESCE(SUM(data_length), 0) AS SIGNED), \
+                           CAST(COALESCE(SUM(index_length), 0) AS SIGNED) \
+                           FROM information_schema.tables WHERE table_schema = ?";
+                let r = match mysql_pool(false).await {
+                    Ok(pool) => {
+                        let r = sqlx::query_as::<_, (i64, i64)>(sql)
+                            .bind(MYSQL_DB)
+                            .fetch_one(&pool)
+                            .await;
+                        pool.close().await;
+                        r.map_err(|e| e.to_string())
+                    }
+                    Err(e) => Err(e),
+                };
+                match r {
+                    Ok((data, index)) => format!(
+                        "{} data + {} index",
+                        mib(data.max(0) as u64),
+                        mib(index.max(0) as u64)
+                    ),
+                    Err(e) => format!("? ({e})"),
+                }
+            }
+        }
+    }
+
+    async fn cleanup(&self) {
+        if self.backend == Backend::Mysql {
+            if let Err(e) = mysql_drop_db().await {
+                eprintln!("warning: {e}");
+            }
+        }
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+// ----- the bot process -----
+
+struct Bot {
+    child: Child,
+    pid: u32,
+    output: PathBuf,
+}
+
+impl Bot {
+    fn spawn(dir: &Path, env: &[(String, String)], output_name: &str) -> Result<Bot, String> {
+        let output = dir.join(output_name);
+        let file = std::fs::File::create(&output).map_err(|e| format!("output file: {e}"))?;
+        let err = file.try_clone().map_err(|e| format!("output file: {e}"))?;
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bot"));
+        cmd.current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(file)
+            .stderr(err)
+            .kill_on_drop(true);
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start the bot: {e}"))?;
+        let pid = child.id().ok_or("the bot has no pid")?;
+        Ok(Bot { child, pid, output })
+    }
+
+    fn output_tail(&self, lines: usize) -> String {
+        let text = std::fs::read(&self.output)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// SIGTERM, then SIGKILL after 15 s. Returns how long it took to exit.
+    async fn stop(&mut self) -> (Duration, Option<ExitStatus>) {
+        let t = Instant::now();
+        // SAFETY: kill(2) on the pid of our own child, which has not been reaped yet.
+        unsafe {
+            libc::kill(self.pid as libc::pid_t, libc::SIGTERM);
+        }
+        let status = match tokio::time::timeout(Duration::from_secs(15), self.child.wait()).await {
+            Ok(s) => s.ok(),
+            Err(_) => {
+                let _ = self.child.start_kill();
+                self.child.wait().await.ok()
+            }
+        };
+        (t.elapsed(), status)
+    }
+}
+
+/// (VmRSS, VmHWM) in KiB.
+fn memory_kib(pid: u32) -> (Option<u64>, Option<u64>) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// The 1-, 5- and 15-minute load averages.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn registered(st: &State) -> bool {
+    st.requests.iter().any(|r| {
+        r.method == "PUT"
+            && (200..300).contains(&r.status)
+            && r.path.starts_with("/applications/")
+            && r.path.contains("/guilds/")
+            && r.path.ends_with("/commands")
+    })
+}
+
+struct Started {
+    fake: Arc<FakeDiscord>,
+    bot: Bot,
+    to_identify: Duration,
+    to_ready: Duration,
+}
+
+/// A new fake, the bot spawned against it; waits for `/ticket` to be registered.
+async fn start_bot(db: &Db, run: usize) -> Result<Started, String> {
+    let fake = Arc::new(FakeDiscord::start(Config::default()).await);
+    let env = db.env(&fake.http_url());
+    let spawned = Instant::now();
+    let mut bot = Bot::spawn(db.dir.path(), &env, &format!("bot-start{run}.out"))?;
+    let mut identified: Option<Instant> = None;
+    let ready = fake.wait_for(
+        |st| {
+            if identified.is_none() && st.gateway.identifies > 0 {
+                identified = Some(Instant::now());
+            }
+            registered(st).then(Instant::now)
+        },
+        READY_TIMEOUT,
+    );
+    let ready_at = tokio::select! {
+        r = ready => r.map_err(|e| format!("the bot did not register /ticket: {e}\n{}", bot.output_tail(40)))?,
+        status = bot.child.wait() => {
+            return Err(format!("the bot exited ({status:?}) before it was ready:\n{}", bot.output_tail(40)));
+        }
+    };
+    let to_ready = ready_at - spawned;
+    let to_identify = identified.map_or(to_ready, |t| t - spawned);
+    Ok(Started {
+        fake,
+        bot,
+        to_identify,
+        to_ready,
+    })
+}
+
+// ----- observing what the bot sends -----
+
+/// When each request of interest reached the fake, keyed by interaction or user.
+#[derive(Default)]
+struct Obs {
+    next: usize,
+    /// interaction id → (seen, callback type)
+    callbacks: HashMap<u64, (Instant, u64)>,
+    /// interaction id → (seen, the ticket link was given)
+    followups: HashMap<u64, (Instant, bool)>,
+    /// user id → seen: channel created, welcome posted, audit entry posted
+    channel: HashMap<u64, Instant>,
+    welcome: HashMap<u64, Instant>,
+    audit: HashMap<u64, Instant>,
+    /// route → (requests, failed)
+    routes: HashMap<String, (usize, usize)>,
+    failures: Vec<String>,
+}
+
+/// The first `<@id>` (not `<@&role>`) in a text.
+fn user_mention(text: &str) -> Option<u64> {
+    let mut rest = text;
+    while let Some(i) = rest.find("<@") {
+        rest = &rest[i + 2..];
+        if rest.starts_with('&') {
+            continue;
+        }
+        let end = rest.find('>')?;
+        if let Ok(id) = rest[..end].trim_start_matches('!').parse() {
+            return Some(id);
+        }
+    }
+    None
+}
+
+fn interaction_of_token(token: &str) -> Option<u64> {
+    u64::from_str_radix(token.strip_prefix(TOKEN_PREFIX)?, 16).ok()
+}
+
+/// `METHOD /path` with ids and tokens replaced, to count requests per route.
+fn route_of(r: &RecordedRequest) -> String {
+    let parts: Vec<&str> = r.path.split('/').collect();
+    let norm: Vec<String> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if p.starts_with(TOKEN_PREFIX) {
+                "{token}".to_owned()
+            } else if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) {
+                let owner = if i > 0 { parts[i - 1] } else { "" };
+                match (owner, p.parse::<u64>().ok()) {
+                    ("channels", Some(ids::LOG_CHANNEL)) => "{log_channel}".to_owned(),
+                    ("channels", Some(ids::PANEL_CHANNEL)) => "{panel_channel}".to_owned(),
+                    _ => "{id}".to_owned(),
+                }
+            } else {
+                (*p).to_owned()
+            }
+        })
+        .collect();
+    format!("{} {}", r.method, norm.join("/"))
+}
+
+impl Obs {
+    fn scan(&mut self, st: &State) {
+        let now = Instant::now();
+        for r in st.requests.iter().skip(self.next) {
+            let ok = (200..300).contains(&r.status);
+            let e = self.routes.entry(route_of(r)).or_default();
+            e.0 += 1;
+            if !ok {
+                e.1 += 1;
+                if self.failures.len() < 20 {
+                    self.failures.push(format!(
+                        "{} {} -> {} {}",
+                        r.method,
+                        r.path,
+                        r.status,
+                        r.fault.clone().unwrap_or_default()
+                    ));
+                }
+                continue;
+            }
+            if r.method != "POST" {
+                continue;
+            }
+            let seg: Vec<&str> = r.path.trim_start_matches('/').split('/').collect();
+            match seg.as_slice() {
+                ["interactions", id, _token, "callback"] => {
+                    if let Ok(id) = id.parse() {
+                        let kind = r.body["type"].as_u64().unwrap_or(0);
+                        self.callbacks.entry(id).or_insert((now, kind));
+                    }
+                }
+                ["webhooks", _app, token] => {
+                    if let Some(id) = interaction_of_token(token) {
+                        let linked = r.body["content"]
+                            .as_str()
+                            .is_some_and(|c| c.contains("Your ticket is open"));
+                        self.followups.entry(id).or_insert((now, linked));
+                    }
+                }
+                ["guilds", _, "channels"] => {
+                    if let Some(u) = r.body["topic"].as_str().and_then(user_mention) {
+                        self.channel.entry(u).or_insert(now);
+                    }
+                }
+                ["channels", ch, "messages"] => {
+                    if ch.parse::<u64>().ok() == Some(ids::LOG_CHANNEL) {
+                        let creator = r.body["embeds"][0]["fields"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .find(|f| f["name"] == "Creator")
+                            .and_then(|f| f["value"].as_str())
+                            .and_then(user_mention);
+                        if let Some(u) = creator {
+                            self.audit.entry(u).or_insert(now);
+                        }
+                    } else if let Some(u) = r.body["content"].as_str().and_then(user_mention) {
+                        self.welcome.entry(u).or_insert(now);
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.next = st.requests.len();
+    }
+}
+
+// ----- statistics -----
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> String {
+    let v = d.as_secs_f64() * 1000.0;
+    if v < 10.0 {
+        format!("{v:.2}")
+    } else if v < 100.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+/// "p50 / p99 / max" in ms.
+fn spread(v: &mut [Duration]) -> String {
+    if v.is_empty() {
+        return "-".into();
+    }
+    v.sort_unstable();
+    format!(
+        "{} / {} / {}",
+        ms(pct(v, 50.0)),
+        ms(pct(v, 99.0)),
+        ms(*v.last().unwrap_or(&Duration::ZERO))
+    )
+}
+
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort_unstable();
+    pct(v, 50.0)
+}
+
+struct Burst {
+    n: usize,
+    /// send → callback
+    ack: Vec<Duration>,
+    /// send → follow-up
+    reply: Vec<Duration>,
+    callback_kinds: HashMap<u64, usize>,
+    linked: usize,
+    unanswered: usize,
+    no_reply: usize,
+    /// first send → last follow-up
+    wall: Duration,
+    /// first send → last send
+    send_span: Duration,
+    /// defer → channel created (create_ticket in the DB + the channel request); channel →
+    /// welcome (set_channel in the DB + the message); welcome → audit message; audit →
+    /// follow-up
+    steps: [Vec<Duration>; 4],
+    routes: HashMap<String, (usize, usize)>,
+    failures: Vec<String>,
+}
+
+impl Burst {
+    fn throughput(&self) -> f64 {
+        let secs = self.wall.as_secs_f64();
+        if secs > 0.0 {
+            (self.n - self.no_reply) as f64 / secs
+        } else {
+            0.0
+        }
+    }
+}
+
+/// `n` members (`first..first + n`) click the panel's open button at once.
+async fn burst(
+    fake: &Arc<FakeDiscord>,
+    panel: u64,
+    first: usize,
+    n: usize,
+) -> Result<Burst, String> {
+    let obs = Arc::new(Mutex::new(Obs {
+        next: fake.with_state(|st| st.requests.len()),
+        ..Obs::default()
+    }));
+    let observing = Arc::new(AtomicBool::new(false));
+    // The clicks come from a thread of their own, once the observer runs.
+    let clicker = {
+        let fake = Arc::clone(fake);
+        let observing = Arc::clone(&observing);
+        tokio::task::spawn_blocking(move || {
+            while !observing.load(Ordering::Acquire) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let mut sent = Vec::with_capacity(n);
+            for i in first..first + n {
+                let user = FakeUser::new(USER_BASE + i as u64, &format!("bench{i}"));
+                let id = fake.click_button(
+                    &user,
+                    &[ids::MEMBER_ROLE],
+                    ids::PANEL_CHANNEL,
+                    panel,
+                    OPEN_BUTTON,
+                );
+                sent.push((id, user.id, Instant::now()));
+            }
+            sent
+        })
+    };
+    let watch = {
+        let obs = Arc::clone(&obs);
+        let observing = Arc::clone(&observing);
+        fake.wait_until(
+            move |st| {
+                observing.store(true, Ordering::Release);
+                let mut o = obs.lock().unwrap_or_else(PoisonError::into_inner);
+                o.scan(st);
+                o.followups.len() >= n
+            },
+            BURST_TIMEOUT,
+        )
+    };
+    let (done, sent) = tokio::join!(watch, clicker);
+    let sent = sent.map_err(|e| format!("the clicking thread failed: {e}"))?;
+    if let Err(e) = done {
+        eprintln!("warning: burst incomplete: {e}");
+    }
+    // What arrived after the last wake-up.
+    let mut o = std::mem::take(&mut *obs.lock().unwrap_or_else(PoisonError::into_inner));
+    fake.with_state(|st| o.scan(st));
+
+    let mut b = Burst {
+        n,
+        ack: Vec::with_capacity(n),
+        reply: Vec::with_capacity(n),
+        callback_kinds: HashMap::new(),
+        linked: 0,
+        unanswered: 0,
+        no_reply: 0,
+        wall: Duration::ZERO,
+        send_span: Duration::ZERO,
+        steps: Default::default(),
+        routes: o.routes,
+        failures: o.failures,
+    };
+    let t0 = sent.first().map(|s| s.2).unwrap_or_else(Instant::now);
+    b.send_span = sent.last().map_or(Duration::ZERO, |s| s.2 - t0);
+    let mut last = t0;
+    for (id, user, at) in &sent {
+        let cb = o.callbacks.get(id);
+        match cb {
+            Some((t, kind)) => {
+                b.ack.push(t.saturating_duration_since(*at));
+                *b.callback_kinds.entry(*kind).or_default() += 1;
+            }
+            None => b.unanswered += 1,
+        }
+        match o.followups.get(id) {
+            Some((t, linked)) => {
+                b.reply.push(t.saturating_duration_since(*at));
+                last = last.max(*t);
+                if *linked {
+                    b.linked += 1;
+                }
+            }
+            None => b.no_reply += 1,
+        }
+        let chain = [
+            cb.map(|c| c.0),
+            o.channel.get(user).copied(),
+            o.welcome.get(user).copied(),
+            o.audit.get(user).copied(),
+            o.followups.get(id).map(|f| f.0),
+        ];
+        for (k, w) in chain.windows(2).enumerate() {
+            if let [Some(a), Some(z)] = w {
+                b.steps[k].push(z.saturating_duration_since(*a));
+            }
+        }
+    }
+    b.wall = last - t0;
+    Ok(b)
+}
+
+// ----- one backend -----
+
+struct Report {
+    backend: Backend,
+    starts: Vec<(Duration, Duration)>,
+    stops: Vec<Duration>,
+    rss_idle: Option<u64>,
+    hwm_idle: Option<u64>,
+    bursts: Vec<Burst>,
+    /// after the first burst and at the end: (fake ticket channels, rows, rows with a channel)
+    check_first: (usize, i64, i64),
+    check_all: (usize, i64, i64),
+    rss_after: Option<u64>,
+    rss_after_idle: Option<u64>,
+    hwm_after: Option<u64>,
+    size: String,
+    warnings: Vec<String>,
+    warning_count: usize,
+    exit: Option<ExitStatus>,
+    members_added: Duration,
+    load_start: String,
+    load_end: String,
+}
+
+fn ticket_channels(fake: &FakeDiscord) -> usize {
+    fake.with_state(|st| {
+        st.channels
+            .values()
+            .filter(|c| c.parent_id == Some(ids::OPEN_CATEGORY) && c.name.starts_with("ticket-"))
+            .count()
+    })
+}
+
+async fn run_backend(backend: Backend, args: &Args) -> Result<Report, String> {
+    let db = Db::new(backend).await?;
+    let r = run_on(&db, args).await;
+    db.cleanup().await;
+    r
+}
+
+async fn run_on(db: &Db, args: &Args) -> Result<Report, String> {
+    let backend = db.backend;
+    let load_start = loadavg();
+    let mut starts = Vec::new();
+    let mut stops = Vec::new();
+    let mut live = None;
+    for run in 1..=STARTS {
+        let s = start_bot(db, run).await?;
+        eprintln!(
+            "[{}] start {run}: IDENTIFY after {} ms, /ticket registered after {} ms",
+            backend.name(),
+            ms(s.to_identify),
+            ms(s.to_ready)
+        );
+        starts.push((s.to_identify, s.to_ready));
+        if run < STARTS {
+            let mut s = s;
+            let (took, status) = s.bot.stop().await;
+            if !status.is_some_and(|st| st.success()) {
+                eprintln!(
+                    "warning: the bot exited with {status:?}:\n{}",
+                    s.bot.output_tail(20)
+                );
+            }
+            stops.push(took);
+        } else {
+            live = Some(s);
+        }
+    }
+    let Some(Started { fake, mut bot, .. }) = live else {
+        return Err("no start".into());
+    };
+
+    tokio::time::sleep(IDLE).await;
+    let (rss_idle, hwm_idle) = memory_kib(bot.pid);
+    eprintln!(
+        "[{}] idle: VmRSS {:?} KiB, VmHWM {:?} KiB",
+        backend.name(),
+        rss_idle,
+        hwm_idle
+    );
+
+    // The panel, as staff would post it.
+    let staff = fake.user(ids::STAFF);
+    let setup = fake.send_slash_command(
+        &staff,
+        &fake.member_roles(ids::STAFF),
+        ids::PANEL_CHANNEL,
+        "ticket",
+        Some("setup"),
+        &[],
+    );
+    fake.wait_for_reply(setup, Duration::from_secs(30))
+        .await
+        .map_err(|e| format!("/ticket setup: {e}\n{}", bot.output_tail(30)))?;
+    let panel = fake
+        .messages(ids::PANEL_CHANNEL)
+        .into_iter()
+        .find(|m| m.custom_ids().iter().any(|c| c == OPEN_BUTTON))
+        .ok_or("the panel message with the open button was not posted")?
+        .id;
+
+    // Every member who will click.
+    let t = Instant::now();
+    for i in 0..args.tickets {
+        let user = FakeUser::new(USER_BASE + i as u64, &format!("bench{i}"));
+        fake.add_member(&user, &[ids::MEMBER_ROLE]);
+    }
+    let members_added = t.elapsed();
+
+    let mut bursts = Vec::new();
+    let mut check_first = (0, 0, 0);
+    let mut rss_after = None;
+    let mut first = 0;
+    while first < args.tickets {
+        let n = args.burst.min(args.tickets - first);
+        let b = burst(&fake, panel, first, n).await?;
+        first += n;
+        let (rss, _) = memory_kib(bot.pid);
+        rss_after = rss;
+        eprintln!(
+            "[{}] burst {} ({} tickets so far): reply p50/p99/max {} ms, {:.0} tickets/s, {} linked, {} without reply, VmRSS {:?} KiB, load {}",
+            backend.name(),
+            bursts.len() + 1,
+            first,
+            spread(&mut b.reply.clone()),
+            b.throughput(),
+            b.linked,
+            b.no_reply,
+            rss,
+            loadavg()
+        );
+        if bursts.is_empty() {
+            let (rows, with_channel) = db.count_tickets().await?;
+            check_first = (ticket_channels(&fake), rows, with_channel);
+        }
+        bursts.push(b);
+    }
+    tokio::time::sleep(IDLE).await;
+    let (rss_after_idle, hwm_after) = memory_kib(bot.pid);
+    let (rows, with_channel) = db.count_tickets().await?;
+    let check_all = (ticket_channels(&fake), rows, with_channel);
+    let size = db.size().await;
+    let load_end = loadavg();
+
+    let (took, exit) = bot.stop().await;
+    stops.push(took);
+    let text = std::fs::read(&bot.output)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let noisy: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(" WARN ") || l.contains("ERROR"))
+        .collect();
+    let mut warnings: Vec<String> = Vec::new();
+    for l in &noisy {
+        if warnings.len() >= 5 {
+            break;
+        }
+        warnings.push(l.chars().take(300).collect());
+    }
+    Ok(Report {
+        backend,
+        starts,
+        stops,
+        rss_idle,
+        hwm_idle,
+        bursts,
+        check_first,
+        check_all,
+        rss_after,
+        rss_after_idle,
+        hwm_after,
+        size,
+        warnings,
+        warning_count: noisy.len(),
+        exit,
+        members_added,
+        load_start,
+        load_end,
+    })
+}
+
+// ----- output -----
+
+fn kib(v: Option<u64>) -> String {
+    v.map_or_else(|| "?".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
+}
+
+fn print_table(title: &str, header: &[String], rows: &[Vec<String>]) {
+    let cols = header.len();
+    let mut width = vec![0; cols];
+    for r in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
+        for (i, c) in r.iter().enumerate() {
+            width[i] = width[i].max(c.chars().count());
+        }
+    }
+    let line = |r: &[String]| {
+        let mut s = String::new();
+        for (i, c) in r.iter().enumerate() {
+            let pad = width[i] - c.chars().count();
+            if i == 0 {
+                let _ = write!(s, "| {c}{} ", " ".repeat(pad));
+            } else {
+                let _ = write!(s, "| {}{c} ", " ".repeat(pad));
+            }
+        }
+        s.push('|');
+        s
+    };
+    let rule: String = {
+        let mut s = String::new();
+        for w in &width {
+            let _ = write!(s, "|{}", "-".repeat(w + 2));
+        }
+        s.push('|');
+        s
+    };
+    println!("\n{title}\n");
+    println!("{}", line(header));
+    println!("{rule}");
+    for r in rows {
+        println!("{}", line(r));
+    }
+}
+
+fn first_burst(r: &Report) -> Option<&Burst> {
+    r.bursts.first()
+}
+
+fn report(args: &Args, reports: &[Report]) {
+    let mut header = vec!["metric".to_owned()];
+    header.extend(reports.iter().map(|r| r.backend.name().to_owned()));
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut row = |name: &str, f: &dyn Fn(&Report) -> String| {
+        let mut r = vec![name.to_owned()];
+        r.extend(reports.iter().map(f));
+        rows.push(r);
+    };
+    row("load average (1/5/15 min) at start", &|r| {
+        r.load_start.clone()
+    });
+    row("load average (1/5/15 min) at end", &|r| r.load_end.clone());
+    row("spawn → /ticket registered, median of 3 (ms)", &|r| {
+        ms(median(
+            &mut r.starts.iter().map(|s| s.1).collect::<Vec<_>>(),
+        ))
+    });
+    row("  the 3 starts (1st on an empty database) (ms)", &|r| {
+        r.starts
+            .iter()
+            .map(|s| ms(s.1))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    });
+    row("  of which spawn → IDENTIFY, median (ms)", &|r| {
+        ms(median(
+            &mut r.starts.iter().map(|s| s.0).collect::<Vec<_>>(),
+        ))
+    });
+    row("SIGTERM → exit (ms)", &|r| {
+        r.stops
+            .iter()
+            .map(|d| ms(*d))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    });
+    row("VmRSS idle, 3 s after start", &|r| kib(r.rss_idle));
+    row("  VmHWM then", &|r| kib(r.hwm_idle));
+    let n = args.burst;
+    row(
+        &format!("burst of {n}: click → callback p50/p99/max (ms)"),
+        &|r| first_burst(r).map_or("-".into(), |b| spread(&mut b.ack.clone())),
+    );
+    row("  callback types", &|r| {
+        first_burst(r).map_or("-".into(), |b| {
+            let mut k: Vec<_> = b.callback_kinds.iter().collect();
+            k.sort();
+            let mut s = k
+                .iter()
+                .map(|(t, c)| format!("type {t}: {c}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if b.unanswered > 0 {
+                let _ = write!(s, ", none: {}", b.unanswered);
+            }
+            s
+        })
+    });
+    row(
+        &format!("burst of {n}: click → follow-up p50/p99/max (ms)"),
+        &|r| first_burst(r).map_or("-".into(), |b| spread(&mut b.reply.clone())),
+    );
+    row("  follow-ups with the ticket link", &|r| {
+        first_burst(r).map_or("-".into(), |b| format!("{} / {}", b.linked, b.n))
+    });
+    row(
+        "  throughput (tickets/s, first click → last reply)",
+        &|r| {
+            first_burst(r).map_or("-".into(), |b| {
+                format!("{:.0} ({} ms)", b.throughput(), ms(b.wall))
+            })
+        },
+    );
+    row("  clicks sent in (ms)", &|r| {
+        first_burst(r).map_or("-".into(), |b| ms(b.send_span))
+    });
+    row("  ticket channels / rows / rows with channel", &|r| {
+        format!(
+            "{} / {} / {}",
+            r.check_first.0, r.check_first.1, r.check_first.2
+        )
+    });
+    let steps = [
+        "  step: defer → channel created (DB insert + POST channel)",
+        "  step: channel → welcome posted (DB update + POST message)",
+        "  step: welcome → audit posted (POST log message)",
+        "  step: audit → follow-up (POST webhook)",
+    ];
+    for (k, name) in steps.iter().enumerate() {
+        row(&format!("{name} p50/p99/max (ms)"), &|r| {
+            first_burst(r).map_or("-".into(), |b| spread(&mut b.steps[k].clone()))
+        });
+    }
+    let last_label = format!(
+        "last burst (after {} tickets): click → callback p50/p99/max (ms)",
+        args.tickets.saturating_sub(n)
+    );
+    row(&last_label, &|r| {
+        r.bursts
+            .last()
+            .map_or("-".into(), |b| spread(&mut b.ack.clone()))
+    });
+    row("  click → follow-up p50/p99/max (ms)", &|r| {
+        r.bursts
+            .last()
+            .map_or("-".into(), |b| spread(&mut b.reply.clone()))
+    });
+    row("  step: defer → channel created p50 (ms)", &|r| {
+        r.bursts.last().map_or("-".into(), |b| {
+            let mut v = b.steps[0].clone();
+            ms(median(&mut v))
+        })
+    });
+    row("  step: channel → welcome posted p50 (ms)", &|r| {
+        r.bursts.last().map_or("-".into(), |b| {
+            let mut v = b.steps[1].clone();
+            ms(median(&mut v))
+        })
+    });
+    row("throughput per burst (tickets/s)", &|r| {
+        r.bursts
+            .iter()
+            .map(|b| format!("{:.0}", b.throughput()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    row(
+        &format!(
+            "after {} tickets: channels / rows / with channel",
+            args.tickets
+        ),
+        &|r| format!("{} / {} / {}", r.check_all.0, r.check_all.1, r.check_all.2),
+    );
+    row("  follow-ups with link, all bursts", &|r| {
+        let linked: usize = r.bursts.iter().map(|b| b.linked).sum();
+        let n: usize = r.bursts.iter().map(|b| b.n).sum();
+        format!("{linked} / {n}")
+    });
+    row(
+        &format!("VmRSS right after {} tickets", args.tickets),
+        &|r| kib(r.rss_after),
+    );
+    row("VmRSS after 3 s idle", &|r| kib(r.rss_after_idle));
+    row("VmHWM (peak)", &|r| kib(r.hwm_after));
+    row("database size", &|r| r.size.clone());
+    row("REST requests per ticket (all bursts)", &|r| {
+        let total: usize = r
+            .bursts
+            .iter()
+            .flat_map(|b| b.routes.values())
+            .map(|v| v.0)
+            .sum();
+        let n: usize = r.bursts.iter().map(|b| b.n).sum();
+        format!("{:.2}", total as f64 / n.max(1) as f64)
+    });
+    row("failed REST requests", &|r| {
+        let failed: usize = r
+            .bursts
+            .iter()
+            .flat_map(|b| b.routes.values())
+            .map(|v| v.1)
+            .sum();
+        failed.to_string()
+    });
+    row("bot WARN/ERROR lines", &|r| r.warning_count.to_string());
+    row("bot exit", &|r| {
+        r.exit.map_or_else(|| "?".into(), |s| s.to_string())
+    });
+    row(
+        &format!("(adding {} members to the fake took, ms)", args.tickets),
+        &|r| ms(r.members_added),
+    );
+    print_table(
+        &format!(
+            "ticketbot interactions benchmark: burst {}, {} tickets",
+            args.burst, args.tickets
+        ),
+        &header,
+        &rows,
+    );
+
+    for r in reports {
+        let mut routes: HashMap<String, (usize, usize)> = HashMap::new();
+        for b in &r.bursts {
+            for (k, v) in &b.routes {
+                let e = routes.entry(k.clone()).or_default();
+                e.0 += v.0;
+                e.1 += v.1;
+            }
+        }
+        let mut routes: Vec<_> = routes.into_iter().collect();
+        routes.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(&b.0)));
+        println!("\n[{}] requests during the bursts:", r.backend.name());
+        for (route, (count, failed)) in routes {
+            println!(
+                "  {count:>7} {route}{}",
+                if failed > 0 {
+                    format!(" ({failed} failed)")
+                } else {
+                    String::new()
+                }
+            );
+        }
+        let failures: Vec<&String> = r.bursts.iter().flat_map(|b| &b.failures).take(10).collect();
+        if !failures.is_empty() {
+            println!("  failures (first {}):", failures.len());
+            for f in failures {
+                println!("    {f}");
+            }
+        }
+        if !r.warnings.is_empty() {
+            println!(
+                "  bot warnings/errors (first {} of {}):",
+                r.warnings.len(),
+                r.warning_count
+            );
+            for w in &r.warnings {
+                println!("    {w}");
+            }
+        }
+    }
+    let bin = env!("CARGO_BIN_EXE_bot");
+    let size = std::fs::metadata(bin).map(|m| m.len()).unwrap_or(0);
+    println!("\nbot binary: {bin} ({})", mib(size));
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        println!("load average at the end: {}", load.trim());
+    }
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("cannot start the async runtime");
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        eprintln!("load average at the start: {}", load.trim());
+    }
+    let mut reports = Vec::new();
+    for &backend in &args.backends {
+        eprintln!("== {} ==", backend.name());
+        match runtime.block_on(run_backend(backend, &args)) {
+            Ok(r) => reports.push(r),
+            Err(e) => eprintln!("error: {} failed: {e}", backend.name()),
+        }
+    }
+    if reports.is_empty() {
+        std::process::exit(1);
+    }
+    report(&args, &reports);
+}
