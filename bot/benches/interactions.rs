@@ -2,31 +2,36 @@
 //! 127.0.0.1), per storage backend, printed side by side:
 //!
 //! 1. start-up: from spawning the process until the fake has received the guild command
-//!    registration (poise registers `/ticket` after READY); median of 3 starts (the first on an
-//!    empty database, so it includes creating the schema);
+//!    registration (the bot registers `/ticket` after READY); median of 3 starts (the first on
+//!    an empty database, so it includes creating the schema);
 //! 2. resident memory (VmRSS) of the bot after ~3 s idle;
 //! 3. a burst of N clicks on the panel's "Open Ticket" button (`ticketbot:open`, panel posted
 //!    with `/ticket setup` by the staff user) by N distinct members at once: latency from
 //!    sending each INTERACTION_CREATE to the fake receiving the interaction's callback (the bot
 //!    defers: type 5) and its follow-up (the ticket link), throughput, and a check that N
 //!    tickets (rows and channels) exist; where the time goes, from the requests the bot makes
-//!    for each ticket;
+//!    for each ticket (matched to the clicker by the mentions in their bodies), and the CPU
+//!    used per ticket by the bot, this process (the fake) and the MySQL server;
 //! 4. resident memory after `--tickets` tickets created the same way (bursts of N), and peak
-//!    (VmHWM).
+//!    (VmHWM); then `--idle-secs` (70) of watching the bot idle, which includes its minute-ly
+//!    repair pass over every ticket channel.
 //!
 //! ```text
-//! cargo bench -p ticketbot --bench interactions -- [--backends sqlite,mysql] [--burst 1000] [--tickets 10000]
+//! cargo bench -p ticketbot --bench interactions -- [--backends sqlite,mysql] [--burst 1000] [--tickets 10000] [--idle-secs 70]
 //! ```
 //!
 //! SQLite uses a file in a temp directory; MySQL/MariaDB is `BENCH_MYSQL_HOST` (127.0.0.1),
 //! `BENCH_MYSQL_PORT` (3306), `BENCH_MYSQL_USER` (root), `BENCH_MYSQL_PASSWORD` (empty), on a
-//! fresh database `tb_botbench` that is dropped afterwards.
+//! fresh database `tb_botbench` that is dropped afterwards. `BENCH_BOT_RUST_LOG` becomes the
+//! bot's `RUST_LOG`: with `info,serenity=warn,sqlx::query=debug` every statement is timed and
+//! summarized per statement at the end (a diagnosis: the logging slows the bot down).
 //!
 //! Times are taken in this process: a click's send time right after fakecord dispatched the
 //! INTERACTION_CREATE, a request's arrival when an observer (woken by every change of the
 //! fake's state, on its own thread) first sees the request recorded, i.e. after the fake handled
 //! it and before its response is written. The fake, the bot and the database share the machine,
-//! so throughput is the whole system's.
+//! so throughput is the whole system's. The fake does not rate-limit (and the bot turns its
+//! rate limiter off behind `DISCORD_API_BASE`), so these are not numbers Discord would allow.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -71,15 +76,18 @@ struct Args {
     backends: Vec<Backend>,
     burst: usize,
     tickets: usize,
+    /// How long the bot is watched idle after the tickets (its minute-ly repair pass included).
+    idle_secs: u64,
 }
 
-const USAGE: &str = "usage: cargo bench -p ticketbot --bench interactions -- [--backends sqlite,mysql] [--burst 1000] [--tickets 10000]";
+const USAGE: &str = "usage: cargo bench -p ticketbot --bench interactions -- [--backends sqlite,mysql] [--burst 1000] [--tickets 10000] [--idle-secs 70]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         backends: vec![Backend::Sqlite, Backend::Mysql],
         burst: 1000,
         tickets: 10_000,
+        idle_secs: 70,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -110,6 +118,9 @@ fn parse_args() -> Result<Args, String> {
             }
             "--tickets" => {
                 args.tickets = value()?.parse().map_err(|e| format!("--tickets: {e}"))?;
+            }
+            "--idle-secs" => {
+                args.idle_secs = value()?.parse().map_err(|e| format!("--idle-secs: {e}"))?;
             }
             // cargo bench passes --bench to harness = false targets.
             "--bench" => {}
@@ -238,6 +249,10 @@ impl Db {
                 env.push(("MYSQL_PASSWORD", s.password));
                 env.push(("MYSQL_DATABASE", MYSQL_DB.into()));
             }
+        }
+        // A diagnosis: e.g. BENCH_BOT_RUST_LOG=info,sqlx::query=debug times every statement.
+        if let Ok(filter) = std::env::var("BENCH_BOT_RUST_LOG") {
+            env.push(("RUST_LOG", filter));
         }
         env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
     }
@@ -376,6 +391,139 @@ impl Bot {
         };
         (t.elapsed(), status)
     }
+}
+
+/// CPU time (user + system) a process has used, in seconds.
+fn cpu_secs(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // After the command: state is field 3; utime and stime are fields 14 and 15.
+    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    Some(ticks as f64 / if hz > 0 { hz as f64 } else { 100.0 })
+}
+
+/// (busy, total) jiffies of the whole machine.
+fn machine_jiffies() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let v: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    if v.len() < 8 {
+        return (0, 0);
+    }
+    let total: u64 = v.iter().sum();
+    (total - v[3] - v[4], total)
+}
+
+/// The MySQL/MariaDB server's pid, to see its CPU (it may serve others too).
+fn db_server_pid() -> Option<String> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let comm = std::fs::read_to_string(e.path().join("comm")).ok()?;
+        matches!(comm.trim(), "mariadbd" | "mysqld").then_some(name)
+    })
+}
+
+#[derive(Clone, Copy, Default)]
+struct CpuSnap {
+    bot: f64,
+    bench: f64,
+    db: Option<f64>,
+    busy: u64,
+    total: u64,
+}
+
+fn cpu_snap(bot_pid: u32, db_pid: Option<&str>) -> CpuSnap {
+    let (busy, total) = machine_jiffies();
+    CpuSnap {
+        bot: cpu_secs(&bot_pid.to_string()).unwrap_or(0.0),
+        bench: cpu_secs("self").unwrap_or(0.0),
+        db: db_pid.and_then(cpu_secs),
+        busy,
+        total,
+    }
+}
+
+/// CPU used between two snapshots: ms per ticket of the bot, of this process (the fake) and of
+/// the database server, and how busy the machine was (%).
+#[derive(Clone, Copy, Default)]
+struct CpuUse {
+    bot: f64,
+    bench: f64,
+    db: Option<f64>,
+    machine_busy: f64,
+}
+
+impl CpuUse {
+    fn between(a: CpuSnap, b: CpuSnap, tickets: usize) -> CpuUse {
+        let per = |x: f64| x * 1000.0 / tickets.max(1) as f64;
+        CpuUse {
+            bot: per(b.bot - a.bot),
+            bench: per(b.bench - a.bench),
+            db: a.db.zip(b.db).map(|(a, b)| per(b - a)),
+            machine_busy: (b.busy - a.busy) as f64 * 100.0 / (b.total - a.total).max(1) as f64,
+        }
+    }
+
+    fn show(&self) -> String {
+        let db = self.db.map_or_else(|| "-".into(), |d| format!("{d:.2}"));
+        format!("{:.2} / {:.2} / {db}", self.bot, self.bench)
+    }
+}
+
+/// What the bot does when nobody clicks: its timers (catch-up every 10 s, repair every minute).
+#[derive(Default)]
+struct IdleUse {
+    bot_cpu: f64,
+    db_cpu: Option<f64>,
+    peak_pct: f64,
+    /// Seconds in which the bot used more than 10% of a core.
+    busy_secs: usize,
+    rss: Option<u64>,
+    hwm: Option<u64>,
+}
+
+async fn watch_idle(bot: &Bot, db_pid: Option<&str>, secs: u64) -> IdleUse {
+    let mut u = IdleUse::default();
+    if secs == 0 {
+        return u;
+    }
+    let start = cpu_snap(bot.pid, db_pid);
+    let mut prev = start.bot;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    for _ in 0..secs {
+        tick.tick().await;
+        let now = cpu_secs(&bot.pid.to_string()).unwrap_or(prev);
+        let pct = (now - prev) * 100.0;
+        u.peak_pct = u.peak_pct.max(pct);
+        if pct > 10.0 {
+            u.busy_secs += 1;
+        }
+        prev = now;
+    }
+    let end = cpu_snap(bot.pid, db_pid);
+    u.bot_cpu = end.bot - start.bot;
+    u.db_cpu = start.db.zip(end.db).map(|(a, b)| b - a);
+    (u.rss, u.hwm) = memory_kib(bot.pid);
+    u
+}
+
+/// Open file descriptors (sockets included) of a process.
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
 }
 
 /// (VmRSS, VmHWM) in KiB.
@@ -637,6 +785,7 @@ struct Burst {
     steps: [Vec<Duration>; 4],
     routes: HashMap<String, (usize, usize)>,
     failures: Vec<String>,
+    cpu: CpuUse,
 }
 
 impl Burst {
@@ -720,6 +869,7 @@ async fn burst(
         steps: Default::default(),
         routes: o.routes,
         failures: o.failures,
+        cpu: CpuUse::default(),
     };
     let t0 = sent.first().map(|s| s.2).unwrap_or_else(Instant::now);
     b.send_span = sent.last().map_or(Duration::ZERO, |s| s.2 - t0);
@@ -773,10 +923,15 @@ struct Report {
     check_first: (usize, i64, i64),
     check_all: (usize, i64, i64),
     rss_after: Option<u64>,
+    idle: IdleUse,
+    /// open fds: idle after start, after the first burst, at the end
+    fds: (usize, usize, usize),
     rss_after_idle: Option<u64>,
     hwm_after: Option<u64>,
     size: String,
     warnings: Vec<String>,
+    /// With `sqlx::query=debug`: per statement, its execution times.
+    statements: Vec<(String, Vec<Duration>)>,
     warning_count: usize,
     exit: Option<ExitStatus>,
     members_added: Duration,
@@ -870,18 +1025,28 @@ async fn run_on(db: &Db, args: &Args) -> Result<Report, String> {
     }
     let members_added = t.elapsed();
 
+    let mut fds = (open_fds(bot.pid), 0, 0);
+    let db_pid = match backend {
+        Backend::Mysql => db_server_pid(),
+        Backend::Sqlite => None,
+    };
     let mut bursts = Vec::new();
     let mut check_first = (0, 0, 0);
     let mut rss_after = None;
     let mut first = 0;
     while first < args.tickets {
         let n = args.burst.min(args.tickets - first);
-        let b = burst(&fake, panel, first, n).await?;
+        let before = cpu_snap(bot.pid, db_pid.as_deref());
+        let mut b = burst(&fake, panel, first, n).await?;
+        b.cpu = CpuUse::between(before, cpu_snap(bot.pid, db_pid.as_deref()), n);
         first += n;
         let (rss, _) = memory_kib(bot.pid);
         rss_after = rss;
+        if bursts.is_empty() {
+            fds.1 = open_fds(bot.pid);
+        }
         eprintln!(
-            "[{}] burst {} ({} tickets so far): reply p50/p99/max {} ms, {:.0} tickets/s, {} linked, {} without reply, VmRSS {:?} KiB, load {}",
+            "[{}] burst {} ({} tickets so far): reply p50/p99/max {} ms, {:.0} tickets/s, {} linked, {} without reply, VmRSS {:?} KiB, CPU ms/ticket bot/fake/db {}, machine busy {:.0}%, load {}",
             backend.name(),
             bursts.len() + 1,
             first,
@@ -890,6 +1055,8 @@ async fn run_on(db: &Db, args: &Args) -> Result<Report, String> {
             b.linked,
             b.no_reply,
             rss,
+            b.cpu.show(),
+            b.cpu.machine_busy,
             loadavg()
         );
         if bursts.is_empty() {
@@ -900,6 +1067,18 @@ async fn run_on(db: &Db, args: &Args) -> Result<Report, String> {
     }
     tokio::time::sleep(IDLE).await;
     let (rss_after_idle, hwm_after) = memory_kib(bot.pid);
+    let idle = watch_idle(&bot, db_pid.as_deref(), args.idle_secs).await;
+    eprintln!(
+        "[{}] idle {} s with {} tickets: bot CPU {:.2} s, busiest second {:.0}%, {} busy seconds; VmRSS {:?} KiB",
+        backend.name(),
+        args.idle_secs,
+        args.tickets,
+        idle.bot_cpu,
+        idle.peak_pct,
+        idle.busy_secs,
+        idle.rss
+    );
+    fds.2 = open_fds(bot.pid);
     let (rows, with_channel) = db.count_tickets().await?;
     let check_all = (ticket_channels(&fake), rows, with_channel);
     let size = db.size().await;
@@ -910,6 +1089,12 @@ async fn run_on(db: &Db, args: &Args) -> Result<Report, String> {
     let text = std::fs::read(&bot.output)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
+    // Only meaningful with every statement logged (BENCH_BOT_RUST_LOG=…,sqlx::query=debug).
+    let statements = if std::env::var_os("BENCH_BOT_RUST_LOG").is_some() {
+        statement_times(&text)
+    } else {
+        Vec::new()
+    };
     let noisy: Vec<&str> = text
         .lines()
         .filter(|l| l.contains(" WARN ") || l.contains("ERROR"))
@@ -931,16 +1116,45 @@ async fn run_on(db: &Db, args: &Args) -> Result<Report, String> {
         check_first,
         check_all,
         rss_after,
+        idle,
+        fds,
         rss_after_idle,
         hwm_after,
         size,
         warnings,
+        statements,
         warning_count: noisy.len(),
         exit,
         members_added,
         load_start,
         load_end,
     })
+}
+
+/// sqlx's debug lines (`summary="…" … elapsed_secs=0.0012`), grouped by statement.
+fn statement_times(log: &str) -> Vec<(String, Vec<Duration>)> {
+    let mut by: HashMap<String, Vec<Duration>> = HashMap::new();
+    for line in log.lines().filter(|l| l.contains("sqlx::query")) {
+        let Some(summary) = line
+            .split_once("summary=\"")
+            .and_then(|(_, r)| r.split_once('"'))
+            .map(|(s, _)| s.to_owned())
+        else {
+            continue;
+        };
+        let secs = line
+            .split_once("elapsed_secs=")
+            .and_then(|(_, r)| r.split_whitespace().next())
+            .and_then(|v| v.parse::<f64>().ok());
+        if let Some(secs) = secs {
+            by.entry(summary)
+                .or_default()
+                .push(Duration::from_secs_f64(secs));
+        }
+    }
+    let mut out: Vec<_> = by.into_iter().collect();
+    out.sort_by_key(|s| std::cmp::Reverse(s.1.iter().sum::<Duration>()));
+    out
 }
 
 // ----- output -----
@@ -1073,6 +1287,13 @@ fn report(args: &Args, reports: &[Report]) {
             r.check_first.0, r.check_first.1, r.check_first.2
         )
     });
+    row(
+        "  CPU ms per ticket: bot / fake (bench process) / db server",
+        &|r| first_burst(r).map_or("-".into(), |b| b.cpu.show()),
+    );
+    row("  machine CPU busy during the burst (%, 2 cores)", &|r| {
+        first_burst(r).map_or("-".into(), |b| format!("{:.0}", b.cpu.machine_busy))
+    });
     let steps = [
         "  step: defer → channel created (DB insert + POST channel)",
         "  step: channel → welcome posted (DB update + POST message)",
@@ -1135,6 +1356,30 @@ fn report(args: &Args, reports: &[Report]) {
     );
     row("VmRSS after 3 s idle", &|r| kib(r.rss_after_idle));
     row("VmHWM (peak)", &|r| kib(r.hwm_after));
+    row(
+        &format!(
+            "then idle {} s: bot CPU s / db server CPU s",
+            args.idle_secs
+        ),
+        &|r| {
+            format!(
+                "{:.2} / {}",
+                r.idle.bot_cpu,
+                r.idle
+                    .db_cpu
+                    .map_or_else(|| "-".into(), |d| format!("{d:.2}"))
+            )
+        },
+    );
+    row("  busiest second (% of a core) / seconds over 10%", &|r| {
+        format!("{:.0} / {}", r.idle.peak_pct, r.idle.busy_secs)
+    });
+    row("  VmRSS / VmHWM after the idle period", &|r| {
+        format!("{} / {}", kib(r.idle.rss), kib(r.idle.hwm))
+    });
+    row("open fds: idle / after burst 1 / at the end", &|r| {
+        format!("{} / {} / {}", r.fds.0, r.fds.1, r.fds.2)
+    });
     row("database size", &|r| r.size.clone());
     row("REST requests per ticket (all bursts)", &|r| {
         let total: usize = r
@@ -1199,6 +1444,19 @@ fn report(args: &Args, reports: &[Report]) {
             println!("  failures (first {}):", failures.len());
             for f in failures {
                 println!("    {f}");
+            }
+        }
+        if !r.statements.is_empty() {
+            println!("  SQL statements (sqlx debug log): count, p50 / p99 / max ms, total s");
+            for (summary, times) in &r.statements {
+                let mut t = times.clone();
+                let total: Duration = t.iter().sum();
+                println!(
+                    "    {:>6}  {:>24}  {:>7.2}  {summary}",
+                    t.len(),
+                    spread(&mut t),
+                    total.as_secs_f64()
+                );
             }
         }
         if !r.warnings.is_empty() {
