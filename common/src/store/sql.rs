@@ -315,7 +315,8 @@ impl SqlStore {
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                                  PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; \
                                  PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY; \
-                                 PRAGMA mmap_size = 268435456;",
+                                 PRAGMA mmap_size = 268435456; \
+                                 PRAGMA journal_size_limit = 67108864;",
                             )
                             .await?;
                             Ok(())
