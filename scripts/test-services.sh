@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the database servers the test suite talks to, when they are not running already:
-# MariaDB on 127.0.0.1:3306 and a MongoDB-wire server (nx-27017) on 127.0.0.1:27017.
+# MariaDB on 127.0.0.1:3306 and a MongoDB-wire server (nx-27017) on 127.0.0.1:27017; and
+# installs Debian's chromium, in which the transcript tests open their pages, when missing.
 set -euo pipefail
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -14,6 +15,11 @@ wait_port() {
   echo "error: $what did not open 127.0.0.1:$port within 60 s" >&2
   return 1
 }
+
+if ! command -v chromium >/dev/null; then
+  echo "installing chromium"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 
 if ! port_open 3306; then
   echo "starting MariaDB"

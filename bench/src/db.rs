@@ -160,9 +160,10 @@ pub struct PlanInputs {
     pub channel_id: DiscordId,
 }
 
-/// The columns `SqlStore` selects (common/src/store/sql.rs, `TICKET_COLUMNS`).
+/// The columns `SqlStore` selects (common/src/store/sql/mod.rs, `TICKET_COLUMNS`).
 const TICKET_COLUMNS: &str = "id, guild_id, channel_id, creator_id, status, created_at, \
-     closed_at, closed_by, close_reason, claimed_by, claimed_at, updated_at, open_slot";
+     closed_at, closed_by, close_reason, claimed_by, claimed_at, updated_at, open_slot, \
+     archived_at, archive_requested_at";
 const PAGE: u32 = 50;
 
 /// A bound value, as `SqlStore` binds it (integers and text only).
@@ -181,7 +182,7 @@ struct Statement {
 
 /// The statements `SqlStore` sends for the measured calls, with `?` placeholders and the
 /// values bound separately, exactly as the store does (plans can differ from the same
-/// statement with literals inlined). Kept in step with common/src/store/sql.rs by hand.
+/// statement with literals inlined). Kept in step with common/src/store/sql/ by hand.
 fn sql_statements(p: &PlanInputs) -> Vec<Statement> {
     let page = |name, filter: &str, mut binds: Vec<Val>, cursor: Option<&Cursor>| {
         let mut conds: Vec<String> = (!filter.is_empty())

@@ -119,6 +119,8 @@ pub fn record(rng: &mut Rng, index: u64, now: DateTime<Utc>) -> TicketRecord {
         claimed_by,
         claimed_at,
         updated_at,
+        archived_at: None,
+        archive_requested_at: None,
     };
     let participants = if rng.chance(0.05) {
         vec![Participant {

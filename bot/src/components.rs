@@ -70,7 +70,8 @@ pub async fn handle(
         OPEN_BUTTON => service::open(ctx, data, guild_id, click.user.id).await,
         CLOSE_BUTTON => service::close(ctx, data, &req, None).await,
         CLAIM_BUTTON => service::claim(ctx, data, &req).await,
-        REOPEN_BUTTON => service::reopen(ctx, data, &req).await,
+        REOPEN_BUTTON => service::reopen(ctx, data, &req, None).await,
+        ARCHIVE_BUTTON => service::archive(ctx, data, &req).await,
         DELETE_BUTTON => service::request_delete(data, &req).await,
         other => match other
             .strip_prefix(DELETE_CONFIRM_PREFIX)
@@ -102,7 +103,8 @@ async fn follow_up(
     };
     let mut msg = CreateInteractionResponseFollowup::new()
         .ephemeral(true)
-        .components(reply.components);
+        .components(reply.components)
+        .add_files(reply.files);
     if !reply.content.is_empty() {
         msg = msg.content(reply.content);
     }

@@ -10,6 +10,7 @@ pub const CLOSE_BUTTON: &str = "ticketbot:close";
 pub const CLAIM_BUTTON: &str = "ticketbot:claim";
 pub const REOPEN_BUTTON: &str = "ticketbot:reopen";
 pub const DELETE_BUTTON: &str = "ticketbot:delete";
+pub const ARCHIVE_BUTTON: &str = "ticketbot:archive";
 /// Followed by the ticket id: the confirmation names the ticket it confirms.
 pub const DELETE_CONFIRM_PREFIX: &str = "ticketbot:delete-confirm:";
 pub const DELETE_CANCEL: &str = "ticketbot:delete-cancel";
@@ -59,6 +60,10 @@ pub fn closed_buttons() -> CreateActionRow {
             .label("Reopen")
             .emoji('🔓')
             .style(ButtonStyle::Success),
+        CreateButton::new(ARCHIVE_BUTTON)
+            .label("Archive")
+            .emoji('🗄')
+            .style(ButtonStyle::Secondary),
         CreateButton::new(DELETE_BUTTON)
             .label("Delete")
             .emoji('🗑')

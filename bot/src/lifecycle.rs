@@ -157,7 +157,25 @@ async fn repair_loop(http: Arc<serenity::Http>, cache: Arc<serenity::Cache>, dat
                 Ok(_) => {}
                 Err(e) => tracing::warn!("repairing guild {g} failed: {e:#}"),
             }
+            crate::categories::sweep(&http, &data, g, &channels).await;
         }
+    }
+}
+
+/// Discord's refusals that a restart does not cure, said with what to change.
+fn explain_gateway_error(e: serenity::Error) -> anyhow::Error {
+    use serenity::GatewayError as G;
+    match e {
+        serenity::Error::Gateway(G::DisallowedGatewayIntents) => anyhow::anyhow!(
+            "Discord refused the privileged Message Content intent (gateway close 4014). Transcripts need it to read ticket channels: in the Discord Developer Portal open your application, Bot, Privileged Gateway Intents, turn on MESSAGE CONTENT INTENT, save, and start the bot again."
+        ),
+        serenity::Error::Gateway(G::InvalidGatewayIntents) => anyhow::anyhow!(
+            "Discord refused the gateway intents the bot asks for (gateway close 4013)"
+        ),
+        serenity::Error::Gateway(G::InvalidAuthentication) => anyhow::anyhow!(
+            "Discord refused the bot token (gateway close 4004): copy it again from the Developer Portal (your application, Bot, Reset Token) into BOT_TOKEN"
+        ),
+        other => anyhow::Error::new(other).context("the Discord connection failed"),
     }
 }
 
@@ -194,8 +212,13 @@ pub async fn run(client: &mut serenity::Client, data: Arc<Data>) -> Result<()> {
         data.clone(),
     ));
     let shards = client.shard_manager.clone();
+    let archiver = tokio::spawn(crate::archive::run_loop(
+        client.http.clone(),
+        client.cache.clone(),
+        data.clone(),
+    ));
     let outcome = tokio::select! {
-        r = client.start() => r.context("the Discord connection failed").map(|_| "the gateway closed"),
+        r = client.start() => r.map_err(explain_gateway_error).map(|_| "the gateway closed"),
         s = stop_signal() => s,
     };
     let why = outcome?;
@@ -210,6 +233,7 @@ pub async fn run(client: &mut serenity::Client, data: Arc<Data>) -> Result<()> {
     heartbeat.abort();
     catch_up.abort();
     repair.abort();
+    archiver.abort();
     data.store.remove_heartbeat(&data.instance_id).await.ok();
     data.store.close().await;
     tracing::info!("stopped");

@@ -3,7 +3,9 @@
 //! SIGINT/SIGTERM.
 
 mod access;
+mod archive;
 mod audit;
+mod categories;
 mod commands;
 mod components;
 mod data;
@@ -14,6 +16,7 @@ mod logging;
 mod reconcile;
 mod service;
 mod sync;
+mod transcripts;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -102,7 +105,12 @@ async fn run(settings: BotSettings) -> Result<()> {
         })
         .build();
 
-    let intents = serenity::GatewayIntents::GUILDS;
+    // GUILD_MESSAGES and the privileged MESSAGE_CONTENT: transcripts read the ticket channels'
+    // messages. Discord refuses MESSAGE_CONTENT (close 4014) unless it is enabled in the
+    // Developer Portal; `lifecycle::run` then says how.
+    let intents = serenity::GatewayIntents::GUILDS
+        | serenity::GatewayIntents::GUILD_MESSAGES
+        | serenity::GatewayIntents::MESSAGE_CONTENT;
     let mut client = serenity::ClientBuilder::new_with_http(http, intents)
         .framework(framework)
         .await

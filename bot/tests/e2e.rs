@@ -55,6 +55,8 @@ fn every_subcommand() -> Vec<(&'static str, Vec<(&'static str, OptionValue)>)> {
         ("unclaim", vec![]),
         ("info", vec![]),
         ("reopen", vec![]),
+        ("archive", vec![]),
+        ("transcript", vec![]),
     ]
 }
 
@@ -143,8 +145,18 @@ async fn ticket_group_is_registered_in_the_guild_once_per_run() {
     assert_eq!(
         names,
         [
-            "setup", "create", "close", "delete", "add", "remove", "claim", "unclaim", "info",
-            "reopen"
+            "setup",
+            "create",
+            "close",
+            "delete",
+            "add",
+            "remove",
+            "claim",
+            "unclaim",
+            "info",
+            "reopen",
+            "archive",
+            "transcript"
         ]
     );
     for sub in subs {
@@ -166,6 +178,7 @@ async fn ticket_group_is_registered_in_the_guild_once_per_run() {
         let expected: Vec<(String, u64, bool)> = match sub["name"].as_str() {
             Some("close") => vec![("reason".into(), 3, false)],
             Some("add") | Some("remove") => vec![("user".into(), 6, true)],
+            Some("reopen") | Some("transcript") => vec![("id".into(), 3, false)],
             _ => vec![],
         };
         assert_eq!(options, expected, "options of /ticket {}", sub["name"]);
@@ -464,6 +477,21 @@ per_backend!(simultaneous_claims_have_one_winner {
 
 const BURST_BASE: u64 = 1_210_000_000_000_100_000;
 
+/// The configured open category and the overflow categories the bot made beside it.
+async fn open_categories(e: &E2e) -> Vec<u64> {
+    let mut all = vec![ids::OPEN_CATEGORY];
+    all.extend(
+        e.store()
+            .await
+            .overflow_categories(ids::GUILD, ids::OPEN_CATEGORY)
+            .await
+            .expect("overflow categories")
+            .into_iter()
+            .map(|c| c.category_id),
+    );
+    all
+}
+
 async fn burst_of_200_users(backend: Backend) {
     let e = E2e::start(backend).await;
     let panel = e.post_panel().await;
@@ -508,9 +536,18 @@ async fn burst_of_200_users(backend: Backend) {
         rows, channels,
         "each user's row has the channel they were sent to"
     );
+    let open_categories = open_categories(&e).await;
     e.fake.with_state(|st| {
-        let open = st.channels_in(ids::OPEN_CATEGORY);
-        assert_eq!(open.len(), 200);
+        // Discord takes 50 channels per category: the rest went to overflow categories.
+        let open: usize = open_categories
+            .iter()
+            .map(|c| {
+                let n = st.channels_in(*c).len();
+                assert!(n <= 50, "category {c} holds {n} channels");
+                n
+            })
+            .sum();
+        assert_eq!(open, 200);
         for (user, channel) in &channels {
             let ch = &st.channels[channel];
             assert_eq!(
@@ -641,7 +678,10 @@ async fn close_locks_the_creator_and_moves_the_channel_reopen_reverses_it() {
         })
         .expect("a close notice in the channel");
     assert!(notice.text().contains(&format!("Reason: {reason}")));
-    assert_eq!(notice.custom_ids(), [REOPEN_BUTTON, DELETE_BUTTON]);
+    assert_eq!(
+        notice.custom_ids(),
+        [REOPEN_BUTTON, ARCHIVE_BUTTON, DELETE_BUTTON]
+    );
     let audit = e.audit_entries(&format!("Ticket {} closed", t.short_id()));
     assert_eq!(audit.len(), 1);
     assert!(audit[0].text().contains(reason));
@@ -742,7 +782,7 @@ async fn the_creator_may_close_their_own_ticket_from_its_close_button() {
         .fake
         .messages(channel)
         .into_iter()
-        .find(|m| m.custom_ids() == [REOPEN_BUTTON, DELETE_BUTTON])
+        .find(|m| m.custom_ids() == [REOPEN_BUTTON, ARCHIVE_BUTTON, DELETE_BUTTON])
         .expect("close notice");
     let id = e.click(ids::ALICE, channel, notice.id, REOPEN_BUTTON);
     assert_eq!(e.reply_text(id).await, "Only support staff can do that");
@@ -994,7 +1034,7 @@ async fn delete_asks_for_confirmation_then_removes_channel_and_row() {
         .fake
         .messages(channel)
         .into_iter()
-        .find(|m| m.custom_ids() == [REOPEN_BUTTON, DELETE_BUTTON])
+        .find(|m| m.custom_ids() == [REOPEN_BUTTON, ARCHIVE_BUTTON, DELETE_BUTTON])
         .expect("close notice");
     let id = e.click(ids::ALICE, channel, notice.id, DELETE_BUTTON);
     assert_eq!(e.reply_text(id).await, "Only support staff can do that");

@@ -50,6 +50,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::ForceClose(args) => commands::force_close::run(store.as_ref(), args).await,
         Command::Stats(args) => commands::stats::run(store.as_ref(), args).await,
         Command::Status(flag) => commands::status::run(store.as_ref(), &config, flag.json).await,
+        Command::Transcript(args) => commands::transcript::run(store.as_ref(), args).await,
+        Command::Archive(args) => commands::archive::run(store.as_ref(), args).await,
+        Command::Purge(args) => commands::purge::run(store.as_ref(), args).await,
         Command::Migrate(_) | Command::Switch(_) | Command::Completions { .. } => Ok(()),
     };
     store.close().await;

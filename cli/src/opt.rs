@@ -61,11 +61,78 @@ pub enum Command {
     Switch(SwitchArgs),
     /// Backend, schema version, counts, and whether a bot is running on this database.
     Status(JsonFlag),
+    /// Write a ticket's saved transcript (archived and deleted tickets included) as HTML, JSON
+    /// or text.
+    Transcript(TranscriptArgs),
+    /// Ask the running bot to archive closed tickets: transcript saved, channel deleted.
+    Archive(ArchiveArgs),
+    /// Remove closed tickets for good: records, history and transcripts.
+    Purge(PurgeArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TranscriptFormat {
+    /// One self-contained page (images inside, no script, no network).
+    Html,
+    /// The whole transcript as data (attachments base64-encoded).
+    Json,
+    /// Plain text.
+    Text,
+}
+
+#[derive(Debug, Args)]
+pub struct TranscriptArgs {
+    /// Ticket id (full UUID, short id, or channel id). A deleted ticket: its full id.
+    pub id: String,
+    /// Write to this file instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "html")]
+    pub format: TranscriptFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ArchiveArgs {
+    /// Closed before this time or age (7d, 12h, 2025-08-14, RFC 3339).
+    #[arg(long, value_name = "WHEN")]
+    pub closed_before: String,
+    /// Only this guild (server) id.
+    #[arg(long, value_name = "ID")]
+    pub guild: Option<u64>,
+    /// Only count and list what would be archived.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Wait until the running bot has archived them (at most 10 minutes).
+    #[arg(long)]
+    pub wait: bool,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// Closed (or deleted) before this time or age (365d, 2025-01-01, RFC 3339).
+    #[arg(long, value_name = "WHEN", required_unless_present = "user")]
+    pub closed_before: Option<String>,
+    /// Tickets opened by this user id (a request to erase their data).
+    #[arg(long, value_name = "ID")]
+    pub user: Option<u64>,
+    /// Only this guild (server) id.
+    #[arg(long, value_name = "ID")]
+    pub guild: Option<u64>,
+    /// Only count what would be purged.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation.
+    #[arg(long, short)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub json: JsonFlag,
 }
 
 #[derive(Debug, Clone, Copy, Args)]

@@ -1048,7 +1048,7 @@ fn status_and_bot_detection(backend: Backend) {
             "target": expected_target,
             "schema_version": schema,
             "tickets": {"open": 2, "closed": 1},
-            "records": {"tickets": 3, "participants": 1, "events": events},
+            "records": {"tickets": 3, "participants": 1, "events": events, "transcripts": 0, "categories": 0},
             "bot_running": false,
             "bots": [],
         })

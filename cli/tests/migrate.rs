@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use ticketbot_common::rules::Transition;
-use ticketbot_common::store::{Backend, CreateOutcome, Heartbeat, RecordCounts, TicketRecord};
+use ticketbot_common::store::{
+    Backend, CategoryKind, CreateOutcome, Heartbeat, OverflowCategory, RecordCounts, TicketRecord,
+    TranscriptBlob, TRANSCRIPT_CHUNK_BYTES,
+};
 use ticketbot_common::ticket::{Participant, TicketEvent, TicketStatus};
 use ticketbot_common::EventKind;
 use uuid::Uuid;
@@ -159,6 +162,82 @@ fn seed_rich(db: &TestDb) {
     );
     e2.details = Some(String::new());
     db.import_events(&[e1, e2]);
+    seed_archive(db);
+}
+
+/// Transcripts (a small one, one of several chunks, one of a deleted ticket) and overflow
+/// categories, as the bot stores them.
+fn seed_archive(db: &TestDb) {
+    let store = db.store();
+    let tickets = db.export().0;
+    let mut blobs = vec![
+        TranscriptBlob {
+            ticket_id: tickets[0].ticket.id,
+            guild_id: G,
+            created_at: at("2025-06-01T00:00:00.000001Z"),
+            message_count: 3,
+            data: b"small transcript \x00\xff".to_vec(),
+        },
+        TranscriptBlob {
+            ticket_id: tickets[1].ticket.id,
+            guild_id: G,
+            created_at: at("2025-06-02T00:00:00.000002Z"),
+            message_count: 40_000,
+            // Two and a half chunks of bytes that are not all alike.
+            data: (0..TRANSCRIPT_CHUNK_BYTES * 5 / 2)
+                .map(|i| (i * 31 % 251) as u8)
+                .collect(),
+        },
+    ];
+    blobs.push(TranscriptBlob {
+        ticket_id: Uuid::from_u128(0xdeadbeef),
+        guild_id: G,
+        created_at: at("2025-06-03T00:00:00Z"),
+        message_count: 0,
+        data: Vec::new(),
+    });
+    let categories = [
+        OverflowCategory {
+            guild_id: G,
+            base_id: 1_400_000_000_000_000_001,
+            kind: CategoryKind::Open,
+            number: 2,
+            category_id: 1_400_000_000_000_000_002,
+            created_at: at("2025-06-04T00:00:00.000004Z"),
+        },
+        OverflowCategory {
+            guild_id: G,
+            base_id: 1_400_000_000_000_000_001,
+            kind: CategoryKind::Open,
+            number: 3,
+            category_id: u64::MAX - 7,
+            created_at: at("2025-06-05T00:00:00Z"),
+        },
+    ];
+    db.block_on(async {
+        for b in &blobs {
+            store.put_transcript(b).await.unwrap();
+        }
+        for c in &categories {
+            assert_eq!(store.add_overflow_category(c).await.unwrap(), None);
+        }
+    });
+}
+
+/// Every transcript and overflow category, through the library.
+fn archive_data(db: &TestDb) -> (Vec<TranscriptBlob>, Vec<OverflowCategory>) {
+    let store = db.store();
+    db.block_on(async {
+        let mut transcripts = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store.export_transcripts(after, 2).await.unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some(last.ticket_id);
+            transcripts.extend(page);
+        }
+        (transcripts, store.all_overflow_categories().await.unwrap())
+    })
 }
 
 fn live_heartbeat(db: &TestDb, id: &str, age_secs: i64) {
@@ -217,7 +296,13 @@ fn shown_as_target(db: &TestDb) -> String {
 }
 
 fn counts_json(c: RecordCounts) -> Value {
-    json!({"tickets": c.tickets, "participants": c.participants, "events": c.events})
+    json!({
+        "tickets": c.tickets,
+        "participants": c.participants,
+        "events": c.events,
+        "transcripts": c.transcripts,
+        "categories": c.categories,
+    })
 }
 
 /// `ticketctl --database-url <from> migrate <to> EXTRA`.
@@ -259,6 +344,11 @@ fn assert_same_data(a: &TestDb, b: &TestDb) {
         assert_eq!(x, y, "event differs");
     }
     assert_eq!(a.counts(), b.counts());
+    assert_eq!(
+        archive_data(a),
+        archive_data(b),
+        "transcripts and categories"
+    );
 }
 
 #[test]
@@ -269,6 +359,13 @@ fn migrate_round_trip_sqlite_mysql_mongodb_sqlite() {
     let counts = src.counts();
     assert_eq!(counts.tickets, 14);
     assert_eq!(counts.participants, 8);
+    assert_eq!(counts.transcripts, 3);
+    assert_eq!(counts.categories, 2);
+    let archive = archive_data(&src);
+    assert!(archive
+        .0
+        .iter()
+        .any(|t| t.data.len() > 2 * TRANSCRIPT_CHUNK_BYTES));
     let (tickets, events) = src.export();
     assert!(tickets.iter().any(|r| r.participants.len() == 2));
     assert!(tickets.iter().any(|r| r.open_slot.is_some()));
@@ -296,6 +393,12 @@ fn migrate_round_trip_sqlite_mysql_mongodb_sqlite() {
         let (t, e) = db.export();
         assert_eq!(t, tickets, "{:?} tickets", db.backend);
         assert_eq!(e, events, "{:?} events", db.backend);
+        assert_eq!(
+            archive_data(db),
+            archive,
+            "{:?} transcripts and categories",
+            db.backend
+        );
     }
     // And the CLI sees the same.
     for args in [
@@ -396,10 +499,12 @@ fn migrate_dry_run_writes_nothing(backend: Backend) {
     assert_eq!(
         out.stdout,
         format!(
-            "would copy {} tickets ({} participants) and {} history events from {} to {}\n",
+            "would copy {} tickets ({} participants), {} history events, {} transcripts and {} overflow categories from {} to {}\n",
             c.tickets,
             c.participants,
             c.events,
+            c.transcripts,
+            c.categories,
             shown_as_source(&src),
             shown_as_target(&dst)
         ),
@@ -425,10 +530,12 @@ fn migrate_rerun_is_idempotent(backend: Backend) {
     let out = migrate(&src, &dst, &["--batch", "1"]).ok();
     assert!(
         out.stdout.starts_with(&format!(
-            "copied {} tickets ({} participants) and {} history events from {} to {} in ",
+            "copied {} tickets ({} participants), {} history events, {} transcripts and {} overflow categories from {} to {} in ",
             c.tickets,
             c.participants,
             c.events,
+            c.transcripts,
+            c.categories,
             shown_as_source(&src),
             shown_as_target(&dst)
         )),
@@ -548,7 +655,9 @@ fn migrate_kill9_then_resume_is_identical() {
         RecordCounts {
             tickets: N,
             participants: N / 10,
-            events: N / 5
+            events: N / 5,
+            transcripts: 0,
+            categories: 0,
         }
     );
     eprintln!("seeded in {:?}", started.elapsed());

@@ -329,6 +329,17 @@ pub struct BotSettings {
     pub debug: bool,
     /// Another Discord API base (tests, proxies): `http://127.0.0.1:PORT`.
     pub api_base: Option<String>,
+    /// Where avatars are fetched for transcripts (`DISCORD_CDN_BASE`; Discord's CDN when unset).
+    pub cdn_base: String,
+    /// `ARCHIVE_CLOSED_AFTER`: closed tickets older than this are archived (transcript saved,
+    /// channel deleted); `None` (`0`) turns automatic archiving off.
+    pub archive_closed_after: Option<chrono::Duration>,
+    /// `TRANSCRIPT_DM`: send the creator the transcript by DM when the ticket is archived.
+    pub transcript_dm: bool,
+    /// `TRANSCRIPT_MAX_FILE_MB`: attachments larger than this are left out of transcripts.
+    pub transcript_max_file_bytes: u64,
+    /// `TRANSCRIPT_MAX_MB`: the attachments of one transcript stop at this total.
+    pub transcript_max_total_bytes: u64,
     pub db: DbConfig,
 }
 
@@ -346,6 +357,14 @@ impl fmt::Debug for BotSettings {
             .field("log_file", &self.log_file)
             .field("debug", &self.debug)
             .field("api_base", &self.api_base)
+            .field("cdn_base", &self.cdn_base)
+            .field("archive_closed_after", &self.archive_closed_after)
+            .field("transcript_dm", &self.transcript_dm)
+            .field("transcript_max_file_bytes", &self.transcript_max_file_bytes)
+            .field(
+                "transcript_max_total_bytes",
+                &self.transcript_max_total_bytes,
+            )
             .field("db", &self.db)
             .finish()
     }
@@ -377,6 +396,51 @@ fn flag(vars: &Vars, key: &str, default: bool, problems: &mut Vec<Problem>) -> b
             ));
             default
         }
+    }
+}
+
+/// Default of `ARCHIVE_CLOSED_AFTER`: a week gives staff and the creator time to reread or
+/// reopen a closed ticket in Discord, and keeps a guild that closes a few tickets a day far
+/// from Discord's 50-per-category and 500-per-guild limits.
+pub const DEFAULT_ARCHIVE_CLOSED_AFTER: &str = "7d";
+
+fn duration_var(
+    vars: &Vars,
+    key: &str,
+    default: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<chrono::Duration> {
+    let raw = vars.get(key).unwrap_or(default);
+    if matches!(
+        raw.trim().to_ascii_lowercase().as_str(),
+        "off" | "never" | "no"
+    ) {
+        return None;
+    }
+    match crate::duration::parse_duration(raw) {
+        Ok(d) if d.is_zero() => None,
+        Ok(d) => Some(d),
+        Err(e) => {
+            problems.push(Problem::new(key, format!("{e}; 0 turns it off")));
+            None
+        }
+    }
+}
+
+fn megabytes(vars: &Vars, key: &str, default: u64, max: u64, problems: &mut Vec<Problem>) -> u64 {
+    const MIB: u64 = 1024 * 1024;
+    match vars.get(key) {
+        None => default * MIB,
+        Some(raw) => match raw.trim().parse::<u64>() {
+            Ok(n) if n <= max => n * MIB,
+            _ => {
+                problems.push(Problem::new(
+                    key,
+                    format!("{raw:?} is not a size in MiB from 0 to {max} (for example {default})"),
+                ));
+                default * MIB
+            }
+        },
     }
 }
 
@@ -427,6 +491,28 @@ impl BotSettings {
                 ));
             }
         }
+        let cdn_base = vars
+            .get("DISCORD_CDN_BASE")
+            .unwrap_or("https://cdn.discordapp.com")
+            .trim_end_matches('/')
+            .to_owned();
+        if !(cdn_base.starts_with("http://") || cdn_base.starts_with("https://")) {
+            problems.push(Problem::new(
+                "DISCORD_CDN_BASE",
+                "must be an http:// or https:// URL (it is for tests; leave it unset for Discord)",
+            ));
+        }
+        let archive_closed_after = duration_var(
+            vars,
+            "ARCHIVE_CLOSED_AFTER",
+            DEFAULT_ARCHIVE_CLOSED_AFTER,
+            &mut problems,
+        );
+        let transcript_dm = flag(vars, "TRANSCRIPT_DM", true, &mut problems);
+        let transcript_max_file_bytes =
+            megabytes(vars, "TRANSCRIPT_MAX_FILE_MB", 10, 1024, &mut problems);
+        let transcript_max_total_bytes =
+            megabytes(vars, "TRANSCRIPT_MAX_MB", 50, 4096, &mut problems);
         let max_open_per_user = match max_open_per_user(vars) {
             Ok(n) => n,
             Err(e) => {
@@ -454,6 +540,11 @@ impl BotSettings {
                 log_file: PathBuf::from(vars.get("LOG_FILE").unwrap_or("bot.log")),
                 debug,
                 api_base,
+                cdn_base,
+                archive_closed_after,
+                transcript_dm,
+                transcript_max_file_bytes,
+                transcript_max_total_bytes,
                 db,
             }),
             _ => Err(ConfigError { problems }),
@@ -741,6 +832,58 @@ mod tests {
             (Some(123), 456, 1)
         );
         assert!(!format!("{s:?}").contains("aaa.bbb.ccc"));
+    }
+
+    #[test]
+    fn archive_and_transcript_settings() {
+        let base = [
+            ("BOT_TOKEN", "aaa.bbb.ccc"),
+            ("GUILD_ID", "123"),
+            ("SUPPORT_ROLE_ID", "456"),
+        ];
+        let s = BotSettings::from_vars(&Vars::from_pairs(base)).unwrap();
+        assert_eq!(s.archive_closed_after, Some(chrono::Duration::days(7)));
+        assert!(s.transcript_dm);
+        assert_eq!(s.transcript_max_file_bytes, 10 * 1024 * 1024);
+        assert_eq!(s.transcript_max_total_bytes, 50 * 1024 * 1024);
+        assert_eq!(s.cdn_base, "https://cdn.discordapp.com");
+
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut v: Vec<(&str, &str)> = base.to_vec();
+            v.extend_from_slice(extra);
+            BotSettings::from_vars(&Vars::from_pairs(v))
+        };
+        let s = with(&[
+            ("ARCHIVE_CLOSED_AFTER", "12h"),
+            ("TRANSCRIPT_DM", "0"),
+            ("TRANSCRIPT_MAX_FILE_MB", "3"),
+            ("TRANSCRIPT_MAX_MB", "0"),
+        ])
+        .unwrap();
+        assert_eq!(s.archive_closed_after, Some(chrono::Duration::hours(12)));
+        assert!(!s.transcript_dm);
+        assert_eq!(s.transcript_max_file_bytes, 3 * 1024 * 1024);
+        assert_eq!(s.transcript_max_total_bytes, 0);
+        for off in ["0", "off", "0d"] {
+            let s = with(&[("ARCHIVE_CLOSED_AFTER", off)]).unwrap();
+            assert_eq!(s.archive_closed_after, None, "{off}");
+        }
+        let err = with(&[
+            ("ARCHIVE_CLOSED_AFTER", "a week"),
+            ("TRANSCRIPT_MAX_MB", "-1"),
+            ("TRANSCRIPT_DM", "maybe"),
+            ("DISCORD_CDN_BASE", "ftp://x"),
+        ])
+        .unwrap_err();
+        let named: Vec<&str> = err.problems.iter().map(|p| p.variable.as_str()).collect();
+        for v in [
+            "ARCHIVE_CLOSED_AFTER",
+            "TRANSCRIPT_MAX_MB",
+            "TRANSCRIPT_DM",
+            "DISCORD_CDN_BASE",
+        ] {
+            assert!(named.contains(&v), "{v} missing from {named:?}");
+        }
     }
 
     #[test]

@@ -29,6 +29,13 @@ pub enum StoreError {
     /// Applying or checking the schema failed.
     #[error("schema migration failed: {0}")]
     Migrate(String),
+    /// A request the store refuses as it stands (a purge that selects nothing by time or user).
+    #[error("invalid request: {0}")]
+    InvalidQuery(String),
+    /// A record conflicts with one stored already (an overflow category id recorded for another
+    /// base or number).
+    #[error("conflict: {0}")]
+    Conflict(String),
     #[error("SQL database error: {0}")]
     Sql(#[from] sqlx::Error),
     #[error("MongoDB error: {0}")]

@@ -2,6 +2,7 @@
 //! store with its SQLite, MySQL and MongoDB backends. Nothing here knows Discord.
 
 pub mod config;
+pub mod duration;
 pub mod error;
 pub mod rules;
 pub mod stats;

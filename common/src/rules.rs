@@ -63,6 +63,10 @@ pub enum RuleError {
     AlreadyClosed,
     #[error("this ticket is already open")]
     AlreadyOpen,
+    #[error("this ticket is still open; close it before archiving it")]
+    NotClosed,
+    #[error("this ticket is already archived")]
+    AlreadyArchived,
     #[error("this ticket is already claimed by <@{0}>")]
     AlreadyClaimed(DiscordId),
     #[error("this ticket is not claimed")]
@@ -188,6 +192,9 @@ pub fn apply(ticket: &Ticket, transition: &Transition) -> Result<Ticket, RuleErr
             next.closed_at = None;
             next.closed_by = None;
             next.close_reason = None;
+            // An archived ticket comes back with a new channel; the history keeps the archive.
+            next.archived_at = None;
+            next.archive_requested_at = None;
         }
     }
     Ok(next)
@@ -213,6 +220,17 @@ pub fn authorize(
         _ if !actor.is_staff => Err(RuleError::StaffOnly),
         _ => Ok(()),
     }
+}
+
+/// Whether the ticket can be archived (transcript saved, channel deleted): closed, not yet.
+pub fn check_archive(ticket: &Ticket) -> Result<(), RuleError> {
+    if ticket.status == TicketStatus::Open {
+        return Err(RuleError::NotClosed);
+    }
+    if ticket.is_archived() {
+        return Err(RuleError::AlreadyArchived);
+    }
+    Ok(())
 }
 
 /// Whether `user` may be added to the ticket.
@@ -383,5 +401,27 @@ mod tests {
             check_remove_participant(&t, CREATOR),
             Err(RuleError::IsCreator(CREATOR))
         );
+    }
+
+    #[test]
+    fn archive_needs_a_closed_unarchived_ticket_and_reopen_undoes_it() {
+        let t = open();
+        assert_eq!(check_archive(&t), Err(RuleError::NotClosed));
+        let mut closed = apply(&t, &close(STAFF_A)).unwrap();
+        assert_eq!(check_archive(&closed), Ok(()));
+        closed.archived_at = Some(now());
+        closed.channel_id = None;
+        assert_eq!(check_archive(&closed), Err(RuleError::AlreadyArchived));
+        let reopened = apply(
+            &closed,
+            &Transition::Reopen {
+                by: STAFF_A,
+                at: now(),
+            },
+        )
+        .unwrap();
+        assert!(reopened.is_open());
+        assert!(!reopened.is_archived());
+        assert_eq!(reopened.archive_requested_at, None);
     }
 }

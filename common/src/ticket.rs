@@ -84,6 +84,13 @@ pub struct Ticket {
     pub claimed_at: Option<DateTime<Utc>>,
     /// Last change of any field; lets a bot notice changes made by `ticketctl`.
     pub updated_at: DateTime<Utc>,
+    /// Set when the ticket was archived: its transcript saved and its channel deleted. Cleared
+    /// by a reopen (the history keeps the `archived` event).
+    #[serde(default)]
+    pub archived_at: Option<DateTime<Utc>>,
+    /// Set by `ticketctl archive`: a running bot archives the ticket (only it talks to Discord).
+    #[serde(default)]
+    pub archive_requested_at: Option<DateTime<Utc>>,
 }
 
 impl Ticket {
@@ -102,6 +109,8 @@ impl Ticket {
             claimed_by: None,
             claimed_at: None,
             updated_at: at,
+            archived_at: None,
+            archive_requested_at: None,
         }
     }
 
@@ -115,6 +124,10 @@ impl Ticket {
 
     pub fn is_open(&self) -> bool {
         self.status == TicketStatus::Open
+    }
+
+    pub fn is_archived(&self) -> bool {
+        self.archived_at.is_some()
     }
 }
 
@@ -159,10 +172,17 @@ pub enum EventKind {
     Deleted,
     /// Written when a ticket of the Python bot's database is taken over.
     Imported,
+    /// The transcript was saved and the channel deleted; details hold the old channel id.
+    Archived,
+    /// A transcript was saved (on demand, or before a delete).
+    TranscriptSaved,
+    /// `ticketctl purge` removed tickets for good. A guild-level audit entry: its ticket id is
+    /// the nil UUID and its details say what was purged.
+    Purged,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::Opened,
         EventKind::Claimed,
         EventKind::Unclaimed,
@@ -173,6 +193,9 @@ impl EventKind {
         EventKind::ForceClosed,
         EventKind::Deleted,
         EventKind::Imported,
+        EventKind::Archived,
+        EventKind::TranscriptSaved,
+        EventKind::Purged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -187,6 +210,9 @@ impl EventKind {
             EventKind::ForceClosed => "force_closed",
             EventKind::Deleted => "deleted",
             EventKind::Imported => "imported",
+            EventKind::Archived => "archived",
+            EventKind::TranscriptSaved => "transcript_saved",
+            EventKind::Purged => "purged",
         }
     }
 }

@@ -218,6 +218,8 @@ impl Expected {
             claimed_by: self.row.claimed_by,
             claimed_at: got.claimed_at,
             updated_at: got.updated_at,
+            archived_at: None,
+            archive_requested_at: None,
         }
     }
 }

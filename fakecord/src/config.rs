@@ -75,6 +75,9 @@ pub struct FakeUser {
     pub username: String,
     pub global_name: Option<String>,
     pub bot: bool,
+    /// Avatar hash (32 hex digits, `a_` prefix when animated), served at
+    /// `/avatars/{id}/{hash}.png`; `None`: the default avatar `/embed/avatars/{n}.png`.
+    pub avatar: Option<String>,
 }
 
 impl FakeUser {
@@ -89,7 +92,14 @@ impl FakeUser {
             username: username.to_owned(),
             global_name: Some(display),
             bot: false,
+            avatar: None,
         }
+    }
+
+    /// The same user with an avatar hash (32 hex digits).
+    pub fn with_avatar(mut self, hash: &str) -> Self {
+        self.avatar = Some(hash.to_owned());
+        self
     }
 
     /// `<@id>`, as the bot would write a mention.
@@ -166,6 +176,18 @@ pub struct Config {
     /// Check the bot's own permissions on REST calls as Discord does (403 50001 "Missing
     /// Access" without VIEW_CHANNEL, 403 50013 "Missing Permissions" otherwise).
     pub enforce_bot_permissions: bool,
+    /// Channels a category may hold (Discord: 50). Over it: 400 50035 `CHANNEL_PARENT_MAX_CHANNELS`.
+    /// `FakeDiscord::set_category_limit` lowers it for one category.
+    pub category_channel_limit: usize,
+    /// Channels a guild may hold, categories included (Discord: 500). Over it: 400 30013.
+    pub guild_channel_limit: usize,
+    /// The MESSAGE_CONTENT privileged intent toggle of the Developer Portal. When false an
+    /// IDENTIFY asking for intent `1 << 15` is closed with 4014 "Disallowed intent(s).", and REST
+    /// message reads return other users' guild messages without content.
+    pub message_content_enabled: bool,
+    /// Most bytes of attachments per message (Discord: 10 MiB for bots since January 2025).
+    /// Over it: 413 40005 "Request entity too large".
+    pub upload_limit_bytes: usize,
 }
 
 impl Default for Config {
@@ -176,6 +198,7 @@ impl Default for Config {
             username: "Ticketbot".into(),
             global_name: None,
             bot: true,
+            avatar: None,
         };
         let role = |id, name: &str, permissions, position, color, bot_role| RoleSeed {
             id,
@@ -280,11 +303,13 @@ impl Default for Config {
                     roles: vec![],
                 },
                 MemberSeed {
-                    user: FakeUser::new(STAFF, "staff"),
+                    user: FakeUser::new(STAFF, "staff")
+                        .with_avatar("5f1c0a7e3b9d42e68c0f1a2b3c4d5e6f"),
                     roles: vec![SUPPORT_ROLE, MEMBER_ROLE],
                 },
                 MemberSeed {
-                    user: FakeUser::new(ALICE, "alice"),
+                    user: FakeUser::new(ALICE, "alice")
+                        .with_avatar("a11ce0000000000000000000000000af"),
                     roles: vec![MEMBER_ROLE],
                 },
                 MemberSeed {
@@ -301,6 +326,10 @@ impl Default for Config {
             interaction_ack_deadline: None,
             normalize_channel_names: true,
             enforce_bot_permissions: true,
+            category_channel_limit: 50,
+            guild_channel_limit: 500,
+            message_content_enabled: true,
+            upload_limit_bytes: 10 * 1024 * 1024,
         }
     }
 }

@@ -13,7 +13,7 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
-use crate::payloads::{sf, Render};
+use crate::payloads::{sf, strip_content, Render};
 use crate::rest::intents;
 use crate::Shared;
 
@@ -30,6 +30,8 @@ pub(crate) struct Session {
     pub seq: u64,
     pub intents: u64,
     pub log: VecDeque<(u64, String)>,
+    /// The bot's user id (its own messages keep their content without MESSAGE_CONTENT).
+    pub bot_id: u64,
 }
 
 pub(crate) struct Conn {
@@ -57,6 +59,12 @@ impl Gw {
         };
         if intent != 0 && s.intents & intent == 0 {
             return None;
+        }
+        let mut d = d;
+        let guild_message = matches!(t, "MESSAGE_CREATE" | "MESSAGE_UPDATE")
+            && d.get("guild_id").is_some_and(|g| !g.is_null());
+        if guild_message && s.intents & intents::MESSAGE_CONTENT == 0 {
+            strip_content(&mut d, s.bot_id);
         }
         s.seq += 1;
         let text = json!({"op": 0, "s": s.seq, "t": t, "d": d}).to_string();
@@ -101,6 +109,7 @@ async fn run_connection(shared: Arc<Shared>, socket: WebSocket) {
                     }
                 }
                 Some(Out::Close(code, reason)) => {
+                    shared.update(|st| st.gateway.close_codes.push(code));
                     let frame = CloseFrame { code, reason: reason.into() };
                     let _ = sink.send(WsMessage::Close(Some(frame))).await;
                     break;
@@ -174,6 +183,11 @@ fn identify(shared: &Arc<Shared>, conn_id: u64, tx: &UnboundedSender<Out>, d: &V
         return;
     }
     let intents_bits = d.get("intents").and_then(Value::as_u64).unwrap_or(0);
+    if intents_bits & intents::MESSAGE_CONTENT != 0 && !shared.config.message_content_enabled {
+        // A privileged intent not enabled in the Developer Portal.
+        let _ = tx.send(Out::Close(4014, "Disallowed intent(s).".into()));
+        return;
+    }
     let session_id = format!("fakecord{:x}", shared.ids.next());
     let (ready, guild) = {
         let st = shared.lock_state();
@@ -210,6 +224,7 @@ fn identify(shared: &Arc<Shared>, conn_id: u64, tx: &UnboundedSender<Out>, d: &V
             seq: 0,
             intents: intents_bits,
             log: VecDeque::new(),
+            bot_id: shared.config.bot.id,
         });
         gw.conn = Some(Conn {
             id: conn_id,

@@ -31,10 +31,13 @@ mod config;
 mod faults;
 mod gateway;
 mod interactions;
+mod knobs;
 mod payloads;
+mod png;
 mod rest;
 mod snowflake;
 mod state;
+mod user_messages;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -58,6 +61,7 @@ pub use state::{
     Attachment, Callback, Channel, GatewayStats, Interaction, Member, Message, Overwrite,
     OverwriteKind, RecordedRequest, Role, State, EPHEMERAL, LOADING,
 };
+pub use user_messages::{NewAttachment, UserMessage};
 
 use faults::Fault;
 use gateway::{Gw, Out};
@@ -65,8 +69,17 @@ use payloads::{sf, Render};
 use rest::{intents, Ctx};
 use snowflake::Snowflakes;
 
-/// Largest request body accepted (attachments included).
+/// Largest request body accepted (attachments included): well above the upload limit, so that
+/// the fake (413 40005), not axum, refuses an oversized upload.
 const BODY_LIMIT: usize = 26 * 1024 * 1024;
+
+pub(crate) fn body_limit(cfg: &Config) -> usize {
+    BODY_LIMIT.max(
+        cfg.upload_limit_bytes
+            .saturating_mul(2)
+            .saturating_add(1 << 20),
+    )
+}
 
 /// State shared by the server tasks and the test's handle.
 pub(crate) struct Shared {
@@ -289,8 +302,10 @@ impl FakeDiscord {
                 "/attachments/{channel}/{id}/{name}",
                 get(rest::attachment_handler),
             )
+            .route("/avatars/{user}/{file}", get(rest::avatar_handler))
+            .route("/embed/avatars/{file}", get(rest::default_avatar_handler))
             .fallback(rest::fallback_handler)
-            .layer(DefaultBodyLimit::max(BODY_LIMIT))
+            .layer(DefaultBodyLimit::max(body_limit(&shared.config)))
             .with_state(Arc::clone(&shared));
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {

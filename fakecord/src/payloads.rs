@@ -23,7 +23,7 @@ pub(crate) fn user_json(u: &FakeUser) -> Value {
         "username": u.username,
         "discriminator": if u.bot { "4321" } else { "0" },
         "global_name": u.global_name,
-        "avatar": null,
+        "avatar": u.avatar,
         "avatar_decoration_data": null,
         "banner": null,
         "accent_color": null,
@@ -248,11 +248,8 @@ impl Render<'_> {
     }
 
     pub fn attachment(&self, m: &Message, a: &Attachment) -> Value {
-        let url = format!(
-            "{}/attachments/{}/{}/{}",
-            self.base, m.channel_id, a.id, a.filename
-        );
-        json!({
+        let url = signed_attachment_url(self.base, m.channel_id, a, self.st.url_generation);
+        let mut v = json!({
             "id": sf(a.id),
             "filename": a.filename,
             "description": a.description,
@@ -260,11 +257,32 @@ impl Render<'_> {
             "size": a.data.len(),
             "url": url,
             "proxy_url": url,
-        })
+        });
+        if let Some((w, h)) = png_size(&a.data) {
+            v["width"] = json!(w);
+            v["height"] = json!(h);
+        }
+        v
+    }
+
+    /// Users mentioned as `<@id>` / `<@!id>` in the content, known ones only.
+    pub fn mentions(&self, content: &str) -> Vec<Value> {
+        let mut ids: Vec<u64> = Vec::new();
+        for id in mentioned_ids(content) {
+            if self.st.users.contains_key(&id) && !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        ids.iter().map(|id| user_json(&self.user(*id))).collect()
     }
 
     /// A message object. `gateway` adds `guild_id` and `member`, as MESSAGE_CREATE has them.
     pub fn message(&self, m: &Message, gateway: bool) -> Value {
+        self.message_nested(m, gateway, true)
+    }
+
+    /// `nest`: include `referenced_message` for a reply (one level, as Discord does).
+    fn message_nested(&self, m: &Message, gateway: bool, nest: bool) -> Value {
         let mut v = json!({
             "id": sf(m.id),
             "type": m.kind,
@@ -273,7 +291,7 @@ impl Render<'_> {
             "author": user_json(&m.author),
             "attachments": m.attachments.iter().map(|a| self.attachment(m, a)).collect::<Vec<_>>(),
             "embeds": m.embeds,
-            "mentions": [],
+            "mentions": self.mentions(&m.content),
             "mention_roles": [],
             "pinned": false,
             "mention_everyone": false,
@@ -294,6 +312,13 @@ impl Render<'_> {
                     "guild_id": opt_sf(self.guild_of(m.channel_id)),
                 }),
             );
+            if nest {
+                let referenced = match self.st.messages.get(&r) {
+                    Some(rm) if !rm.deleted => self.message_nested(rm, false, false),
+                    _ => Value::Null,
+                };
+                o.insert("referenced_message".into(), referenced);
+            }
         }
         if let Some(iid) = m.interaction_id {
             o.insert("application_id".into(), sf(self.cfg.application_id));
@@ -431,4 +456,105 @@ pub(crate) fn form_error(field: &str, code: &str, message: &str) -> Value {
         json!({"_errors": [{"code": code, "message": message}]}),
     );
     json!({"message": "Invalid Form Body", "code": 50035, "errors": errors})
+}
+
+/// The ids in `<@id>` and `<@!id>` mentions of a text.
+pub(crate) fn mentioned_ids(content: &str) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut rest = content;
+    while let Some(start) = rest.find("<@") {
+        rest = &rest[start + 2..];
+        let body = rest.strip_prefix('!').unwrap_or(rest);
+        if let Some(end) = body.find('>') {
+            if let Ok(id) = body[..end].parse::<u64>() {
+                out.push(id);
+            }
+        }
+    }
+    out
+}
+
+/// Width and height of a PNG (from its IHDR chunk).
+pub(crate) fn png_size(data: &[u8]) -> Option<(u32, u32)> {
+    const SIG: &[u8] = b"\x89PNG\r\n\x1a\n";
+    if data.len() < 24 || !data.starts_with(SIG) || &data[12..16] != b"IHDR" {
+        return None;
+    }
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    Some((be(&data[16..20]), be(&data[20..24])))
+}
+
+/// A 64-bit FNV-1a hash.
+fn fnv(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in *p {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        h = (h ^ 0xff).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// The `hm` signature of an attachment URL: 64 hex digits, valid for one generation of URLs.
+pub(crate) fn attachment_signature(id: u64, ex: u64, is: u64, generation: u64) -> String {
+    let key = [
+        id.to_le_bytes(),
+        ex.to_le_bytes(),
+        is.to_le_bytes(),
+        generation.to_le_bytes(),
+    ];
+    let parts: Vec<&[u8]> = key.iter().map(|k| k.as_slice()).collect();
+    let mut out = String::new();
+    for salt in 0u8..4 {
+        let salt = [salt];
+        let mut all = parts.clone();
+        all.push(&salt);
+        out.push_str(&format!("{:016x}", fnv(&all)));
+    }
+    out
+}
+
+/// Discord's signed CDN URL: `{base}/attachments/{channel}/{id}/{filename}?ex=..&is=..&hm=..`
+/// (`ex`/`is`: hex Unix seconds of expiry and issue, a day apart).
+pub(crate) fn signed_attachment_url(
+    base: &str,
+    channel_id: u64,
+    a: &Attachment,
+    generation: u64,
+) -> String {
+    let is = chrono::Utc::now().timestamp().max(0) as u64;
+    let ex = is + 86_400;
+    format!(
+        "{base}/attachments/{channel_id}/{}/{}?ex={ex:x}&is={is:x}&hm={}&",
+        a.id,
+        a.filename,
+        attachment_signature(a.id, ex, is, generation)
+    )
+}
+
+/// Empties what a reader without the MESSAGE_CONTENT intent may not see of a guild message
+/// (`content`, `embeds`, `attachments`, `components`), unless the bot wrote it or it mentions
+/// the bot.
+pub(crate) fn strip_content(v: &mut Value, bot_id: u64) {
+    let bot = bot_id.to_string();
+    if v.pointer("/author/id").and_then(Value::as_str) == Some(bot.as_str()) {
+        return;
+    }
+    let mentions_bot = v
+        .get("mentions")
+        .and_then(Value::as_array)
+        .is_some_and(|m| {
+            m.iter()
+                .any(|u| u.get("id").and_then(Value::as_str) == Some(bot.as_str()))
+        });
+    if mentions_bot {
+        return;
+    }
+    if let Some(o) = v.as_object_mut() {
+        o.insert("content".into(), json!(""));
+        o.insert("embeds".into(), json!([]));
+        o.insert("attachments".into(), json!([]));
+        o.insert("components".into(), json!([]));
+    }
 }

@@ -32,6 +32,27 @@ impl Snowflakes {
     }
 }
 
+impl Snowflakes {
+    /// Reserves `n` ids `step` apart (at least the next free id, at the earliest now); returns
+    /// the first. Later ids from [`Snowflakes::next`] are greater than all of them.
+    pub(crate) fn reserve_spaced(&self, n: u64, step: u64) -> u64 {
+        let now = Utc::now().timestamp_millis().max(0) as u64;
+        let candidate = (now.saturating_sub(DISCORD_EPOCH_MS) << 22) | (1 << 17);
+        let mut last = self.last.load(Ordering::Relaxed);
+        loop {
+            let start = candidate.max(last + 1);
+            let end = start + n.saturating_sub(1) * step;
+            match self
+                .last
+                .compare_exchange_weak(last, end, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return start,
+                Err(actual) => last = actual,
+            }
+        }
+    }
+}
+
 /// Formats a time the way Discord does: `2024-05-01T12:00:00.123000+00:00`.
 pub fn iso(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()

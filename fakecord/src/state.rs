@@ -2,7 +2,7 @@
 //! message, every interaction with its callbacks and follow-ups, registered commands, and every
 //! REST request in the order it was handled.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -300,6 +300,8 @@ pub struct GatewayStats {
     pub dispatched: Vec<(u64, String)>,
     /// Every non-heartbeat payload the client sent (token replaced by `***`).
     pub received: Vec<Value>,
+    /// Close codes the fake sent (4004, 4014, 4000 from `drop_gateway`, ...), in order.
+    pub close_codes: Vec<u16>,
 }
 
 /// Everything tests can inspect. Get a copy with `FakeDiscord::state()` or look inside with
@@ -322,6 +324,13 @@ pub struct State {
     /// Every REST request, in the order handled.
     pub requests: Vec<RecordedRequest>,
     pub gateway: GatewayStats,
+    /// Per-category channel limits set with `FakeDiscord::set_category_limit`.
+    pub category_limits: BTreeMap<u64, usize>,
+    /// Users whose DMs are closed (`FakeDiscord::close_dms`): sending to them fails with 50007.
+    pub closed_dms: BTreeSet<u64>,
+    /// Attachment URLs signed in an older generation answer 404
+    /// (`FakeDiscord::expire_attachment_urls` moves it on).
+    pub url_generation: u64,
 }
 
 impl State {
@@ -344,6 +353,22 @@ impl State {
             .values()
             .filter(|c| c.parent_id == Some(parent_id))
             .collect()
+    }
+
+    /// Live channels of the guild (categories included).
+    pub fn guild_channel_count(&self) -> usize {
+        self.channels
+            .values()
+            .filter(|c| c.guild_id == Some(self.guild_id))
+            .count()
+    }
+
+    /// The DM channel with a user, if the bot opened one.
+    pub fn dm_channel(&self, user_id: u64) -> Option<&Channel> {
+        self.channels
+            .values()
+            .chain(self.deleted_channels.iter())
+            .find(|c| c.kind == 1 && c.recipients == [user_id])
     }
 
     /// Requests that no route matched.

@@ -56,6 +56,9 @@ async fn respond(ctx: Context<'_>, outcome: Outcome) -> Result<(), Error> {
             let mut r = poise::CreateReply::default()
                 .ephemeral(true)
                 .components(reply.components);
+            for f in reply.files {
+                r = r.attachment(f);
+            }
             if !reply.content.is_empty() {
                 r = r.content(reply.content);
             }
@@ -76,7 +79,18 @@ async fn respond(ctx: Context<'_>, outcome: Outcome) -> Result<(), Error> {
     guild_only,
     check = "require_staff",
     subcommands(
-        "setup", "create", "close", "delete", "add", "remove", "claim", "unclaim", "info", "reopen"
+        "setup",
+        "create",
+        "close",
+        "delete",
+        "add",
+        "remove",
+        "claim",
+        "unclaim",
+        "info",
+        "reopen",
+        "archive",
+        "transcript"
     ),
     subcommand_required
 )]
@@ -199,15 +213,51 @@ pub async fn info(ctx: Context<'_>) -> Result<(), Error> {
     respond(ctx, service::info(ctx.data(), &req).await).await
 }
 
-/// Reopen this closed ticket.
+/// Reopen this closed ticket, or an archived one by its id (it gets a new channel).
 #[poise::command(slash_command, guild_only)]
-pub async fn reopen(ctx: Context<'_>) -> Result<(), Error> {
+pub async fn reopen(
+    ctx: Context<'_>,
+    #[description = "Id of an archived ticket (from the log channel); leave empty in a ticket channel"]
+    #[max_length = 36]
+    id: Option<String>,
+) -> Result<(), Error> {
     let Some((req, _work)) = start(ctx).await? else {
         return Ok(());
     };
     respond(
         ctx,
-        service::reopen(ctx.serenity_context(), ctx.data(), &req).await,
+        service::reopen(ctx.serenity_context(), ctx.data(), &req, id.as_deref()).await,
+    )
+    .await
+}
+
+/// Archive this closed ticket: save its transcript, then delete its channel.
+#[poise::command(slash_command, guild_only)]
+pub async fn archive(ctx: Context<'_>) -> Result<(), Error> {
+    let Some((req, _work)) = start(ctx).await? else {
+        return Ok(());
+    };
+    respond(
+        ctx,
+        service::archive(ctx.serenity_context(), ctx.data(), &req).await,
+    )
+    .await
+}
+
+/// Get a ticket's transcript (only you see it): this ticket's, or another's by id.
+#[poise::command(slash_command, guild_only)]
+pub async fn transcript(
+    ctx: Context<'_>,
+    #[description = "Ticket id (short or full); leave empty in a ticket channel"]
+    #[max_length = 36]
+    id: Option<String>,
+) -> Result<(), Error> {
+    let Some((req, _work)) = start(ctx).await? else {
+        return Ok(());
+    };
+    respond(
+        ctx,
+        service::transcript(ctx.serenity_context(), ctx.data(), &req, id.as_deref()).await,
     )
     .await
 }

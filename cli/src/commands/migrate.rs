@@ -44,10 +44,8 @@ pub async fn run(
             return print_json(&counts);
         }
         println!(
-            "would copy {} tickets ({} participants) and {} history events from {} to {}",
-            counts.tickets,
-            counts.participants,
-            counts.events,
+            "would copy {} from {} to {}",
+            describe(&counts),
             source_config.target(),
             target_config.target()
         );
@@ -75,12 +73,23 @@ pub fn refuse_same(source: &DbConfig, target: &DbConfig) -> Result<()> {
     Ok(())
 }
 
+/// `N tickets (P participants), E history events, T transcripts and C overflow categories`.
+pub fn describe(c: &RecordCounts) -> String {
+    format!(
+        "{} tickets ({} participants), {} history events, {} transcripts and {} overflow categories",
+        c.tickets, c.participants, c.events, c.transcripts, c.categories
+    )
+}
+
+/// Every record a migrate copies one by one (participants travel inside their ticket).
+fn record_total(c: &RecordCounts) -> u64 {
+    c.tickets + c.events + c.transcripts + c.categories
+}
+
 pub fn print_summary(s: &Summary) {
     println!(
-        "copied {} tickets ({} participants) and {} history events from {} to {} in {:.1}s ({:.0} records/s)",
-        s.copied.tickets,
-        s.copied.participants,
-        s.copied.events,
+        "copied {} from {} to {} in {:.1}s ({:.0} records/s)",
+        describe(&s.copied),
         s.source,
         s.target,
         s.seconds,
@@ -105,7 +114,7 @@ pub async fn copy_and_verify(
         let copied = copy(source.clone(), target.clone(), batch).await?;
         let seconds = started.elapsed().as_secs_f64();
         let checksum = verify(source.clone(), target.clone(), batch).await?;
-        let records = copied.tickets + copied.events;
+        let records = record_total(&copied);
         Ok::<_, anyhow::Error>(Summary {
             source: source_config.target(),
             target: target_config.target(),
@@ -143,7 +152,7 @@ async fn copy(
     batch: u32,
 ) -> Result<RecordCounts> {
     let total = source.record_counts().await?;
-    let bar = progress(total.tickets + total.events);
+    let bar = progress(record_total(&total));
     let mut copied = RecordCounts::default();
     let mut tickets = Vec::with_capacity(batch as usize);
     let mut events = Vec::with_capacity(batch as usize);
@@ -158,6 +167,29 @@ async fn copy(
             Record::Event(e) => {
                 copied.events += 1;
                 events.push(e);
+            }
+            // Transcripts are large: each is written as it comes (the stream holds few).
+            Record::Transcript(t) => {
+                target
+                    .put_transcript(&t)
+                    .await
+                    .with_context(|| format!("writing the transcript of ticket {}", t.ticket_id))?;
+                copied.transcripts += 1;
+                bar.inc(1);
+            }
+            Record::Category(c) => {
+                if let Some(other) = target
+                    .add_overflow_category(&c)
+                    .await
+                    .context("writing an overflow category to the target")?
+                {
+                    bail!(
+                        "the target records category {} as number {} beside {} already, not {} (was the target empty?)",
+                        other.category_id, other.number, other.base_id, c.category_id
+                    );
+                }
+                copied.categories += 1;
+                bar.inc(1);
             }
         }
         if tickets.len() >= batch as usize {
@@ -196,6 +228,16 @@ fn checksum(record: &Record) -> u64 {
     match record {
         Record::Ticket(t) => serde_json::to_string(t).unwrap_or_default().hash(&mut h),
         Record::Event(e) => serde_json::to_string(e).unwrap_or_default().hash(&mut h),
+        // Field by field: the bytes hashed as bytes (JSON would spell out every one).
+        Record::Transcript(t) => {
+            "transcript".hash(&mut h);
+            t.ticket_id.hash(&mut h);
+            t.guild_id.hash(&mut h);
+            t.created_at.timestamp_micros().hash(&mut h);
+            t.message_count.hash(&mut h);
+            t.data.hash(&mut h);
+        }
+        Record::Category(c) => serde_json::to_string(c).unwrap_or_default().hash(&mut h),
     }
     h.finish()
 }
@@ -204,6 +246,8 @@ fn key(record: &Record) -> String {
     match record {
         Record::Ticket(t) => format!("ticket {}", t.ticket.id),
         Record::Event(e) => format!("history event {}", e.id),
+        Record::Transcript(t) => format!("transcript of ticket {}", t.ticket_id),
+        Record::Category(c) => format!("overflow category {}", c.category_id),
     }
 }
 
@@ -216,8 +260,9 @@ async fn verify(
     let (a, b) = (source.record_counts().await?, target.record_counts().await?);
     if a != b {
         bail!(
-            "verification failed: the source has {} tickets, {} participants, {} events; the target {}, {}, {} (was the target empty?)",
-            a.tickets, a.participants, a.events, b.tickets, b.participants, b.events
+            "verification failed: the source has {}; the target {} (was the target empty?)",
+            describe(&a),
+            describe(&b)
         );
     }
     let mut left = source.stream_all(batch);

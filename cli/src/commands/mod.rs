@@ -1,12 +1,15 @@
 //! One module per command, each with its `run`.
 
+pub mod archive;
 pub mod force_close;
 pub mod inspect;
 pub mod list;
 pub mod migrate;
+pub mod purge;
 pub mod stats;
 pub mod status;
 pub mod switch;
+pub mod transcript;
 
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -28,19 +31,9 @@ pub fn parse_time(flag: &str, raw: &str) -> Result<DateTime<Utc>> {
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
     }
-    let unit = s.chars().last().unwrap_or(' ');
-    let number = &s[..s.len() - unit.len_utf8().min(s.len())];
-    let secs = match unit {
-        's' => Some(1),
-        'm' => Some(60),
-        'h' => Some(3600),
-        'd' => Some(86_400),
-        'w' => Some(7 * 86_400),
-        _ => None,
-    };
-    if let (Some(per), Ok(n)) = (secs, number.parse::<i64>()) {
-        if let Some(d) = n.checked_mul(per).and_then(chrono::Duration::try_seconds) {
-            return Ok(Utc::now() - d);
+    if let Ok(age) = ticketbot_common::duration::parse_duration(s) {
+        if let Some(t) = Utc::now().checked_sub_signed(age) {
+            return Ok(t);
         }
     }
     Err(Usage(format!(

@@ -60,8 +60,12 @@ pub async fn run(store: &dyn TicketStore, config: &DbConfig, json: bool) -> Resu
         status.tickets.closed
     );
     println!(
-        "records:        {} tickets, {} participants, {} history events",
-        status.records.tickets, status.records.participants, status.records.events
+        "records:        {} tickets, {} participants, {} history events, {} transcripts, {} overflow categories",
+        status.records.tickets,
+        status.records.participants,
+        status.records.events,
+        status.records.transcripts,
+        status.records.categories
     );
     if status.bots.is_empty() {
         println!(

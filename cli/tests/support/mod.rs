@@ -689,6 +689,8 @@ pub fn ticket(id: Uuid, guild: u64, creator: u64, created: DateTime<Utc>) -> Tic
         claimed_by: None,
         claimed_at: None,
         updated_at: created,
+        archived_at: None,
+        archive_requested_at: None,
     }
 }
 

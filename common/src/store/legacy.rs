@@ -12,7 +12,7 @@ use sqlx::{AnyPool, Row};
 use uuid::Uuid;
 
 use super::sql::SqlStore;
-use super::{Backend, TicketRecord, TicketStore};
+use super::{Backend, TicketRecord};
 use crate::error::{StoreError, StoreResult};
 use crate::ticket::{DiscordId, EventKind, Ticket, TicketEvent, TicketStatus};
 
@@ -132,6 +132,8 @@ pub(crate) fn convert(
         claimed_by: opt_id("claimed_by", &row.claimed_by)?,
         claimed_at: None,
         updated_at: closed_at.unwrap_or(created_at),
+        archived_at: None,
+        archive_requested_at: None,
     };
     let open_slot = (status == TicketStatus::Open).then(|| slots.next(guild_id, creator_id));
     let event =

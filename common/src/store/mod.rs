@@ -4,10 +4,14 @@
 //! Every conditional transition is decided by the database in one write; when it is refused
 //! the store reads the ticket and lets [`rules`] say why.
 
+mod archive;
 mod cursor;
+mod delegate;
 mod legacy;
 mod mongo;
 mod sql;
+
+use delegate::delegate_ticket_store;
 
 use std::sync::Arc;
 
@@ -17,6 +21,10 @@ use futures::stream::{self, BoxStream, StreamExt};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use archive::{
+    ArchiveQuery, CategoryKind, OverflowCategory, PurgeCounts, PurgeQuery, TranscriptBlob,
+    TranscriptInfo, TRANSCRIPT_CHUNK_BYTES,
+};
 pub use cursor::Cursor;
 pub use mongo::MongoStore;
 pub use sql::SqlStore;
@@ -93,6 +101,8 @@ pub struct TicketRecord {
 pub enum Record {
     Ticket(Box<TicketRecord>),
     Event(TicketEvent),
+    Transcript(Box<TranscriptBlob>),
+    Category(OverflowCategory),
 }
 
 /// A bot process's sign of life, so that `ticketctl` can tell whether a bot is running.
@@ -110,6 +120,10 @@ pub struct RecordCounts {
     pub tickets: u64,
     pub participants: u64,
     pub events: u64,
+    #[serde(default)]
+    pub transcripts: u64,
+    #[serde(default)]
+    pub categories: u64,
 }
 
 /// Which backend a store is, for messages and `ticketctl status`.
@@ -253,11 +267,97 @@ pub trait TicketStore: Send + Sync + 'static {
     /// Removes a process's heartbeat (at clean shutdown).
     async fn remove_heartbeat(&self, instance_id: &str) -> StoreResult<()>;
 
+    // --- archive, transcripts, overflow categories, leases, purge -----------------------
+
+    /// Marks a closed ticket archived (its transcript saved and its channel deleted by the
+    /// caller): sets `archived_at`, clears `channel_id` and `archive_requested_at`, writes the
+    /// `archived` event (details: the old channel id), atomically and only if the ticket is
+    /// closed and not archived yet (else `RuleError::NotClosed` / `AlreadyArchived`), so that
+    /// of two processes archiving one ticket exactly one wins.
+    async fn mark_archived(
+        &self,
+        id: Uuid,
+        by: Option<DiscordId>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Ticket>;
+
+    /// Asks the running bot to archive the closed, unarchived tickets the query selects
+    /// (sets `archive_requested_at` and `updated_at`, so the bot's catch-up notices). Returns
+    /// how many were marked. Here `closed_before: None` means whenever closed, `requested` is
+    /// not used, tickets without a channel and those already requested are left alone.
+    async fn request_archive(&self, query: &ArchiveQuery, at: DateTime<Utc>) -> StoreResult<u64>;
+
+    /// Closed, unarchived tickets with a channel that the query selects, oldest close first.
+    async fn archivable(&self, query: &ArchiveQuery, limit: u32) -> StoreResult<Vec<Ticket>>;
+
+    async fn count_archivable(&self, query: &ArchiveQuery) -> StoreResult<u64>;
+
+    /// Stores (or atomically replaces) the ticket's transcript, chunked.
+    async fn put_transcript(&self, blob: &TranscriptBlob) -> StoreResult<()>;
+
+    async fn get_transcript(&self, ticket_id: Uuid) -> StoreResult<Option<TranscriptBlob>>;
+
+    async fn transcript_info(&self, ticket_id: Uuid) -> StoreResult<Option<TranscriptInfo>>;
+
+    /// Up to `limit` transcripts ordered by ticket id, after `after`: the export side of migrate.
+    async fn export_transcripts(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<TranscriptBlob>>;
+
+    /// The overflow categories made beside `base_id`, by number.
+    async fn overflow_categories(
+        &self,
+        guild_id: DiscordId,
+        base_id: DiscordId,
+    ) -> StoreResult<Vec<OverflowCategory>>;
+
+    /// Every overflow category (for migrate and `ticketctl status`).
+    async fn all_overflow_categories(&self) -> StoreResult<Vec<OverflowCategory>>;
+
+    /// Records a new overflow category. `Ok(None)` when recorded; `Ok(Some(existing))` when
+    /// another process recorded that base and number first (the caller then deletes its own
+    /// Discord category and uses `existing`). Idempotent for the same category id.
+    async fn add_overflow_category(
+        &self,
+        category: &OverflowCategory,
+    ) -> StoreResult<Option<OverflowCategory>>;
+
+    /// Forgets an overflow category (deleted in Discord). Returns whether it was known.
+    async fn remove_overflow_category(&self, category_id: DiscordId) -> StoreResult<bool>;
+
+    /// Takes or renews the lease `key` for `holder` until `until`, if it is free, expired
+    /// (`until` of the current holder before `now`) or already held by `holder`. Decided by
+    /// the database: of several processes asking at once, one gets it.
+    async fn try_lease(
+        &self,
+        key: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Gives the lease up if `holder` holds it.
+    async fn release_lease(&self, key: &str, holder: &str) -> StoreResult<()>;
+
+    /// Removes for good what the query selects (see [`PurgeQuery`]): ticket rows, their
+    /// participants, history and transcripts, and the history of matching deleted tickets.
+    /// With `dry_run` nothing changes and the counts say what would go. Otherwise a `purged`
+    /// event (nil ticket id, one per guild touched, details: the query and counts as JSON)
+    /// stays as the audit entry. Restartable: an interrupted purge finishes on a re-run.
+    async fn purge(
+        &self,
+        query: &PurgeQuery,
+        dry_run: bool,
+        at: DateTime<Utc>,
+    ) -> StoreResult<PurgeCounts>;
+
     /// Closes the pool.
     async fn close(&self);
 
     /// Every record the store holds, in batches of `batch`, in an order an import can replay:
-    /// tickets (with participants), then events. Heartbeats are left out: they describe running
+    /// tickets (with participants), then events, then transcripts, then overflow categories. Heartbeats are left out: they describe running
     /// processes, not data. Memory stays flat.
     fn stream_all(self: Arc<Self>, batch: u32) -> BoxStream<'static, StoreResult<Record>> {
         let tickets = batched(self.clone(), batch, |s, after, n| async move {
@@ -275,9 +375,34 @@ pub trait TicketStore: Send + Sync + 'static {
             let last = rows.last().map(|e| e.id);
             Ok((rows.into_iter().map(Record::Event).collect(), last))
         });
-        tickets.chain(events).boxed()
+        let transcripts = batched(
+            self.clone(),
+            batch.min(TRANSCRIPTS_PER_BATCH),
+            |s, after, n| async move {
+                let rows = s.export_transcripts(after, n).await?;
+                let last = rows.last().map(|t| t.ticket_id);
+                Ok((
+                    rows.into_iter()
+                        .map(|t| Record::Transcript(Box::new(t)))
+                        .collect(),
+                    last,
+                ))
+            },
+        );
+        let store = self.clone();
+        let categories = stream::once(async move { store.all_overflow_categories().await })
+            .map_ok(|cats| stream::iter(cats.into_iter().map(|c| Ok(Record::Category(c)))))
+            .try_flatten();
+        tickets
+            .chain(events)
+            .chain(transcripts)
+            .chain(categories)
+            .boxed()
     }
 }
+
+/// Transcripts are large (up to tens of MiB each): migrate holds few at a time.
+const TRANSCRIPTS_PER_BATCH: u32 = 4;
 
 /// A stream over keyset-paginated batches: `fetch(store, after, limit)` returns a batch and
 /// the key to continue after (`None` when the batch was empty).
@@ -351,3 +476,53 @@ pub const LIVE_WITHIN: chrono::Duration = chrono::Duration::seconds(60);
 /// How often a refused conditional write is retried when the re-read says it should have
 /// passed (the state moved between the two).
 pub(crate) const RACE_RETRIES: usize = 8;
+
+/// Tickets (or deleted tickets' histories) removed per batch of a purge: one transaction each.
+pub(crate) const PURGE_BATCH: u32 = 500;
+
+/// A purge must select by time or by user: never "everything closed".
+pub(crate) fn check_purge_query(query: &PurgeQuery) -> StoreResult<()> {
+    if query.closed_before.is_none() && query.user_id.is_none() {
+        return Err(StoreError::InvalidQuery(
+            "a purge needs a time (closed before) or a user; neither was given".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// What a purge did in each guild, for its audit entries.
+pub(crate) type PurgeByGuild = std::collections::BTreeMap<DiscordId, PurgeCounts>;
+
+/// Adds `from` to `into` (the skipped count stays out: it is counted once, overall).
+pub(crate) fn add_purge_counts(into: &mut PurgeCounts, from: &PurgeCounts) {
+    into.tickets += from.tickets;
+    into.deleted_histories += from.deleted_histories;
+    into.events += from.events;
+    into.transcripts += from.transcripts;
+}
+
+/// The `purged` audit entries: one per guild where something was removed, with a nil ticket
+/// id, no actor, and the query and that guild's counts as JSON.
+pub(crate) fn purged_events(
+    query: &PurgeQuery,
+    by_guild: &PurgeByGuild,
+    at: DateTime<Utc>,
+) -> Vec<TicketEvent> {
+    by_guild
+        .iter()
+        .filter(|(_, c)| c.tickets + c.deleted_histories + c.events + c.transcripts > 0)
+        .map(|(guild, counts)| TicketEvent {
+            id: Uuid::now_v7(),
+            ticket_id: Uuid::nil(),
+            guild_id: *guild,
+            kind: crate::ticket::EventKind::Purged,
+            actor_id: None,
+            at,
+            details: serde_json::to_string(&serde_json::json!({
+                "query": query,
+                "counts": counts,
+            }))
+            .ok(),
+        })
+        .collect()
+}

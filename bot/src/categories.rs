@@ -1,0 +1,341 @@
+//! Discord's channel limits: 50 channels in a category, 500 in a guild. When the configured
+//! open or closed category is full, Discord's answer (400/50035 `CHANNEL_PARENT_MAX_CHANNELS`,
+//! sometimes before 50: the answer is trusted, not a count) makes the bot use the overflow
+//! categories it made before (`Tickets 2`, ...) or make a new one beside the full one, with the
+//! same permission overwrites, recorded in the database so that every process uses it. An
+//! overflow category is deleted again once it is empty.
+
+use std::collections::HashSet;
+
+use poise::serenity_prelude as serenity;
+use serenity::{ChannelId, CreateChannel, GuildChannel, GuildId};
+use ticketbot_common::store::{CategoryKind, OverflowCategory};
+use ticketbot_common::ticket::now;
+
+use crate::data::Data;
+
+/// Why a channel could not be placed.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceError {
+    /// 400/30013: the guild holds 500 channels.
+    #[error("the server has reached Discord's limit of 500 channels")]
+    GuildFull,
+    #[error("{}", crate::service::discord_error(.0))]
+    Discord(#[from] serenity::Error),
+    #[error(transparent)]
+    Store(#[from] ticketbot_common::StoreError),
+}
+
+fn discord_json(e: &serenity::Error) -> Option<&serenity::DiscordJsonError> {
+    match e {
+        serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(r)) => Some(&r.error),
+        _ => None,
+    }
+}
+
+/// 400/50035 with `CHANNEL_PARENT_MAX_CHANNELS` on `parent_id`.
+pub fn is_category_full(e: &serenity::Error) -> bool {
+    discord_json(e).is_some_and(|j| {
+        j.code == 50035
+            && j.errors
+                .iter()
+                .any(|x| x.code == "CHANNEL_PARENT_MAX_CHANNELS")
+    })
+}
+
+/// 400/30013: "Maximum number of guild channels reached (500)".
+pub fn is_guild_full(e: &serenity::Error) -> bool {
+    discord_json(e).is_some_and(|j| j.code == 30013)
+}
+
+pub fn is_not_found(e: &serenity::Error) -> bool {
+    matches!(e, serenity::Error::Http(h) if h.status_code() == Some(serenity::StatusCode::NOT_FOUND))
+}
+
+/// The configured category of a kind.
+pub fn base(data: &Data, kind: CategoryKind) -> Option<u64> {
+    match kind {
+        CategoryKind::Open => data.settings.open_category_id,
+        CategoryKind::Closed => data.settings.closed_category_id,
+    }
+}
+
+/// The categories of a kind in the order they are used: the configured one, then the
+/// overflow ones by number.
+pub async fn all_of_kind(
+    data: &Data,
+    guild: GuildId,
+    kind: CategoryKind,
+) -> Result<Vec<u64>, PlaceError> {
+    let Some(base) = base(data, kind) else {
+        return Ok(Vec::new());
+    };
+    let mut ids = vec![base];
+    ids.extend(
+        data.store
+            .overflow_categories(guild.get(), base)
+            .await?
+            .into_iter()
+            .map(|c| c.category_id),
+    );
+    Ok(ids)
+}
+
+/// What to do with one category: the create or the move.
+enum Op {
+    Create(GuildId, Box<CreateChannel<'static>>),
+    Move(ChannelId),
+}
+
+impl Op {
+    async fn place(
+        &self,
+        http: &serenity::Http,
+        category: Option<ChannelId>,
+    ) -> serenity::Result<GuildChannel> {
+        match self {
+            Op::Create(guild, builder) => {
+                let mut b = (**builder).clone();
+                if let Some(c) = category {
+                    b = b.category(c);
+                }
+                guild.create_channel(http, b).await
+            }
+            Op::Move(channel) => {
+                let edit = serenity::EditChannel::new().category(category);
+                channel.edit(http, edit).await
+            }
+        }
+    }
+}
+
+/// Creates the channel `builder` describes in the first category of `kind` that takes it.
+pub async fn create_channel(
+    http: &serenity::Http,
+    cache: &serenity::Cache,
+    data: &Data,
+    guild: GuildId,
+    kind: CategoryKind,
+    builder: CreateChannel<'static>,
+) -> Result<GuildChannel, PlaceError> {
+    place(http, cache, data, guild, kind, &Op::Create(guild, Box::new(builder))).await
+}
+
+/// Moves a channel into the first category of `kind` that takes it.
+pub async fn move_channel(
+    http: &serenity::Http,
+    cache: &serenity::Cache,
+    data: &Data,
+    guild: GuildId,
+    kind: CategoryKind,
+    channel: ChannelId,
+) -> Result<GuildChannel, PlaceError> {
+    place(http, cache, data, guild, kind, &Op::Move(channel)).await
+}
+
+/// Rounds of "try every category, then make one more" before giving up: under a burst, the
+/// category made in one round can fill up before this call gets its place in it.
+const ROUNDS: usize = 8;
+
+async fn place(
+    http: &serenity::Http,
+    cache: &serenity::Cache,
+    data: &Data,
+    guild: GuildId,
+    kind: CategoryKind,
+    op: &Op,
+) -> Result<GuildChannel, PlaceError> {
+    // Categories that said "full" to this call; Discord's answer is trusted, not a count.
+    let mut full: HashSet<u64> = HashSet::new();
+    let mut last_full = None;
+    for _ in 0..ROUNDS {
+        let candidates = all_of_kind(data, guild, kind).await?;
+        if candidates.is_empty() {
+            return op.place(http, None).await.map_err(classify);
+        }
+        let untried: Vec<u64> = candidates
+            .into_iter()
+            .filter(|c| !full.contains(c))
+            .collect();
+        for category in untried {
+            match op.place(http, Some(ChannelId::new(category))).await {
+                Ok(c) => return Ok(c),
+                Err(e) if is_category_full(&e) => {
+                    tracing::debug!("category {category} is full");
+                    full.insert(category);
+                    last_full = Some(e);
+                }
+                Err(e) if is_guild_full(&e) => return Err(PlaceError::GuildFull),
+                Err(e) if Some(category) != base(data, kind) => {
+                    // An overflow category deleted by hand (or by another process that found
+                    // it empty): forget it and go on.
+                    if let Err(g) = http.get_channel(ChannelId::new(category)).await {
+                        if is_not_found(&g) {
+                            data.store.remove_overflow_category(category).await?;
+                            full.insert(category);
+                            continue;
+                        }
+                    }
+                    return Err(PlaceError::Discord(e));
+                }
+                Err(e) => return Err(PlaceError::Discord(e)),
+            }
+        }
+        // Every category is full: make the next one (or find the one another task just made).
+        new_overflow(http, cache, data, guild, kind, &full).await?;
+    }
+    Err(last_full.map_or(PlaceError::GuildFull, PlaceError::Discord))
+}
+
+fn classify(e: serenity::Error) -> PlaceError {
+    if is_guild_full(&e) {
+        PlaceError::GuildFull
+    } else {
+        PlaceError::Discord(e)
+    }
+}
+
+/// Makes the next overflow category beside the configured one (same overwrites, next
+/// number), or adopts the one another process recorded first.
+async fn new_overflow(
+    http: &serenity::Http,
+    cache: &serenity::Cache,
+    data: &Data,
+    guild: GuildId,
+    kind: CategoryKind,
+    full: &HashSet<u64>,
+) -> Result<u64, PlaceError> {
+    let Some(base_id) = base(data, kind) else {
+        return Err(PlaceError::Discord(serenity::Error::Other(
+            "no category configured",
+        )));
+    };
+    let existing = data.store.overflow_categories(guild.get(), base_id).await?;
+    if let Some(fresh) = existing.iter().find(|c| !full.contains(&c.category_id)) {
+        // Made by another task or process since this call looked: try it first.
+        return Ok(fresh.category_id);
+    }
+    let number = existing.iter().map(|c| c.number).max().unwrap_or(1) + 1;
+    let base_channel = match cache
+        .guild(guild)
+        .and_then(|g| g.channels.get(&ChannelId::new(base_id)).cloned())
+    {
+        Some(c) => c,
+        None => http
+            .get_channel(ChannelId::new(base_id))
+            .await?
+            .guild()
+            .ok_or(serenity::Error::Other(
+                "the configured category is not a guild channel",
+            ))?,
+    };
+    let name = format!("{} {number}", base_channel.name);
+    let builder = CreateChannel::new(name.clone())
+        .kind(serenity::ChannelType::Category)
+        .permissions(base_channel.permission_overwrites.clone())
+        .position(
+            base_channel
+                .position
+                .saturating_add(u16::try_from(number).unwrap_or(u16::MAX)),
+        );
+    let made = guild
+        .create_channel(http, builder)
+        .await
+        .map_err(classify)?;
+    let record = OverflowCategory {
+        guild_id: guild.get(),
+        base_id,
+        kind,
+        number,
+        category_id: made.id.get(),
+        created_at: now(),
+    };
+    match data.store.add_overflow_category(&record).await {
+        Ok(None) => {
+            tracing::info!(
+                "category {} is full: made overflow category \"{name}\" ({})",
+                base_id,
+                made.id
+            );
+            Ok(made.id.get())
+        }
+        Ok(Some(winner)) => {
+            // Another process made number `number` first: use its category, drop ours.
+            made.id.delete(http).await.ok();
+            Ok(winner.category_id)
+        }
+        Err(e) => {
+            made.id.delete(http).await.ok();
+            Err(e.into())
+        }
+    }
+}
+
+/// Deletes an overflow category that no longer holds a channel (asks Discord, not the cache,
+/// which may lag behind a delete made a moment ago).
+pub async fn remove_if_empty(
+    http: &serenity::Http,
+    data: &Data,
+    guild: GuildId,
+    category: Option<u64>,
+) {
+    let Some(category) = category else { return };
+    let known = match data.store.all_overflow_categories().await {
+        Ok(all) => all.into_iter().any(|c| c.category_id == category),
+        Err(e) => {
+            tracing::debug!("cannot list overflow categories: {e}");
+            false
+        }
+    };
+    if !known {
+        return;
+    }
+    let channels = match guild.channels(http).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::debug!("cannot list the channels of {guild}: {e}");
+            return;
+        }
+    };
+    if channels
+        .values()
+        .any(|c| c.parent_id.map(|p| p.get()) == Some(category))
+    {
+        return;
+    }
+    match ChannelId::new(category).delete(http).await {
+        Ok(_) => {}
+        Err(e) if is_not_found(&e) => {}
+        Err(e) => {
+            tracing::warn!("cannot delete the empty overflow category {category}: {e}");
+            return;
+        }
+    }
+    if let Err(e) = data.store.remove_overflow_category(category).await {
+        tracing::warn!("cannot forget overflow category {category}: {e}");
+    } else {
+        tracing::info!("deleted the empty overflow category {category}");
+    }
+}
+
+/// Every overflow category of the guild that is empty now, deleted (the repair pass).
+pub async fn sweep(http: &serenity::Http, data: &Data, guild: GuildId, channels: &[GuildChannel]) {
+    let Ok(all) = data.store.all_overflow_categories().await else {
+        return;
+    };
+    for c in all.into_iter().filter(|c| c.guild_id == guild.get()) {
+        let in_use = channels
+            .iter()
+            .any(|ch| ch.parent_id.map(|p| p.get()) == Some(c.category_id));
+        let exists = channels.iter().any(|ch| ch.id.get() == c.category_id);
+        if !exists {
+            // Deleted by hand: forget it.
+            data.store
+                .remove_overflow_category(c.category_id)
+                .await
+                .ok();
+        } else if !in_use {
+            remove_if_empty(http, data, guild, Some(c.category_id)).await;
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Opening a ticket: the row (the database decides the per-user limit), then the channel (in
+//! the open category or its overflow; a full guild makes room or says so), then the welcome.
+
+use super::*;
+use crate::archive;
+
+fn channel_overwrites(
+    ctx: &serenity::Context,
+    data: &Data,
+    guild: GuildId,
+    creator: UserId,
+) -> Vec<PermissionOverwrite> {
+    let allow = member_permissions();
+    vec![
+        // @everyone's role id is the guild id.
+        PermissionOverwrite {
+            allow: serenity::Permissions::empty(),
+            deny: serenity::Permissions::VIEW_CHANNEL,
+            kind: PermissionOverwriteType::Role(RoleId::new(guild.get())),
+        },
+        PermissionOverwrite {
+            allow,
+            deny: serenity::Permissions::empty(),
+            kind: PermissionOverwriteType::Role(RoleId::new(data.settings.support_role_id)),
+        },
+        PermissionOverwrite {
+            allow,
+            deny: serenity::Permissions::empty(),
+            kind: PermissionOverwriteType::Member(creator),
+        },
+        PermissionOverwrite {
+            allow,
+            deny: serenity::Permissions::empty(),
+            kind: PermissionOverwriteType::Member(ctx.cache.current_user().id),
+        },
+    ]
+}
+
+/// How long an answer to a refused click waits for the channel of a ticket that a simultaneous
+/// click is still creating, so that it can link to it.
+const CHANNEL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Re-reads the tickets that have no channel yet (being created right now by another click)
+/// until they have one, for at most [`CHANNEL_WAIT`]. Returns them, and whether one vanished
+/// (discarded because its channel could not be made).
+async fn wait_for_channels(data: &Data, mut open: Vec<Ticket>) -> (Vec<Ticket>, bool) {
+    let deadline = tokio::time::Instant::now() + CHANNEL_WAIT;
+    let mut vanished = false;
+    while open.iter().any(|t| t.channel_id.is_none()) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let mut fresh = Vec::with_capacity(open.len());
+        for t in open {
+            if t.channel_id.is_some() {
+                fresh.push(t);
+                continue;
+            }
+            match data.store.get(t.id).await {
+                Ok(Some(current)) => fresh.push(current),
+                Ok(None) => vanished = true,
+                Err(e) => {
+                    tracing::debug!("cannot re-read ticket {}: {e}", t.id);
+                    fresh.push(t);
+                }
+            }
+        }
+        open = fresh;
+    }
+    (open, vanished)
+}
+
+/// Opens a ticket for `user`: row, channel, welcome message.
+pub async fn open(
+    ctx: &serenity::Context,
+    data: &Arc<Data>,
+    guild: GuildId,
+    user: UserId,
+) -> Outcome {
+    let mut attempt = 0;
+    let ticket = loop {
+        attempt += 1;
+        let created = data
+            .store
+            .create_ticket(
+                guild.get(),
+                user.get(),
+                data.settings.max_open_per_user,
+                now(),
+            )
+            .await?;
+        match created {
+            CreateOutcome::Created(t) => break t,
+            CreateOutcome::LimitReached { open } => {
+                let (open, vanished) = wait_for_channels(data, open).await;
+                // A simultaneous click's ticket was discarded (its channel failed): the slot
+                // is free again.
+                if vanished && attempt < 3 {
+                    continue;
+                }
+                let links = open
+                    .iter()
+                    .map(|t| {
+                        t.channel_id
+                            .map_or_else(|| format!("`{}`", t.short_id()), |c| format!("<#{c}>"))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(ServiceError::User(format!(
+                    "You already have an open ticket: {links}. Please continue there."
+                )));
+            }
+        }
+    };
+    let channel = match make_channel(ctx, data, guild, &ticket).await {
+        Ok(c) => c,
+        Err(e) => {
+            if let Err(d) = data.store.discard(ticket.id).await {
+                tracing::error!("ticket {} has no channel and could not be discarded ({d}); the next start repairs it", ticket.id);
+            }
+            return Err(e);
+        }
+    };
+    let ticket = match data
+        .store
+        .set_channel(ticket.id, Some(channel.id.get()))
+        .await
+    {
+        Ok(t) => t,
+        Err(e) => {
+            channel.id.delete(&ctx.http).await.ok();
+            data.store.discard(ticket.id).await.ok();
+            return Err(ServiceError::Internal(
+                anyhow::Error::new(e).context("recording the ticket's channel"),
+            ));
+        }
+    };
+    let (embed, buttons) = embeds::welcome(&ticket);
+    let welcome = serenity::CreateMessage::new()
+        .content(format!(
+            "<@{}> <@&{}>",
+            ticket.creator_id, data.settings.support_role_id
+        ))
+        .embed(embed)
+        .components(buttons);
+    if let Err(e) = channel.id.send_message(&ctx.http, welcome).await {
+        tracing::warn!(
+            "cannot post the welcome message of ticket {}: {e}",
+            ticket.id
+        );
+    }
+    audit::record(ctx, data, "opened", user.get(), &ticket, None).await;
+    Ok(Reply::text(format!(
+        "Your ticket is open: <#{}>",
+        channel.id
+    )))
+}
+
+/// The ticket's channel, in the open category (or its overflow). A full guild first gets room
+/// made by archiving its oldest closed tickets (when archiving is on); if there is still none,
+/// the user is told plainly and staff are alerted.
+pub(crate) async fn make_channel(
+    ctx: &serenity::Context,
+    data: &Arc<Data>,
+    guild: GuildId,
+    ticket: &Ticket,
+) -> Result<serenity::GuildChannel, ServiceError> {
+    let creator = UserId::new(ticket.creator_id);
+    let builder = serenity::CreateChannel::new(ticket.channel_name())
+        .kind(serenity::ChannelType::Text)
+        .topic(format!(
+            "Support ticket {} opened by <@{}>",
+            ticket.id, ticket.creator_id
+        ))
+        .permissions(channel_overwrites(ctx, data, guild, creator));
+    let mut made_room = false;
+    loop {
+        match categories::create_channel(
+            &ctx.http,
+            &ctx.cache,
+            data,
+            guild,
+            CategoryKind::Open,
+            builder.clone(),
+        )
+        .await
+        {
+            Ok(c) => return Ok(c),
+            Err(PlaceError::GuildFull) if !made_room => {
+                made_room = true;
+                let freed =
+                    archive::make_room(&ctx.http, &ctx.cache, data, guild, ROOM_TO_MAKE).await;
+                tracing::warn!("guild {guild} is full (500 channels): archived {freed} closed tickets to make room");
+            }
+            Err(PlaceError::GuildFull) => {
+                alert_guild_full(&ctx.http, data, guild).await;
+                return Err(ServiceError::User(
+                    "No ticket can be opened right now: this server has reached Discord's limit of 500 channels. The staff have been told; please try again later. Nothing was saved.".into(),
+                ));
+            }
+            Err(e) => {
+                tracing::warn!("creating the channel of ticket {} failed: {e}", ticket.id);
+                return Err(ServiceError::User(format!(
+                    "I couldn't create your ticket channel (Discord said: {e}). Nothing was saved; please try again in a moment, or ask an admin to check that I can manage channels."
+                )));
+            }
+        }
+    }
+}
+
+/// How many closed tickets a full guild archives to make room for one new ticket.
+const ROOM_TO_MAKE: u32 = 3;
+
+/// How often, at most, staff are told that the guild is full.
+const ALERT_EVERY: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Tells staff in the log channel (mentioning the support role) that nobody can open a ticket,
+/// at most once every [`ALERT_EVERY`] across every bot process (a lease in the database).
+async fn alert_guild_full(http: &serenity::Http, data: &Data, guild: GuildId) {
+    let Some(log) = data.settings.log_channel_id else {
+        tracing::error!("guild {guild} is full (500 channels): nobody can open a ticket; set LOG_CHANNEL_ID to have staff alerted in Discord");
+        return;
+    };
+    let at = now();
+    // A fresh holder each time: the lease only says "an alert went out recently".
+    let holder = format!("{}-{}", data.instance_id, Uuid::new_v4().simple());
+    match data
+        .store
+        .try_lease(
+            &format!("alert:guild-full:{guild}"),
+            &holder,
+            at,
+            at + ALERT_EVERY,
+        )
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => tracing::warn!("cannot check when staff were last alerted: {e}"),
+    }
+    let role = data.settings.support_role_id;
+    let archiving = match data.settings.archive_closed_after {
+        Some(_) => "Archiving is on, but no closed ticket was left to archive.",
+        None => "Automatic archiving is off (ARCHIVE_CLOSED_AFTER=0): archive closed tickets with /ticket archive or `ticketctl archive`.",
+    };
+    let msg = serenity::CreateMessage::new()
+        .content(format!(
+            "<@&{role}> ⚠️ Nobody can open a ticket: this server has reached Discord's limit of 500 channels. Delete or archive channels to make room. {archiving}"
+        ))
+        .allowed_mentions(serenity::CreateAllowedMentions::new().roles(vec![RoleId::new(role)]));
+    if let Err(e) = ChannelId::new(log).send_message(http, msg).await {
+        tracing::error!("guild {guild} is full and staff could not be alerted in {log}: {e}");
+    }
+}
+
+pub async fn post_panel(ctx: &serenity::Context, req: &Req) -> Outcome {
+    require_staff(req)?;
+    let (embed, buttons) = embeds::panel();
+    let msg = serenity::CreateMessage::new()
+        .embed(embed)
+        .components(buttons);
+    req.channel_id
+        .send_message(&ctx.http, msg)
+        .await
+        .map_err(|e| ServiceError::User(format!("I couldn't post the panel here (Discord said: {}). Check that I can send messages in this channel.", discord_error(&e))))?;
+    Ok(Reply::text(
+        "Panel posted. Anyone can now open a ticket with its button.",
+    ))
+}

@@ -1,0 +1,280 @@
+//! The `TicketStore` impl of a backend whose methods are inherent methods of the same names,
+//! spread over the files of its concerns: the trait impl only forwards.
+
+/// `delegate_ticket_store!(Type)` implements [`TicketStore`](super::TicketStore) for `Type`
+/// by calling `Type`'s inherent method of each name (inherent methods win over trait methods).
+macro_rules! delegate_ticket_store {
+    ($ty:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::TicketStore for $ty {
+            fn backend(&self) -> $crate::store::Backend {
+                <$ty>::backend(self)
+            }
+            async fn schema_version(&self) -> $crate::error::StoreResult<i64> {
+                <$ty>::schema_version(self).await
+            }
+            async fn create_ticket(
+                &self,
+                guild_id: $crate::ticket::DiscordId,
+                creator_id: $crate::ticket::DiscordId,
+                max_open: u32,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::StoreResult<$crate::store::CreateOutcome> {
+                <$ty>::create_ticket(self, guild_id, creator_id, max_open, at).await
+            }
+            async fn get(
+                &self,
+                id: uuid::Uuid,
+            ) -> $crate::error::StoreResult<Option<$crate::ticket::Ticket>> {
+                <$ty>::get(self, id).await
+            }
+            async fn find_by_prefix(
+                &self,
+                prefix: &str,
+                limit: u32,
+            ) -> $crate::error::StoreResult<Vec<$crate::ticket::Ticket>> {
+                <$ty>::find_by_prefix(self, prefix, limit).await
+            }
+            async fn get_by_channel(
+                &self,
+                channel_id: $crate::ticket::DiscordId,
+            ) -> $crate::error::StoreResult<Option<$crate::ticket::Ticket>> {
+                <$ty>::get_by_channel(self, channel_id).await
+            }
+            async fn list(
+                &self,
+                filter: &$crate::store::TicketFilter,
+                limit: u32,
+                after: Option<&$crate::store::Cursor>,
+            ) -> $crate::error::StoreResult<$crate::store::Page> {
+                <$ty>::list(self, filter, limit, after).await
+            }
+            async fn count(
+                &self,
+                filter: &$crate::store::TicketFilter,
+            ) -> $crate::error::StoreResult<$crate::store::StatusCounts> {
+                <$ty>::count(self, filter).await
+            }
+            async fn updated_since(
+                &self,
+                since: chrono::DateTime<chrono::Utc>,
+                limit: u32,
+            ) -> $crate::error::StoreResult<Vec<$crate::ticket::Ticket>> {
+                <$ty>::updated_since(self, since, limit).await
+            }
+            async fn stats(
+                &self,
+                filter: &$crate::store::TicketFilter,
+            ) -> $crate::error::StoreResult<$crate::stats::TicketStats> {
+                <$ty>::stats(self, filter).await
+            }
+            async fn set_channel(
+                &self,
+                id: uuid::Uuid,
+                channel_id: Option<$crate::ticket::DiscordId>,
+            ) -> $crate::error::StoreResult<$crate::ticket::Ticket> {
+                <$ty>::set_channel(self, id, channel_id).await
+            }
+            async fn transition(
+                &self,
+                id: uuid::Uuid,
+                transition: &$crate::rules::Transition,
+            ) -> $crate::error::StoreResult<$crate::ticket::Ticket> {
+                <$ty>::transition(self, id, transition).await
+            }
+            async fn add_participant(
+                &self,
+                id: uuid::Uuid,
+                user_id: $crate::ticket::DiscordId,
+                by: $crate::ticket::DiscordId,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::StoreResult<$crate::ticket::Participant> {
+                <$ty>::add_participant(self, id, user_id, by, at).await
+            }
+            async fn remove_participant(
+                &self,
+                id: uuid::Uuid,
+                user_id: $crate::ticket::DiscordId,
+                by: $crate::ticket::DiscordId,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::StoreResult<()> {
+                <$ty>::remove_participant(self, id, user_id, by, at).await
+            }
+            async fn participants(
+                &self,
+                id: uuid::Uuid,
+            ) -> $crate::error::StoreResult<Vec<$crate::ticket::Participant>> {
+                <$ty>::participants(self, id).await
+            }
+            async fn history(
+                &self,
+                id: uuid::Uuid,
+            ) -> $crate::error::StoreResult<Vec<$crate::ticket::TicketEvent>> {
+                <$ty>::history(self, id).await
+            }
+            async fn delete(
+                &self,
+                id: uuid::Uuid,
+                by: Option<$crate::ticket::DiscordId>,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::StoreResult<$crate::ticket::Ticket> {
+                <$ty>::delete(self, id, by, at).await
+            }
+            async fn discard(&self, id: uuid::Uuid) -> $crate::error::StoreResult<bool> {
+                <$ty>::discard(self, id).await
+            }
+            async fn export_tickets(
+                &self,
+                after: Option<uuid::Uuid>,
+                limit: u32,
+            ) -> $crate::error::StoreResult<Vec<$crate::store::TicketRecord>> {
+                <$ty>::export_tickets(self, after, limit).await
+            }
+            async fn export_events(
+                &self,
+                after: Option<uuid::Uuid>,
+                limit: u32,
+            ) -> $crate::error::StoreResult<Vec<$crate::ticket::TicketEvent>> {
+                <$ty>::export_events(self, after, limit).await
+            }
+            async fn import_tickets(
+                &self,
+                records: &[$crate::store::TicketRecord],
+            ) -> $crate::error::StoreResult<()> {
+                <$ty>::import_tickets(self, records).await
+            }
+            async fn import_events(
+                &self,
+                events: &[$crate::ticket::TicketEvent],
+            ) -> $crate::error::StoreResult<()> {
+                <$ty>::import_events(self, events).await
+            }
+            async fn record_counts(
+                &self,
+            ) -> $crate::error::StoreResult<$crate::store::RecordCounts> {
+                <$ty>::record_counts(self).await
+            }
+            async fn heartbeat(
+                &self,
+                beat: &$crate::store::Heartbeat,
+            ) -> $crate::error::StoreResult<()> {
+                <$ty>::heartbeat(self, beat).await
+            }
+            async fn heartbeats_since(
+                &self,
+                since: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::StoreResult<Vec<$crate::store::Heartbeat>> {
+                <$ty>::heartbeats_since(self, since).await
+            }
+            async fn remove_heartbeat(&self, instance_id: &str) -> $crate::error::StoreResult<()> {
+                <$ty>::remove_heartbeat(self, instance_id).await
+            }
+            async fn mark_archived(
+                &self,
+                id: uuid::Uuid,
+                by: Option<$crate::ticket::DiscordId>,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::StoreResult<$crate::ticket::Ticket> {
+                <$ty>::mark_archived(self, id, by, at).await
+            }
+            async fn request_archive(
+                &self,
+                query: &$crate::store::ArchiveQuery,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::StoreResult<u64> {
+                <$ty>::request_archive(self, query, at).await
+            }
+            async fn archivable(
+                &self,
+                query: &$crate::store::ArchiveQuery,
+                limit: u32,
+            ) -> $crate::error::StoreResult<Vec<$crate::ticket::Ticket>> {
+                <$ty>::archivable(self, query, limit).await
+            }
+            async fn count_archivable(
+                &self,
+                query: &$crate::store::ArchiveQuery,
+            ) -> $crate::error::StoreResult<u64> {
+                <$ty>::count_archivable(self, query).await
+            }
+            async fn put_transcript(
+                &self,
+                blob: &$crate::store::TranscriptBlob,
+            ) -> $crate::error::StoreResult<()> {
+                <$ty>::put_transcript(self, blob).await
+            }
+            async fn get_transcript(
+                &self,
+                ticket_id: uuid::Uuid,
+            ) -> $crate::error::StoreResult<Option<$crate::store::TranscriptBlob>> {
+                <$ty>::get_transcript(self, ticket_id).await
+            }
+            async fn transcript_info(
+                &self,
+                ticket_id: uuid::Uuid,
+            ) -> $crate::error::StoreResult<Option<$crate::store::TranscriptInfo>> {
+                <$ty>::transcript_info(self, ticket_id).await
+            }
+            async fn export_transcripts(
+                &self,
+                after: Option<uuid::Uuid>,
+                limit: u32,
+            ) -> $crate::error::StoreResult<Vec<$crate::store::TranscriptBlob>> {
+                <$ty>::export_transcripts(self, after, limit).await
+            }
+            async fn overflow_categories(
+                &self,
+                guild_id: $crate::ticket::DiscordId,
+                base_id: $crate::ticket::DiscordId,
+            ) -> $crate::error::StoreResult<Vec<$crate::store::OverflowCategory>> {
+                <$ty>::overflow_categories(self, guild_id, base_id).await
+            }
+            async fn all_overflow_categories(
+                &self,
+            ) -> $crate::error::StoreResult<Vec<$crate::store::OverflowCategory>> {
+                <$ty>::all_overflow_categories(self).await
+            }
+            async fn add_overflow_category(
+                &self,
+                category: &$crate::store::OverflowCategory,
+            ) -> $crate::error::StoreResult<Option<$crate::store::OverflowCategory>> {
+                <$ty>::add_overflow_category(self, category).await
+            }
+            async fn remove_overflow_category(
+                &self,
+                category_id: $crate::ticket::DiscordId,
+            ) -> $crate::error::StoreResult<bool> {
+                <$ty>::remove_overflow_category(self, category_id).await
+            }
+            async fn try_lease(
+                &self,
+                key: &str,
+                holder: &str,
+                now: chrono::DateTime<chrono::Utc>,
+                until: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::StoreResult<bool> {
+                <$ty>::try_lease(self, key, holder, now, until).await
+            }
+            async fn release_lease(
+                &self,
+                key: &str,
+                holder: &str,
+            ) -> $crate::error::StoreResult<()> {
+                <$ty>::release_lease(self, key, holder).await
+            }
+            async fn purge(
+                &self,
+                query: &$crate::store::PurgeQuery,
+                dry_run: bool,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::StoreResult<$crate::store::PurgeCounts> {
+                <$ty>::purge(self, query, dry_run, at).await
+            }
+            async fn close(&self) {
+                <$ty>::close(self).await
+            }
+        }
+    };
+}
+
+pub(crate) use delegate_ticket_store;

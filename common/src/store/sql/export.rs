@@ -1,0 +1,156 @@
+//! The export and import side of `ticketctl migrate`, and record counts.
+
+use uuid::Uuid;
+
+use super::rows::*;
+use super::{SqlStore, EVENT_COLUMNS, TICKET_COLUMNS};
+use crate::error::{StoreError, StoreResult};
+use crate::store::{RecordCounts, TicketRecord};
+use crate::ticket::{Participant, TicketEvent};
+
+impl SqlStore {
+    pub(crate) async fn export_tickets(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<TicketRecord>> {
+        let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id > ? ORDER BY id LIMIT ?");
+        let rows = sqlx::query(&sql)
+            .bind(after.map(|a| a.to_string()).unwrap_or_default())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut records = rows
+            .iter()
+            .map(|r| {
+                ticket_from_row(r).map(|(ticket, open_slot)| TicketRecord {
+                    ticket,
+                    participants: Vec::new(),
+                    open_slot,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        if let (Some(first), Some(last)) = (records.first(), records.last()) {
+            let participants = self
+                .participants_of_range(&first.ticket.id, &last.ticket.id)
+                .await?;
+            let mut by_ticket = participants.into_iter().peekable();
+            for record in &mut records {
+                while let Some(p) = by_ticket.next_if(|p| p.ticket_id <= record.ticket.id) {
+                    if p.ticket_id == record.ticket.id {
+                        record.participants.push(p);
+                    }
+                }
+            }
+        }
+        Ok(records)
+    }
+
+    pub(crate) async fn export_events(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<TicketEvent>> {
+        let sql =
+            format!("SELECT {EVENT_COLUMNS} FROM ticket_events WHERE id > ? ORDER BY id LIMIT ?");
+        let rows = sqlx::query(&sql)
+            .bind(after.map(|a| a.to_string()).unwrap_or_default())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    pub(crate) async fn import_tickets(&self, records: &[TicketRecord]) -> StoreResult<()> {
+        // Chunks keep each statement under every server's placeholder limit.
+        for chunk in records.chunks(500) {
+            let attempt = || async {
+                let mut tx = self.pool.begin().await?;
+                let columns: Vec<&str> = TICKET_COLUMNS.split(", ").collect();
+                let sql = format!(
+                    "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES {}{}",
+                    placeholders(chunk.len(), columns.len()),
+                    self.dialect.upsert("id", &columns)
+                );
+                let binds = chunk
+                    .iter()
+                    .flat_map(|r| ticket_binds(&r.ticket, r.open_slot))
+                    .collect();
+                bind_all(sqlx::query(&sql), binds).execute(&mut *tx).await?;
+                let ids = chunk
+                    .iter()
+                    .map(|r| r.ticket.id.to_string())
+                    .collect::<Vec<_>>();
+                let sql = format!(
+                    "DELETE FROM ticket_participants WHERE ticket_id IN ({})",
+                    vec!["?"; ids.len()].join(", ")
+                );
+                bind_all(
+                    sqlx::query(&sql),
+                    ids.into_iter().map(|i| Bind::Text(Some(i))).collect(),
+                )
+                .execute(&mut *tx)
+                .await?;
+                let participants: Vec<&Participant> =
+                    chunk.iter().flat_map(|r| &r.participants).collect();
+                if !participants.is_empty() {
+                    let sql = format!(
+                        "INSERT INTO ticket_participants (ticket_id, user_id, added_by, added_at) VALUES {}",
+                        placeholders(participants.len(), 4)
+                    );
+                    let binds = participants
+                        .iter()
+                        .flat_map(|p| {
+                            [
+                                Bind::Text(Some(p.ticket_id.to_string())),
+                                Bind::Int(Some(id_to_sql(p.user_id))),
+                                Bind::Int(Some(id_to_sql(p.added_by))),
+                                Bind::Int(Some(time_to_sql(p.added_at))),
+                            ]
+                        })
+                        .collect();
+                    bind_all(sqlx::query(&sql), binds).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            };
+            retry_transient(attempt).await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn import_events(&self, events: &[TicketEvent]) -> StoreResult<()> {
+        for chunk in events.chunks(1000) {
+            let sql = format!(
+                "{} INTO ticket_events ({EVENT_COLUMNS}) VALUES {}",
+                self.dialect.insert_ignore(),
+                placeholders(chunk.len(), 7)
+            );
+            let binds: Vec<Bind> = chunk.iter().flat_map(event_binds).collect();
+            retry_transient(|| async {
+                bind_all(sqlx::query(&sql), binds.clone())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn record_counts(&self) -> StoreResult<RecordCounts> {
+        let count = |table: &'static str| async move {
+            let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(&self.pool)
+                .await?;
+            Ok::<u64, StoreError>(n.max(0) as u64)
+        };
+        Ok(RecordCounts {
+            tickets: count("tickets").await?,
+            participants: count("ticket_participants").await?,
+            events: count("ticket_events").await?,
+            transcripts: count("transcripts").await?,
+            categories: count("overflow_categories").await?,
+        })
+    }
+}

@@ -1,0 +1,90 @@
+//! The SQL backend: SQLite and MySQL/MariaDB through sqlx's `Any` driver, so that one body of
+//! code serves both. Every value is stored as an integer or text (ids as the two's complement of
+//! the snowflake, times as microseconds since 1970), which is what `Any` carries exactly on both.
+//!
+//! One file per concern: `pool` (connect, migrations), `rows` (value encoding, row decoding),
+//! `tickets`, `history`, `stats`, `export`, `archive`, `transcripts`, `purge`. The
+//! `TicketStore` impl delegates every method to the inherent method of the same name.
+
+mod archive;
+mod export;
+mod history;
+mod pool;
+mod purge;
+mod rows;
+mod stats;
+mod tickets;
+mod transcripts;
+
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::pool::PoolOptions;
+use sqlx::{Any, AnyPool};
+
+use super::Backend;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static MYSQL_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/mysql");
+const TICKET_COLUMNS: &str = "id, guild_id, channel_id, creator_id, status, created_at, \
+     closed_at, closed_by, close_reason, claimed_by, claimed_at, updated_at, open_slot, \
+     archived_at, archive_requested_at";
+/// How many columns `TICKET_COLUMNS` names.
+const TICKET_COLUMN_COUNT: usize = 15;
+const EVENT_COLUMNS: &str = "id, ticket_id, guild_id, kind, actor_id, at, details";
+/// The few places where the two SQL dialects differ.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dialect {
+    pub(crate) backend: Backend,
+}
+
+impl Dialect {
+    pub(crate) fn insert_ignore(self) -> &'static str {
+        match self.backend {
+            Backend::Mysql => "INSERT IGNORE",
+            _ => "INSERT OR IGNORE",
+        }
+    }
+
+    /// The clause that turns an insert into an upsert of `columns` on the primary key `key`.
+    pub(crate) fn upsert(self, key: &str, columns: &[&str]) -> String {
+        let sets = |f: &dyn Fn(&str) -> String| {
+            columns
+                .iter()
+                .filter(|c| **c != key)
+                .map(|c| f(c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self.backend {
+            Backend::Mysql => {
+                format!(
+                    " ON DUPLICATE KEY UPDATE {}",
+                    sets(&|c| format!("{c} = VALUES({c})"))
+                )
+            }
+            _ => format!(
+                " ON CONFLICT ({key}) DO UPDATE SET {}",
+                sets(&|c| format!("{c} = excluded.{c}"))
+            ),
+        }
+    }
+}
+
+/// A ticket store on SQLite or MySQL.
+#[derive(Clone)]
+pub struct SqlStore {
+    pub(crate) pool: AnyPool,
+    pub(crate) dialect: Dialect,
+}
+
+fn pool_options(max: u32) -> PoolOptions<Any> {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(30))
+        // A connection the server dropped is noticed here and replaced, not handed out.
+        .test_before_acquire(true)
+}
+
+super::delegate_ticket_store!(SqlStore);

@@ -1,0 +1,239 @@
+//! Connecting, creating the database, applying migrations (a Python-bot database taken over
+//! in place) and the meta table.
+
+use std::time::Duration;
+
+use sqlx::{Any, AnyPool, Executor};
+
+use super::rows::*;
+use super::SqlStore;
+use super::{pool_options, Dialect, MYSQL_MIGRATIONS, SQLITE_MIGRATIONS};
+use crate::config::{DbConfig, MysqlConfig};
+use crate::error::{StoreError, StoreResult};
+use crate::store::{legacy, Backend};
+
+pub(crate) fn connect_error(config: &DbConfig, e: impl Into<crate::error::BoxError>) -> StoreError {
+    StoreError::Connect {
+        target: config.target(),
+        source: e.into(),
+    }
+}
+
+/// `mysql://` URL for sqlx, user and password percent-encoded (never printed).
+pub(crate) fn mysql_url(m: &MysqlConfig, with_db: bool) -> String {
+    let enc = |s: &str| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let auth = if m.password.is_empty() {
+        enc(&m.user)
+    } else {
+        format!("{}:{}", enc(&m.user), enc(m.password.expose()))
+    };
+    let db = if with_db {
+        enc(&m.database)
+    } else {
+        String::new()
+    };
+    format!("mysql://{auth}@{}:{}/{db}", m.host, m.port)
+}
+
+impl SqlStore {
+    /// Connects, creating the database (MySQL) or file (SQLite) when missing, and brings the
+    /// schema up to date, taking over a Python-bot database in place.
+    pub async fn connect(config: &DbConfig) -> StoreResult<SqlStore> {
+        sqlx::any::install_default_drivers();
+        let (pool, dialect) = match config {
+            DbConfig::Sqlite { path } => {
+                let opts = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true);
+                // sqlx encodes the path (and `mode=rwc`) into the URL the Any driver takes.
+                let url = sqlx::ConnectOptions::to_url_lossy(&opts).to_string();
+                let pool = pool_options(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL lets readers run beside the writer; the busy timeout makes
+                            // writers queue instead of failing.
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; \
+                                 PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY; \
+                                 PRAGMA mmap_size = 268435456; \
+                                 PRAGMA journal_size_limit = 67108864;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await
+                    .map_err(|e| connect_error(config, e))?;
+                (
+                    pool,
+                    Dialect {
+                        backend: Backend::Sqlite,
+                    },
+                )
+            }
+            DbConfig::Mysql(m) => {
+                let mut server =
+                    <sqlx::AnyConnection as sqlx::Connection>::connect(&mysql_url(m, false))
+                        .await
+                        .map_err(|e| connect_error(config, e))?;
+                let create = format!(
+                    "CREATE DATABASE IF NOT EXISTS `{}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
+                    m.database.replace('`', "``")
+                );
+                server
+                    .execute(create.as_str())
+                    .await
+                    .map_err(|e| connect_error(config, e))?;
+                sqlx::Connection::close(server).await.ok();
+                let pool = pool_options(16)
+                    .connect(&mysql_url(m, true))
+                    .await
+                    .map_err(|e| connect_error(config, e))?;
+                (
+                    pool,
+                    Dialect {
+                        backend: Backend::Mysql,
+                    },
+                )
+            }
+            DbConfig::Mongo(_) => {
+                return Err(StoreError::Migrate(
+                    "the SQL store was given a MongoDB configuration".into(),
+                ))
+            }
+        };
+        let store = SqlStore { pool, dialect };
+        store.upgrade().await?;
+        Ok(store)
+    }
+
+    /// Whether the MySQL database exists (SQLite: whether the file does).
+    pub(crate) async fn database_exists(config: &DbConfig) -> StoreResult<bool> {
+        let m = match config {
+            DbConfig::Mysql(m) => m,
+            DbConfig::Sqlite { path } => return Ok(path.exists()),
+            DbConfig::Mongo(_) => return Ok(false),
+        };
+        sqlx::any::install_default_drivers();
+        let mut server = <sqlx::AnyConnection as sqlx::Connection>::connect(&mysql_url(m, false))
+            .await
+            .map_err(|e| connect_error(config, e))?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?",
+        )
+        .bind(m.database.clone())
+        .fetch_one(&mut server)
+        .await?;
+        sqlx::Connection::close(server).await.ok();
+        Ok(n > 0)
+    }
+
+    /// Takes over a Python-bot table, applies migrations, and imports what was taken over.
+    pub(crate) async fn upgrade(&self) -> StoreResult<()> {
+        // Every step is idempotent. MySQL serialises processes with a named lock; SQLite has no
+        // such lock, so a process that lost a race with another's first start simply runs the
+        // upgrade again (it then finds the work done).
+        let mut attempt = 0;
+        loop {
+            match self.upgrade_once().await {
+                Err(e) if self.dialect.backend == Backend::Sqlite && attempt < 10 => {
+                    attempt += 1;
+                    tracing::debug!("schema upgrade raced another process ({e}); again");
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    pub(crate) async fn upgrade_once(&self) -> StoreResult<()> {
+        let lock = self.schema_lock().await?;
+        let result = async {
+            legacy::sql_set_aside(&self.pool, self.dialect.backend).await?;
+            let migrator = match self.dialect.backend {
+                Backend::Mysql => &MYSQL_MIGRATIONS,
+                _ => &SQLITE_MIGRATIONS,
+            };
+            migrator
+                .run(&self.pool)
+                .await
+                .map_err(|e| StoreError::Migrate(e.to_string()))?;
+            legacy::sql_import(self).await
+        }
+        .await;
+        if let Some(mut conn) = lock {
+            conn.execute("SELECT RELEASE_LOCK(CONCAT('ticketbot_schema_', DATABASE()))")
+                .await
+                .ok();
+        }
+        result
+    }
+
+    /// On MySQL, a named lock so that bot processes starting together upgrade one at a time.
+    pub(crate) async fn schema_lock(&self) -> StoreResult<Option<sqlx::pool::PoolConnection<Any>>> {
+        if self.dialect.backend != Backend::Mysql {
+            return Ok(None);
+        }
+        let mut conn = self.pool.acquire().await?;
+        // One lock per database: bots on other databases of the server start undisturbed.
+        let got: Option<i64> =
+            sqlx::query_scalar("SELECT GET_LOCK(CONCAT('ticketbot_schema_', DATABASE()), 120)")
+                .fetch_one(&mut *conn)
+                .await?;
+        if got != Some(1) {
+            return Err(StoreError::Migrate(
+                "another process held the schema lock for 2 minutes".into(),
+            ));
+        }
+        Ok(Some(conn))
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub(crate) fn backend_kind(&self) -> Backend {
+        self.dialect.backend
+    }
+
+    pub(crate) async fn meta(&self, key: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT meta_value FROM ticketbot_meta WHERE meta_key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| required_text(&r, "meta_value")).transpose()
+    }
+
+    pub(crate) async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
+        let sql = format!(
+            "INSERT INTO ticketbot_meta (meta_key, meta_value) VALUES (?, ?){}",
+            self.dialect.upsert("meta_key", &["meta_key", "meta_value"])
+        );
+        sqlx::query(&sql)
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn schema_version(&self) -> StoreResult<i64> {
+        let v: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = 1")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(v.unwrap_or(0))
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        self.dialect.backend
+    }
+
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
+    }
+}
