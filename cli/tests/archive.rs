@@ -33,7 +33,17 @@ const fn chan(n: u64) -> u64 {
 }
 
 const HOSTILE: &str = "<script>alert(1)</script>";
-const ESCAPED: &str = "&lt;script&gt;alert(1)&lt;/script&gt;";
+/// The hostile text HTML-escaped, by name or by number (askama writes `&#60;`).
+const ESCAPED: [&str; 2] = [
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "&#60;script&#62;alert(1)&#60;/script&#62;",
+];
+
+fn has_escaped(html: &str) -> bool {
+    ESCAPED
+        .iter()
+        .any(|e| html.contains(&format!("hello {e} world")))
+}
 const ATTACHMENT_BYTES: &[u8] = b"order A-1002 refunded\nby staff, 2025-03-05\n";
 
 for_each_backend!(
@@ -41,6 +51,7 @@ for_each_backend!(
     transcript_of_deleted_ticket_and_errors,
     archive_marks_exactly_the_due_tickets,
     archive_wait_returns_when_the_bot_is_done,
+    archive_dry_run_lists_at_most_twenty,
     archive_usage_errors,
     purge_by_age,
     purge_by_user,
@@ -188,7 +199,12 @@ fn archived(mut t: Ticket, when: DateTime<Utc>) -> Ticket {
 
 /// `opened` and `closed` events (and `archived` when it was) for an imported ticket.
 fn events_of(t: &Ticket) -> Vec<TicketEvent> {
-    let mut e = vec![event(t, EventKind::Opened, Some(t.creator_id), t.created_at)];
+    let mut e = vec![event(
+        t,
+        EventKind::Opened,
+        Some(t.creator_id),
+        t.created_at,
+    )];
     if let Some(c) = t.closed_at {
         e.push(event(t, EventKind::Closed, Some(S1), c));
     }
@@ -257,6 +273,21 @@ fn beat(db: &TestDb) {
     });
 }
 
+/// Starts `ticketctl --database-url <db> ARGS` in the background, output piped.
+fn spawn(db: &TestDb, args: &[&str]) -> Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("ticketctl"))
+        .env_clear()
+        .current_dir(db.dir())
+        .arg("--database-url")
+        .arg(db.url())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ticketctl")
+}
+
 /// Waits for a child for at most `limit`; kills it (and fails) on the timeout.
 fn wait_child(mut child: Child, limit: Duration) -> (i32, String, String) {
     let start = Instant::now();
@@ -264,8 +295,18 @@ fn wait_child(mut child: Child, limit: Duration) -> (i32, String, String) {
         if let Some(status) = child.try_wait().expect("try_wait") {
             let mut out = String::new();
             let mut err = String::new();
-            child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            child
+                .stdout
+                .take()
+                .unwrap()
+                .read_to_string(&mut out)
+                .unwrap();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
             return (status.code().unwrap_or(-1), out, err);
         }
         if start.elapsed() > limit {
@@ -316,9 +357,12 @@ fn transcript_renders_html_json_text(backend: Backend) {
         "{out}"
     );
     let html = std::fs::read_to_string(db.dir().join("out.html")).expect("out.html written");
-    assert!(html.contains(ESCAPED), "the message, escaped:\n{html}");
+    assert!(has_escaped(&html), "the message, escaped:\n{html}");
     assert!(!html.contains(HOSTILE), "the raw script is in the page");
-    assert!(!html.to_ascii_lowercase().contains("<script"), "a script tag");
+    assert!(
+        !html.to_ascii_lowercase().contains("<script"),
+        "a script tag"
+    );
     assert!(html.contains("Content-Security-Policy"), "no CSP");
     assert!(html.contains("Refund issued"), "the second message");
     assert!(html.contains("refund-log.txt"), "the attachment's name");
@@ -333,15 +377,15 @@ fn transcript_renders_html_json_text(backend: Backend) {
     assert_eq!(out.stdout, html, "stdout and -o differ");
 
     // JSON: the whole model back, attachments included.
-    let out = db
-        .run(&["transcript", "7a7a7a7a", "--format", "json"])
-        .ok();
+    let out = db.run(&["transcript", "7a7a7a7a", "--format", "json"]).ok();
     let v = out.json();
     assert_eq!(v["summary"]["ticket_id"], t.id.to_string());
-    assert_eq!(v["messages"][0]["content"], format!("hello {HOSTILE} world"));
+    assert_eq!(
+        v["messages"][0]["content"],
+        format!("hello {HOSTILE} world")
+    );
     assert_eq!(v["assets"][0]["data"], base64(ATTACHMENT_BYTES));
-    let back: tr::Transcript =
-        serde_json::from_str(&out.stdout).expect("the JSON is a transcript");
+    let back: tr::Transcript = serde_json::from_str(&out.stdout).expect("the JSON is a transcript");
     assert_eq!(back, model, "JSON does not round-trip");
 
     // JSON to a file.
@@ -352,9 +396,7 @@ fn transcript_renders_html_json_text(backend: Backend) {
     assert_eq!(back, model);
 
     // Text: the message lines, unescaped.
-    let out = db
-        .run(&["transcript", "7a7a7a7a", "--format", "text"])
-        .ok();
+    let out = db.run(&["transcript", "7a7a7a7a", "--format", "text"]).ok();
     let msg_lines: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with('[')).collect();
     assert_eq!(msg_lines.len(), 2, "{out}");
     assert!(
@@ -402,7 +444,7 @@ fn transcript_of_deleted_ticket_and_errors(backend: Backend) {
         .run(&["transcript", &gone.to_string(), "-o", "gone.html"])
         .ok();
     let html = std::fs::read_to_string(db.dir().join("gone.html")).unwrap();
-    assert!(html.contains(ESCAPED) && !html.contains(HOSTILE), "{out}");
+    assert!(has_escaped(&html) && !html.contains(HOSTILE), "{out}");
     // The short id needs the row: not found.
     let short = &gone.to_string()[..8];
     db.run(&["transcript", short]).code(3);
@@ -423,7 +465,9 @@ fn transcript_of_deleted_ticket_and_errors(backend: Backend) {
         None,
     );
     db.import(std::slice::from_ref(&bare));
-    let out = db.run(&["transcript", "5ca1ab1e", "-o", "none.html"]).code(3);
+    let out = db
+        .run(&["transcript", "5ca1ab1e", "-o", "none.html"])
+        .code(3);
     assert!(
         out.stderr
             .contains(&format!("ticket {} has no saved transcript", bare.id)),
@@ -439,7 +483,13 @@ fn transcript_of_deleted_ticket_and_errors(backend: Backend) {
     db.run(&["transcript", "deadbeef"]).code(3);
 
     // Malformed ids: usage errors.
-    for bad in ["xyz", "12", "'; DROP TABLE tickets; --", "ticket-zzzzzzzz", ""] {
+    for bad in [
+        "xyz",
+        "12",
+        "'; DROP TABLE tickets; --",
+        "ticket-zzzzzzzz",
+        "",
+    ] {
         let out = db.run(&["transcript", bad]).code(2);
         assert!(out.stderr.contains("is not a ticket id"), "{out}");
     }
@@ -558,7 +608,12 @@ fn archive_marks_exactly_the_due_tickets(backend: Backend) {
 
     // Dry run: counted and listed, oldest close first; nothing changes.
     let out = db
-        .run(&["archive", "--closed-before", ArchiveScene::CUTOFF, "--dry-run"])
+        .run(&[
+            "archive",
+            "--closed-before",
+            ArchiveScene::CUTOFF,
+            "--dry-run",
+        ])
         .ok();
     assert!(
         out.stdout.starts_with("would archive 3 closed tickets"),
@@ -700,24 +755,19 @@ fn archive_wait_returns_when_the_bot_is_done(backend: Backend) {
     beat(&db);
     let store = db.store();
 
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("ticketctl"));
-    cmd.env_clear()
-        .current_dir(db.dir())
-        .args([
-            "--database-url",
-            &db.url(),
+    let g = G.to_string();
+    let mut child = spawn(
+        &db,
+        &[
             "archive",
             "--closed-before",
             ArchiveScene::CUTOFF,
             "--guild",
-            &G.to_string(),
+            &g,
             "--wait",
             "--json",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn ticketctl");
+        ],
+    );
 
     // The "bot": sees the requests, archives one, then (while ticketctl still waits) the other.
     let start = Instant::now();
@@ -756,11 +806,51 @@ fn archive_wait_returns_when_the_bot_is_done(backend: Backend) {
     );
     for t in [&s.a1, &s.a2] {
         let got = db.get(t.id).unwrap();
-        assert!(got.archived_at.is_some() && got.channel_id.is_none(), "{got:?}");
+        assert!(
+            got.archived_at.is_some() && got.channel_id.is_none(),
+            "{got:?}"
+        );
         assert_eq!(got.archive_requested_at, None);
     }
     // H's was not asked for.
     assert_eq!(db.get(s.h1.id).as_ref(), Some(&s.h1));
+
+    // As text, without a bot: it says so before it waits, then waits all the same.
+    db.block_on(async { store.remove_heartbeat("bot-test").await.unwrap() });
+    let mut child = spawn(
+        &db,
+        &["archive", "--closed-before", ArchiveScene::CUTOFF, "--wait"],
+    );
+    let start = Instant::now();
+    while db.get(s.h1.id).unwrap().archive_requested_at.is_none() {
+        assert!(start.elapsed() < Duration::from_secs(60), "never requested");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "ticketctl exited early"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "ticketctl stopped waiting with the ticket left"
+    );
+    archive(&s.h1);
+    let (code, stdout, stderr) = wait_child(child, Duration::from_secs(60));
+    assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(
+        stdout, "asked the bot to archive 1 closed tickets\nall archived\n",
+        "stderr: {stderr}"
+    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    let note = lines.iter().position(|l| l.contains("no bot is running"));
+    let waiting = lines
+        .iter()
+        .position(|l| *l == "waiting for the bot: 1 left");
+    assert!(
+        matches!((note, waiting), (Some(n), Some(w)) if n < w),
+        "the note must come before the waiting: {stderr}"
+    );
 
     // Nothing due: --wait returns at once, as text.
     let out = db
@@ -778,6 +868,32 @@ fn archive_wait_returns_when_the_bot_is_done(backend: Backend) {
             .starts_with("asked the bot to archive 0 closed tickets"),
         "{out}"
     );
+}
+
+fn archive_dry_run_lists_at_most_twenty(backend: Backend) {
+    let db = TestDb::new(backend);
+    let base = at("2025-01-01T00:00:00Z");
+    let tickets: Vec<Ticket> = (0..23u64)
+        .map(|i| {
+            let t = ticket(Uuid::new_v4(), G, U1 + i, base + secs(i as i64 * 60));
+            // Closed in reverse order of creation: the listing follows the close.
+            let c = base + secs(86_400 - i as i64 * 3600);
+            closed(with_channel(t, chan(100 + i)), c, Some(S1), None)
+        })
+        .collect();
+    db.import(&tickets);
+    let out = db
+        .run(&["archive", "--closed-before", "2025-02-01", "--dry-run"])
+        .ok();
+    assert!(
+        out.stdout.starts_with("would archive 23 closed tickets"),
+        "{out}"
+    );
+    let mut by_close: Vec<&Ticket> = tickets.iter().collect();
+    by_close.sort_by_key(|t| t.closed_at);
+    let expected: Vec<String> = by_close[..20].iter().map(|t| t.short_id()).collect();
+    assert_eq!(listed(&out), expected, "{out}");
+    assert!(out.stdout.ends_with("  ... and 3 more\n"), "{out}");
 }
 
 fn archive_usage_errors(backend: Backend) {
@@ -819,7 +935,12 @@ impl PurgeScene {
     fn new(db: &TestDb) -> Self {
         let closed_at = |guild, creator, when: &str| {
             let w = at(when);
-            closed(ticket(Uuid::new_v4(), guild, creator, w - secs(7200)), w, Some(S1), None)
+            closed(
+                ticket(Uuid::new_v4(), guild, creator, w - secs(7200)),
+                w,
+                Some(S1),
+                None,
+            )
         };
         let s = PurgeScene {
             old1: archived(
@@ -892,7 +1013,13 @@ fn purge_by_age(backend: Backend) {
 
     // Dry runs: counts only.
     let v = db
-        .run(&["purge", "--closed-before", PurgeScene::CUTOFF, "--dry-run", "--json"])
+        .run(&[
+            "purge",
+            "--closed-before",
+            PurgeScene::CUTOFF,
+            "--dry-run",
+            "--json",
+        ])
         .ok()
         .json();
     let expected = json!({
@@ -913,7 +1040,8 @@ fn purge_by_age(backend: Backend) {
         "would purge 3 tickets and the history of 1 deleted tickets (10 history events, 3 transcripts)\n"
     );
     assert!(
-        out.stderr.contains("1 matching closed tickets still have a Discord channel"),
+        out.stderr
+            .contains("1 matching closed tickets still have a Discord channel"),
         "{out}"
     );
     let v = db
@@ -1023,7 +1151,12 @@ fn purge_by_user(backend: Backend) {
     let db = TestDb::new(backend);
     let closed_at = |guild, creator, when: &str| {
         let w = at(when);
-        closed(ticket(Uuid::new_v4(), guild, creator, w - secs(60)), w, Some(S1), None)
+        closed(
+            ticket(Uuid::new_v4(), guild, creator, w - secs(60)),
+            w,
+            Some(S1),
+            None,
+        )
     };
     let mine_g = closed_at(G, U1, "2025-06-01T00:00:00Z");
     let mine_h = closed_at(H, U1, "2024-06-01T00:00:00Z");

@@ -7,7 +7,32 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::store::Backend;
+use serde::{Deserialize, Serialize};
+
+/// Which backend a store is, for messages and `ticketctl status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Mysql,
+    Mongodb,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Mysql => "mysql",
+            Backend::Mongodb => "mongodb",
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Where the Python bot kept its SQLite database, and so our default.
 pub const DEFAULT_SQLITE_PATH: &str = "ticketbotdatabase.db";

@@ -36,6 +36,10 @@ pub enum StoreError {
     /// base or number).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A conditional write kept losing to other writers (the record changed under it every
+    /// time); trying again later is the answer.
+    #[error("too much contention: {0}")]
+    Contended(String),
     #[error("SQL database error: {0}")]
     Sql(#[from] sqlx::Error),
     #[error("MongoDB error: {0}")]

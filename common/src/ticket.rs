@@ -174,15 +174,13 @@ pub enum EventKind {
     Imported,
     /// The transcript was saved and the channel deleted; details hold the old channel id.
     Archived,
-    /// A transcript was saved (on demand, or before a delete).
-    TranscriptSaved,
     /// `ticketctl purge` removed tickets for good. A guild-level audit entry: its ticket id is
     /// the nil UUID and its details say what was purged.
     Purged,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::Opened,
         EventKind::Claimed,
         EventKind::Unclaimed,
@@ -194,7 +192,6 @@ impl EventKind {
         EventKind::Deleted,
         EventKind::Imported,
         EventKind::Archived,
-        EventKind::TranscriptSaved,
         EventKind::Purged,
     ];
 
@@ -211,7 +208,6 @@ impl EventKind {
             EventKind::Deleted => "deleted",
             EventKind::Imported => "imported",
             EventKind::Archived => "archived",
-            EventKind::TranscriptSaved => "transcript_saved",
             EventKind::Purged => "purged",
         }
     }

@@ -64,21 +64,27 @@ pub async fn run(store: &dyn TicketStore, args: &ArchiveArgs) -> Result<()> {
         return Ok(());
     }
     let tickets = store.request_archive(&query, now()).await?;
+    let json = args.json.json;
+    // Said before any waiting: with --wait and no bot, nothing happens until one starts.
+    if !json {
+        println!("asked the bot to archive {tickets} closed tickets");
+        if !bot_running {
+            eprintln!(
+                "note: no bot is running on this database; they will be archived when it starts"
+            );
+        }
+    }
     let mut still_waiting = None;
     if args.wait && tickets > 0 {
-        still_waiting = Some(wait(store, &query, args.json.json).await?);
+        still_waiting = Some(wait(store, &query, json).await?);
     }
-    if args.json.json {
+    if json {
         return print_json(&Outcome {
             dry_run: false,
             tickets,
             bot_running,
             still_waiting,
         });
-    }
-    println!("asked the bot to archive {tickets} closed tickets");
-    if !bot_running {
-        eprintln!("note: no bot is running on this database; they will be archived when it starts");
     }
     match still_waiting {
         Some(0) => println!("all archived"),

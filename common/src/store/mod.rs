@@ -29,6 +29,7 @@ pub use cursor::Cursor;
 pub use mongo::MongoStore;
 pub use sql::SqlStore;
 
+pub use crate::config::Backend;
 use crate::config::DbConfig;
 use crate::error::{StoreError, StoreResult};
 use crate::rules::{self, RuleError, Transition};
@@ -124,31 +125,6 @@ pub struct RecordCounts {
     pub transcripts: u64,
     #[serde(default)]
     pub categories: u64,
-}
-
-/// Which backend a store is, for messages and `ticketctl status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    Sqlite,
-    Mysql,
-    Mongodb,
-}
-
-impl Backend {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Mysql => "mysql",
-            Backend::Mongodb => "mongodb",
-        }
-    }
-}
-
-impl std::fmt::Display for Backend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// Everything the bot and `ticketctl` store. Implementations are cheap to clone (a pool inside)
@@ -465,6 +441,34 @@ pub(crate) fn explain_refusal(
     let ticket = current.ok_or(RuleError::NotFound)?;
     rules::check(ticket, transition)?;
     Ok(())
+}
+
+/// Applies a transition with `attempt` (one conditional write: `Some` when it matched), and
+/// when it matched nothing asks `current` for the ticket and the rules why: a refusal is the
+/// answer, "it should have passed" means the ticket changed in between and the write is tried
+/// again. The same for every backend.
+pub(crate) async fn decide_transition<A, AFut, C, CFut>(
+    id: Uuid,
+    transition: &Transition,
+    mut attempt: A,
+    mut current: C,
+) -> StoreResult<Ticket>
+where
+    A: FnMut() -> AFut,
+    AFut: std::future::Future<Output = StoreResult<Option<Ticket>>>,
+    C: FnMut() -> CFut,
+    CFut: std::future::Future<Output = StoreResult<Option<Ticket>>>,
+{
+    for _ in 0..RACE_RETRIES {
+        if let Some(t) = attempt().await? {
+            return Ok(t);
+        }
+        explain_refusal(current().await?.as_ref(), transition)?;
+    }
+    Err(StoreError::Contended(format!(
+        "ticket {id} kept changing; the {} was not applied",
+        transition.event_kind()
+    )))
 }
 
 /// How often a running bot records its heartbeat.

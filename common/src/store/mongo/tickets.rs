@@ -11,7 +11,7 @@ use super::{MongoStore, MAX_SLOT};
 use crate::error::{StoreError, StoreResult};
 use crate::rules::{RuleError, Transition};
 use crate::store::{
-    explain_refusal, CreateOutcome, Cursor, Page, StatusCounts, TicketFilter, TicketRecord,
+    decide_transition, CreateOutcome, Cursor, Page, StatusCounts, TicketFilter, TicketRecord,
     RACE_RETRIES,
 };
 use crate::ticket::{DiscordId, EventKind, Ticket, TicketEvent, TicketStatus};
@@ -298,14 +298,12 @@ impl MongoStore {
         id: Uuid,
         transition: &Transition,
     ) -> StoreResult<Ticket> {
-        for _ in 0..RACE_RETRIES {
-            if let Some(t) = self.try_transition(id, transition).await? {
-                return Ok(t);
-            }
-            explain_refusal(self.get(id).await?.as_ref(), transition)?;
-        }
-        Err(StoreError::Migrate(format!(
-            "ticket {id} kept changing; the {transition:?} was not applied"
-        )))
+        decide_transition(
+            id,
+            transition,
+            || self.try_transition(id, transition),
+            || self.get(id),
+        )
+        .await
     }
 }

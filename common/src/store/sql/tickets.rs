@@ -9,7 +9,7 @@ use super::{SqlStore, EVENT_COLUMNS, TICKET_COLUMNS, TICKET_COLUMN_COUNT};
 use crate::error::{StoreError, StoreResult};
 use crate::rules::{RuleError, Transition};
 use crate::store::{
-    explain_refusal, ClaimFilter, CreateOutcome, Cursor, Page, StatusCounts, TicketFilter,
+    decide_transition, ClaimFilter, CreateOutcome, Cursor, Page, StatusCounts, TicketFilter,
     RACE_RETRIES,
 };
 use crate::ticket::{DiscordId, EventKind, Participant, Ticket, TicketEvent, TicketStatus};
@@ -414,14 +414,12 @@ impl SqlStore {
         id: Uuid,
         transition: &Transition,
     ) -> StoreResult<Ticket> {
-        for _ in 0..RACE_RETRIES {
-            if let Some(t) = retry_transient(|| self.try_transition(id, transition)).await? {
-                return Ok(t);
-            }
-            explain_refusal(self.get(id).await?.as_ref(), transition)?;
-        }
-        Err(StoreError::Migrate(format!(
-            "ticket {id} kept changing; the {transition:?} was not applied"
-        )))
+        decide_transition(
+            id,
+            transition,
+            || retry_transient(|| self.try_transition(id, transition)),
+            || self.get(id),
+        )
+        .await
     }
 }
