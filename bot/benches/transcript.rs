@@ -20,8 +20,9 @@
 //! `BENCH_BOT_RUST_LOG` becomes the bot's `RUST_LOG`.
 //!
 //! The fake does not model rate limits (and the bot turns its rate limiter off behind
-//! `DISCORD_API_BASE`): Discord would allow about 5 history pages per second per channel, so on
-//! Discord the ~100 pages of a 10,000-message ticket take ~20 s more than here. The fake, the
+//! `DISCORD_API_BASE`): Discord does not publish the history route's limit, it is seen at 5
+//! requests per 5 s per channel, so on Discord the ~100 pages of a 10,000-message ticket take
+//! about 100 s more than here (serenity's rate limiter waits; the interaction token lasts 15 min). The fake, the
 //! bot and this process share the machine. Attachment and avatar downloads go to the fake's
 //! CDN, which does not record them: they are inside the gap between the last history page and
 //! the next request.
@@ -514,9 +515,7 @@ async fn measure(
         history_pages,
         first_page,
         last_page,
-        bot_cpu: cpu_before
-            .zip(cpu_after)
-            .map_or(f64::NAN, |(a, b)| b - a),
+        bot_cpu: cpu_before.zip(cpu_after).map_or(f64::NAN, |(a, b)| b - a),
         rss_before,
         hwm_before,
         peak_reset,
@@ -627,7 +626,10 @@ async fn run(args: &Args) -> Result<Report, String> {
     if !text.starts_with("Ticket closed") {
         return Err(format!("unexpected answer to /ticket close: {text}"));
     }
-    eprintln!("archiving a ticket of {} messages…", args.messages + args.images);
+    eprintln!(
+        "archiving a ticket of {} messages…",
+        args.messages + args.images
+    );
     let archive = measure("archive", &fake, &mut bot, store.as_ref(), &ticket, channel).await?;
     eprintln!("  reply after {} ms: {}", ms(archive.took), archive.reply);
 
@@ -635,9 +637,20 @@ async fn run(args: &Args) -> Result<Report, String> {
     let (ticket, channel) = open_ticket(&fake, &bot, store.as_ref(), panel).await?;
     fill(&fake, channel, args);
     eprintln!("on-demand transcript of an open ticket…");
-    let on_demand =
-        measure("transcript", &fake, &mut bot, store.as_ref(), &ticket, channel).await?;
-    eprintln!("  reply after {} ms: {}", ms(on_demand.took), on_demand.reply);
+    let on_demand = measure(
+        "transcript",
+        &fake,
+        &mut bot,
+        store.as_ref(),
+        &ticket,
+        channel,
+    )
+    .await?;
+    eprintln!(
+        "  reply after {} ms: {}",
+        ms(on_demand.took),
+        on_demand.reply
+    );
 
     let load_end = loadavg();
     store.close().await;
@@ -733,7 +746,10 @@ fn print_table(title: &str, header: &[String], rows: &[Vec<String>]) {
 /// The step after the last history page: downloads, encoding and storing (the gap), then
 /// what the bot sent, with the time since the previous request.
 fn print_timeline(op: &Op) {
-    println!("\n/ticket {}: requests the bot made (ms after the command; history pages folded)", op.name);
+    println!(
+        "\n/ticket {}: requests the bot made (ms after the command; history pages folded)",
+        op.name
+    );
     let mut prev = Duration::ZERO;
     let mut i = 0;
     while i < op.timeline.len() {
@@ -787,18 +803,28 @@ fn report(args: &Args, r: &Report) {
     });
     row("command → defer callback (ms)", &|o| opt_ms(o.ack));
     row("command → reply (ms)", &|o| ms(o.took));
-    row("  history pages fetched (GET /channels/{id}/messages)", &|o| {
-        o.history_pages.to_string()
-    });
-    row("  first page → last page (ms)", &|o| match (o.first_page, o.last_page) {
-        (Some(a), Some(b)) => ms(b - a),
-        _ => "-".into(),
-    });
-    row("  last page → reply (ms): downloads, encode, store, post", &|o| {
-        o.last_page.map_or("-".into(), |l| ms(o.took.saturating_sub(l)))
-    });
+    row(
+        "  history pages fetched (GET /channels/{id}/messages)",
+        &|o| o.history_pages.to_string(),
+    );
+    row(
+        "  first page → last page (ms)",
+        &|o| match (o.first_page, o.last_page) {
+            (Some(a), Some(b)) => ms(b - a),
+            _ => "-".into(),
+        },
+    );
+    row(
+        "  last page → reply (ms): downloads, encode, store, post",
+        &|o| {
+            o.last_page
+                .map_or("-".into(), |l| ms(o.took.saturating_sub(l)))
+        },
+    );
     row("  requests made", &|o| o.timeline.len().to_string());
-    row("bot CPU during the command (s)", &|o| format!("{:.2}", o.bot_cpu));
+    row("bot CPU during the command (s)", &|o| {
+        format!("{:.2}", o.bot_cpu)
+    });
     row("bot VmRSS before", &|o| mib_kib(o.rss_before));
     row("bot VmHWM before (since start)", &|o| mib_kib(o.hwm_before));
     row("bot VmHWM during the command (peak)", &|o| {
@@ -812,7 +838,9 @@ fn report(args: &Args, r: &Report) {
     row("bot VmRSS right after the reply", &|o| mib_kib(o.rss_after));
     row("bot VmRSS 2 s later", &|o| mib_kib(o.rss_settled));
     row("stored transcript (compressed)", &|o| {
-        o.stored.as_ref().map_or("none".into(), |s| mib(s.bytes as u64))
+        o.stored
+            .as_ref()
+            .map_or("none".into(), |s| mib(s.bytes as u64))
     });
     row("  messages (row / decoded), users", &|o| {
         o.stored.as_ref().map_or("-".into(), |s| {
@@ -828,9 +856,9 @@ fn report(args: &Args, r: &Report) {
         o.stored.as_ref().map_or("-".into(), |s| ms(s.decode))
     });
     row("  encode again here (ms) → bytes", &|o| {
-        o.stored
-            .as_ref()
-            .map_or("-".into(), |s| format!("{} → {}", ms(s.encode), mib(s.encoded_bytes as u64)))
+        o.stored.as_ref().map_or("-".into(), |s| {
+            format!("{} → {}", ms(s.encode), mib(s.encoded_bytes as u64))
+        })
     });
     row("  render_html here (ms)", &|o| {
         o.stored.as_ref().map_or("-".into(), |s| ms(s.render))
@@ -871,10 +899,11 @@ fn report(args: &Args, r: &Report) {
         print_timeline(o);
     }
     println!(
-        "\nfakecord default config: rate limits are NOT modelled (Discord allows ~5 history pages/s \
-         per channel, so add ~{} s per {} messages on Discord); fake, bot and bench share the machine.",
-        r.ops.first().map_or(0, |o| o.history_pages / 5),
-        args.messages + args.images
+        "\nfakecord default config: rate limits are NOT modelled. Discord does not publish the limit of \
+         GET /channels/{{id}}/messages; it is seen at 5 requests per 5 s per channel, i.e. about {} s \
+         more for these {} pages on Discord. Fake, bot and bench share the machine.",
+        r.ops.first().map_or(0, |o| o.history_pages.saturating_sub(5)),
+        r.ops.first().map_or(0, |o| o.history_pages)
     );
     println!(
         "bot VmRSS 2 s after start: {}; images posted: {} in {} messages; filling a channel took {} ms",

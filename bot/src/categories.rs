@@ -118,7 +118,15 @@ pub async fn create_channel(
     kind: CategoryKind,
     builder: CreateChannel<'static>,
 ) -> Result<GuildChannel, PlaceError> {
-    place(http, cache, data, guild, kind, &Op::Create(guild, Box::new(builder))).await
+    place(
+        http,
+        cache,
+        data,
+        guild,
+        kind,
+        &Op::Create(guild, Box::new(builder)),
+    )
+    .await
 }
 
 /// Moves a channel into the first category of `kind` that takes it.

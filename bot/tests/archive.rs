@@ -541,15 +541,22 @@ async fn sixty_tickets_in_nearly_full_categories() {
         );
     }
     // Reopens move channels back into the (full) open category's overflow too.
-    e.fake.add_filler_channels(Some(ids::OPEN_CATEGORY), 5, "more-open");
+    e.fake
+        .add_filler_channels(Some(ids::OPEN_CATEGORY), 5, "more-open");
     for (t, channel) in tickets.iter().take(10) {
         let id = e.slash(ids::STAFF, *channel, "reopen", &[]);
         assert_eq!(e.reply_text(id).await, "Ticket reopened.");
         let ch = e.fake.channel(*channel).unwrap();
-        assert_eq!(ch.overwrite(t.creator_id).map(|o| o.allow), Some(MEMBER_PERMS));
+        assert_eq!(
+            ch.overwrite(t.creator_id).map(|o| o.allow),
+            Some(MEMBER_PERMS)
+        );
     }
     let open_now = open_categories_of(&e).await;
-    assert!(open_now.len() >= 2, "the full open category got an overflow again");
+    assert!(
+        open_now.len() >= 2,
+        "the full open category got an overflow again"
+    );
     e.fake.with_state(|st| {
         for (_, channel) in tickets.iter().take(10) {
             let parent = st.channels[channel].parent_id.expect("in a category");
@@ -674,7 +681,11 @@ async fn closed_dms_do_not_stop_an_archive() {
     let id = e.slash(ids::STAFF, channel, "archive", &[]);
     assert!(e.reply_text(id).await.contains("archived"));
     wait_archived(&e, &t).await;
-    assert_eq!(e.audit_entries(&format!("Ticket {} archived", t.short_id())).len(), 1);
+    assert_eq!(
+        e.audit_entries(&format!("Ticket {} archived", t.short_id()))
+            .len(),
+        1
+    );
     assert!(e.fake.dm_messages(ids::ALICE).is_empty());
     e.wait_for_log("the creator's DMs are closed").await;
     e.finish().await;
@@ -720,14 +731,24 @@ async fn a_big_transcript_stays_under_discords_upload_limit() {
     wait_archived(&e, &t).await;
     // The database keeps every byte.
     let saved = stored_transcript(&e, &t).await;
-    assert_eq!(saved.assets.iter().filter(|a| a.filename.starts_with("photo")).count(), 3);
+    assert_eq!(
+        saved
+            .assets
+            .iter()
+            .filter(|a| a.filename.starts_with("photo"))
+            .count(),
+        3
+    );
     // Discord gets what fits, and is told so.
     let entry = e
         .audit_entries(&format!("Ticket {} archived", t.short_id()))
         .pop()
         .expect("the archive entry");
     let total: usize = entry.attachments.iter().map(|a| a.data.len()).sum();
-    assert!(total > 0 && total <= 10 * 1024 * 1024, "{total} bytes posted");
+    assert!(
+        total > 0 && total <= 10 * 1024 * 1024,
+        "{total} bytes posted"
+    );
     assert!(
         entry.content.contains("ticketctl transcript"),
         "the message says where the rest is: {}",
