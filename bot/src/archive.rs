@@ -6,8 +6,9 @@
 //! Safe with several processes: a lease in the database keeps two from working on one ticket,
 //! and the final `mark_archived` is conditional, so the log entry and the DM go out once.
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use poise::serenity_prelude as serenity;
 use serenity::ChannelId;
@@ -15,6 +16,7 @@ use ticketbot_common::rules::{self, RuleError};
 use ticketbot_common::store::ArchiveQuery;
 use ticketbot_common::ticket::{now, Ticket};
 use ticketbot_common::StoreError;
+use uuid::Uuid;
 
 use crate::categories;
 use crate::data::Data;
@@ -28,6 +30,9 @@ pub const CHECK_EVERY: Duration = Duration::from_secs(5);
 
 /// At most this many tickets are archived per pass (each is one history crawl and a delete).
 const PER_PASS: u32 = 20;
+
+/// A ticket whose archive failed is left alone this long before the next try.
+const RETRY_FAILED_AFTER: Duration = Duration::from_secs(600);
 
 /// What an archive did.
 #[derive(Debug)]
@@ -152,7 +157,12 @@ async fn archive_leased(
 /// Archives what is due in the guilds this process serves: tickets asked for by
 /// `ticketctl archive`, and those closed longer than `ARCHIVE_CLOSED_AFTER`. Returns how many
 /// were archived.
-pub async fn pass(http: &serenity::Http, cache: &serenity::Cache, data: &Data) -> usize {
+pub async fn pass(
+    http: &serenity::Http,
+    cache: &serenity::Cache,
+    data: &Data,
+    failed: &mut HashMap<Uuid, Instant>,
+) -> usize {
     let query = ArchiveQuery {
         guild_id: data.settings.guild_id,
         closed_before: data
@@ -161,14 +171,22 @@ pub async fn pass(http: &serenity::Http, cache: &serenity::Cache, data: &Data) -
             .map(|after| now() - after),
         requested: true,
     };
-    let due = match data.store.archivable(&query, PER_PASS).await {
+    // More than one pass's worth, so that tickets that keep failing (a channel the bot may
+    // not read) do not stand in front of the rest for ever.
+    let due = match data.store.archivable(&query, PER_PASS * 5).await {
         Ok(d) => d,
         Err(e) => {
             tracing::warn!("cannot look for tickets to archive: {e}");
             return 0;
         }
     };
+    failed.retain(|_, at| at.elapsed() < RETRY_FAILED_AFTER);
     let mut done = 0;
+    let due = due
+        .into_iter()
+        .filter(|t| !failed.contains_key(&t.id))
+        .take(PER_PASS as usize)
+        .collect::<Vec<_>>();
     for t in due {
         if cache.guild(serenity::GuildId::new(t.guild_id)).is_none() {
             // Not a guild of this process (another shard's, or not online yet).
@@ -180,7 +198,14 @@ pub async fn pass(http: &serenity::Http, cache: &serenity::Cache, data: &Data) -
                 done += 1;
             }
             Ok(Archived::Busy) => {}
-            Err(e) => tracing::warn!("cannot archive ticket {}: {e}", t.id),
+            Err(e) => {
+                tracing::warn!(
+                    "cannot archive ticket {}: {e}; trying again in {} minutes",
+                    t.id,
+                    RETRY_FAILED_AFTER.as_secs() / 60
+                );
+                failed.insert(t.id, Instant::now());
+            }
         }
     }
     done
@@ -225,11 +250,12 @@ pub async fn make_room(
 pub async fn run_loop(http: Arc<serenity::Http>, cache: Arc<serenity::Cache>, data: Arc<Data>) {
     let mut tick = tokio::time::interval(CHECK_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failed = HashMap::new();
     loop {
         tick.tick().await;
         let Some(_work) = data.begin_work() else {
             return;
         };
-        pass(&http, &cache, &data).await;
+        pass(&http, &cache, &data, &mut failed).await;
     }
 }

@@ -671,6 +671,54 @@ fn locked(creator: u64) -> fakecord::Overwrite {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_channel_is_never_deleted() {
+    let e = E2e::start(Backend::Sqlite).await;
+    let panel = e.post_panel().await;
+    let (t, channel) = e.open_ticket(panel, ids::ALICE).await;
+    converse(&e, channel);
+    close(&e, &t, channel, "solved").await;
+    // Discord refuses the history (a permission taken away): nothing may be lost.
+    e.fake
+        .fail_next("GET /channels/*/messages", fakecord::FaultKind::Status(403));
+    let id = e.slash(ids::STAFF, channel, "archive", &[]);
+    let text = e.reply_text(id).await;
+    assert!(
+        text.starts_with("I couldn't read the channel's messages, so nothing was deleted"),
+        "{text}"
+    );
+    assert!(e.fake.channel(channel).is_some(), "the channel is kept");
+    let row = e.ticket(t.id).await.unwrap();
+    assert!(!row.is_archived());
+    assert_eq!(row.channel_id, Some(channel));
+    assert!(e
+        .store()
+        .await
+        .get_transcript(t.id)
+        .await
+        .unwrap()
+        .is_none());
+    // And a delete is refused the same way.
+    e.fake
+        .fail_next("GET /channels/*/messages", fakecord::FaultKind::Status(403));
+    let id = e.slash(ids::STAFF, channel, "delete", &[]);
+    let ask = e.reply(id).await;
+    let confirm = ask
+        .custom_ids()
+        .into_iter()
+        .find(|c| c.starts_with(DELETE_CONFIRM_PREFIX))
+        .expect("confirm button");
+    let click = e.click(ids::STAFF, channel, ask.id, &confirm);
+    let text = e.reply_text(click).await;
+    assert!(text.contains("so nothing was deleted"), "{text}");
+    assert!(e.fake.channel(channel).is_some());
+    assert!(e.ticket(t.id).await.is_some());
+    // Once Discord answers again, the archive goes through.
+    let id = e.slash(ids::STAFF, channel, "archive", &[]);
+    assert!(e.reply_text(id).await.contains("archived"));
+    e.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closed_dms_do_not_stop_an_archive() {
     let e = E2e::start(Backend::Sqlite).await;
     let panel = e.post_panel().await;
