@@ -512,6 +512,36 @@ fn unreachable_mongodb_names_host() {
     assert_no_secret(&out, "Hunter2Secret");
 }
 
+/// A MongoDB URI whose password holds characters that should have been percent-encoded
+/// (`/`, `?`, `@`, `#`, `:`): whatever its shape, no part of the password is printed.
+#[test]
+fn mongo_uri_with_odd_password_is_never_printed() {
+    let port = closed_port();
+    let cwd = tempfile::tempdir().unwrap();
+    for pw in [
+        "Hun/ter2Secret",
+        "Hun?ter2Secret",
+        "Hun@ter2Secret",
+        "Hun#ter2Secret",
+        "Hun:ter2Secret",
+        "Hunter2/Sec?ret@x",
+    ] {
+        let uri = format!("mongodb://bob:{pw}@127.0.0.1:{port}/tb_cli_unreachable");
+        let mut cmd = ticketctl(cwd.path());
+        cmd.env("DB_TYPE", "mongodb").env("MONGO_URI", &uri);
+        let out = run(cmd, &["status"]);
+        assert_ne!(out.code, 0, "{out}");
+        for fragment in pw.split(['/', '?', '@', '#', ':']) {
+            assert_no_secret(&out, fragment);
+        }
+        let out = run(ticketctl(cwd.path()), &["--database-url", &uri, "list"]);
+        assert_ne!(out.code, 0, "{out}");
+        for fragment in pw.split(['/', '?', '@', '#', ':']) {
+            assert_no_secret(&out, fragment);
+        }
+    }
+}
+
 /// Database URLs that cannot be right: a usage error (or not found), never a panic.
 #[test]
 fn bad_database_urls() {

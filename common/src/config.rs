@@ -110,21 +110,44 @@ impl MongoConfig {
     }
 }
 
-/// Hides the password of `scheme://user:password@host/...`.
+/// Splits what follows `scheme://` into the user info and the hosts-and-path. The user info
+/// ends at the LAST `@`: a password that holds an unescaped `/`, `?`, `#` or `@` (invalid, but
+/// typed by people) must still be recognised as a password and hidden, never printed.
+fn split_userinfo(rest: &str) -> (Option<&str>, &str) {
+    match rest.rfind('@') {
+        // An `@` in the query of a URI without credentials has no `:` before it in a user
+        // part... or it may: hiding too much is safe, showing a password is not.
+        Some(at) if rest[..at].contains(':') || !rest[..at].contains(['/', '?', '#']) => {
+            (Some(&rest[..at]), &rest[at + 1..])
+        }
+        _ => (None, rest),
+    }
+}
+
+/// Hides the password of `scheme://user:password@host/...`, whatever characters the password
+/// holds.
 pub fn redact_uri(uri: &str) -> String {
     let Some((scheme, rest)) = uri.split_once("://") else {
         return uri.to_owned();
     };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
+    match split_userinfo(rest) {
+        (Some(userinfo), hosts) => {
             let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
             let hidden = if userinfo.contains(':') { ":***" } else { "" };
-            format!("{scheme}://{user}{hidden}@{host}{tail}")
+            format!("{scheme}://{user}{hidden}@{hosts}")
         }
-        None => uri.to_owned(),
+        (None, _) => uri.to_owned(),
     }
+}
+
+/// Why a MongoDB URI's user info cannot be right: characters that must be percent-encoded.
+/// The driver refuses such a URI too; saying so first names the fix without printing it.
+fn mongo_userinfo_problem(uri: &str) -> Option<String> {
+    let rest = uri.split_once("://")?.1;
+    let userinfo = split_userinfo(rest).0?;
+    userinfo.contains(['/', '?', '#', '@']).then(|| {
+        "its user name or password holds a character that must be percent-encoded (/ as %2F, ? as %3F, # as %23, @ as %40, : in a user name as %3A); the value is not shown".to_owned()
+    })
 }
 
 /// Which database the store uses and how to reach it.
@@ -217,6 +240,10 @@ impl DbConfig {
                         "must start with mongodb:// or mongodb+srv://",
                     ));
                 }
+                if let Some(why) = mongo_userinfo_problem(uri) {
+                    problems.push(Problem::new("MONGO_URI", why));
+                    return None;
+                }
                 let database = vars
                     .get("MONGO_DB_NAME")
                     .map(str::to_owned)
@@ -266,6 +293,9 @@ impl DbConfig {
             return Ok(DbConfig::Sqlite { path: path.into() });
         }
         if raw.starts_with("mongodb://") || raw.starts_with("mongodb+srv://") {
+            if let Some(why) = mongo_userinfo_problem(raw) {
+                return Err(bad(format!("the MongoDB URL is not valid: {why}")));
+            }
             let database = database_from_uri(raw)
                 .or_else(|| mongo_database.map(str::to_owned))
                 .ok_or_else(|| bad("MongoDB URL names no database; add it as the path, e.g. mongodb://localhost:27017/ticket_bot".into()))?;
@@ -317,7 +347,7 @@ fn percent_decode(s: &str) -> Option<String> {
 
 fn database_from_uri(uri: &str) -> Option<String> {
     let rest = uri.split_once("://")?.1;
-    let path = rest.split_once('/')?.1;
+    let path = split_userinfo(rest).1.split_once('/')?.1;
     let db = path.split(['?', '#']).next()?;
     (!db.is_empty()).then(|| db.to_owned())
 }
@@ -909,6 +939,47 @@ mod tests {
         ] {
             assert!(named.contains(&v), "{v} missing from {named:?}");
         }
+    }
+
+    #[test]
+    fn odd_passwords_are_hidden_whatever_their_shape() {
+        for pw in ["p/ss", "p?ss", "p#ss", "p@ss", "p:ss", "a/b?c@d#e", "plain"] {
+            let uri = format!("mongodb://bob:{pw}@h1:27017,h2:27018/tix?authSource=admin");
+            let shown = redact_uri(&uri);
+            assert_eq!(
+                shown, "mongodb://bob:***@h1:27017,h2:27018/tix?authSource=admin",
+                "{pw}"
+            );
+        }
+        assert_eq!(redact_uri("mongodb://h:27017/db"), "mongodb://h:27017/db");
+        assert_eq!(
+            redact_uri("mongodb://h/db?appName=a@b"),
+            "mongodb://h/db?appName=a@b"
+        );
+        assert_eq!(redact_uri("mongodb://bob@h/db"), "mongodb://bob@h/db");
+        assert_eq!(
+            database_from_uri("mongodb://bob:p/ss@h/tix?x=1").as_deref(),
+            Some("tix")
+        );
+        for pw in ["p/ss", "p?ss", "p#ss", "p@ss"] {
+            let uri = format!("mongodb://bob:{pw}@h/tix");
+            let err = DbConfig::from_vars(&Vars::from_pairs([
+                ("DB_TYPE", "mongodb"),
+                ("MONGO_URI", uri.as_str()),
+            ]))
+            .unwrap_err();
+            assert_eq!(err.problems[0].variable, "MONGO_URI");
+            assert!(err.problems[0].fix.contains("percent-encoded"), "{err}");
+            assert!(!err.to_string().contains(pw), "{err}");
+            let err = DbConfig::from_url(&uri, None).unwrap_err();
+            assert!(!err.to_string().contains(pw), "{err}");
+        }
+        // Encoded, it is fine.
+        assert!(DbConfig::from_vars(&Vars::from_pairs([
+            ("DB_TYPE", "mongodb"),
+            ("MONGO_URI", "mongodb://bob:p%2Fss@h/tix"),
+        ]))
+        .is_ok());
     }
 
     #[test]

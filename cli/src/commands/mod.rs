@@ -61,6 +61,9 @@ mod tests {
             "7x",
             "d",
             "99999999999999999d",
+            // In range for a duration, out of range as a time before now (it panicked once).
+            "100000000000d",
+            "-7d",
             "😀",
             "7é",
         ] {
