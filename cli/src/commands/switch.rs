@@ -127,7 +127,9 @@ fn key_of(line: &str) -> Option<&str> {
 }
 
 /// Sets `values` in the file (replacing their lines, appending the missing ones), keeping every
-/// other line. The old file is kept as `<file>.bak`. Written atomically.
+/// other line. The old file is kept as `<file>.bak` (`.bak.1`, `.bak.2`, ... when one exists),
+/// with the same permissions; the new one is written to a temporary file, flushed, renamed
+/// over the old one, and the directory flushed.
 pub fn rewrite_env(path: &Path, values: &[(&str, String)]) -> Result<Option<PathBuf>> {
     let old = match std::fs::read_to_string(path) {
         Ok(s) => Some(s),
@@ -163,24 +165,102 @@ pub fn rewrite_env(path: &Path, values: &[(&str, String)]) -> Result<Option<Path
             lines.push(format!("{key}={}", quote(value)));
         }
     }
+    // The file holds the bot token and database passwords: a new one is private, an old
+    // one keeps its permissions.
+    let mode = file_mode(path).unwrap_or(0o600);
     let backup = match &old {
-        Some(_) => {
-            let mut b = path.as_os_str().to_owned();
-            b.push(".bak");
-            let b = PathBuf::from(b);
-            std::fs::copy(path, &b)
-                .with_context(|| format!("cannot back up {} to {}", path.display(), b.display()))?;
-            Some(b)
-        }
+        Some(text) => Some(write_backup(path, text, mode)?),
         None => None,
     };
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, lines.join("\n") + "\n")
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    write_synced(&tmp, &(lines.join("\n") + "\n"), mode, false)?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    sync_dir(path);
     Ok(backup)
+}
+
+#[cfg(unix)]
+fn file_mode(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777)
+}
+
+#[cfg(not(unix))]
+fn file_mode(_: &Path) -> Option<u32> {
+    None
+}
+
+/// Writes `text` to `path` with `mode`, flushed to disk. `create_new`: fail if it exists.
+fn write_synced(path: &Path, text: &str, mode: u32, create_new: bool) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if create_new {
+        options.create_new(true);
+    } else {
+        options.create(true).truncate(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    // `mode` at creation is filtered by the umask; set it exactly.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("cannot set the permissions of {}", path.display()))?;
+    }
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Keeps the old file as `<file>.bak`, or `<file>.bak.N` when earlier backups exist: a backup
+/// is never overwritten.
+fn write_backup(path: &Path, text: &str, mode: u32) -> Result<PathBuf> {
+    for n in 0u32.. {
+        let mut b = path.as_os_str().to_owned();
+        b.push(".bak");
+        if n > 0 {
+            b.push(format!(".{n}"));
+        }
+        let b = PathBuf::from(b);
+        match write_synced(&b, text, mode, true) {
+            Ok(()) => return Ok(b),
+            Err(e)
+                if e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::AlreadyExists) =>
+            {
+                continue
+            }
+            Err(e) => {
+                return Err(e.context(format!("cannot back up {}", path.display())));
+            }
+        }
+    }
+    unreachable!("u32 backups ran out")
+}
+
+/// Makes the rename durable: the directory entry is flushed too (best effort).
+fn sync_dir(path: &Path) {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if let Ok(d) = std::fs::File::open(dir) {
+        d.sync_all().ok();
+    }
 }
 
 #[cfg(test)]
@@ -214,5 +294,49 @@ mod tests {
         assert_eq!(map["BOT_TOKEN"], "abc");
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.matches("DB_TYPE").count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn permissions_kept_and_backups_never_overwritten() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(&path, "BOT_TOKEN=a.b.c\nDB_TYPE=sqlite\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let mut backups = Vec::new();
+        for (i, backend) in ["mysql", "mongodb", "sqlite"].into_iter().enumerate() {
+            let b = rewrite_env(&path, &[("DB_TYPE", backend.into())])
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                mode(&path),
+                0o600,
+                "the token stays private after switch {i}"
+            );
+            assert_eq!(mode(&b), 0o600, "and so does its backup");
+            backups.push(b);
+        }
+        let names: Vec<String> = backups
+            .iter()
+            .map(|b| b.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, [".env.bak", ".env.bak.1", ".env.bak.2"]);
+        // Each backup is the file as it was before that switch.
+        let db_type =
+            |p: &Path| ticketbot_common::config::read_env_file(p).unwrap()["DB_TYPE"].clone();
+        assert_eq!(db_type(&backups[0]), "sqlite");
+        assert_eq!(db_type(&backups[1]), "mysql");
+        assert_eq!(db_type(&backups[2]), "mongodb");
+        assert_eq!(db_type(&path), "sqlite");
+        assert!(!dir.path().join(".env.tmp").exists());
+
+        // A new file holds secrets: private from the start.
+        let fresh = dir.path().join("new.env");
+        assert!(rewrite_env(&fresh, &[("DB_TYPE", "mysql".into())])
+            .unwrap()
+            .is_none());
+        assert_eq!(mode(&fresh), 0o600);
     }
 }
