@@ -7,7 +7,7 @@ use ticketbot_common::ticket::Ticket;
 use ticketbot_transcript::Transcript;
 
 use crate::data::Data;
-use crate::transcripts;
+use crate::{embeds, transcripts};
 
 pub async fn record(
     ctx: &serenity::Context,
@@ -69,7 +69,11 @@ pub async fn post(
         embed = embed.field("Channel", format!("<#{c}> ({c})"), false);
     }
     if let Some(extra) = extra {
-        embed = embed.field("Details", extra, false);
+        embed = embed.field(
+            "Details",
+            embeds::fit(extra, embeds::FIELD_VALUE_MAX),
+            false,
+        );
     }
     let channel = serenity::ChannelId::new(log_channel);
     let msg = serenity::CreateMessage::new().embed(embed);

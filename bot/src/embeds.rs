@@ -82,8 +82,26 @@ pub fn delete_confirm(ticket: &Ticket) -> Vec<CreateActionRow> {
     ])]
 }
 
+/// Discord's limits on what an embed shows (in characters).
+pub const FIELD_VALUE_MAX: usize = 1024;
+pub const DESCRIPTION_MAX: usize = 4096;
+
+/// `text` cut to `max` characters (an ellipsis marks the cut), so that a long value stored by
+/// anyone (a reason from `ticketctl`, many participants) can never make Discord refuse a
+/// message.
+pub fn fit(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 pub fn notice(text: impl Into<String>) -> CreateEmbed {
-    CreateEmbed::new().description(text).color(COLOR)
+    CreateEmbed::new()
+        .description(fit(&text.into(), DESCRIPTION_MAX))
+        .color(COLOR)
 }
 
 fn user_or_dash(id: Option<u64>) -> String {
@@ -112,7 +130,7 @@ pub fn info(ticket: &Ticket, participants: &[Participant]) -> CreateEmbed {
         .field("Creator", format!("<@{}>", ticket.creator_id), true)
         .field("Claimed by", user_or_dash(ticket.claimed_by), true)
         .field("Opened", time(ticket.created_at), true)
-        .field("Participants", people, false);
+        .field("Participants", fit(&people, FIELD_VALUE_MAX), false);
     if let Some(closed) = ticket.closed_at {
         e = e.field("Closed", time(closed), true).field(
             "Closed by",
@@ -120,8 +138,23 @@ pub fn info(ticket: &Ticket, participants: &[Participant]) -> CreateEmbed {
             true,
         );
         if let Some(reason) = &ticket.close_reason {
-            e = e.field("Reason", reason, false);
+            e = e.field("Reason", fit(reason, FIELD_VALUE_MAX), false);
         }
     }
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_cuts_at_the_limit_on_a_character_boundary() {
+        assert_eq!(fit("short", 10), "short");
+        let long = "é".repeat(1100);
+        let cut = fit(&long, FIELD_VALUE_MAX);
+        assert_eq!(cut.chars().count(), FIELD_VALUE_MAX);
+        assert!(cut.ends_with('…'));
+        assert_eq!(fit(&"x".repeat(1024), 1024).len(), 1024);
+    }
 }

@@ -892,3 +892,77 @@ async fn a_refused_message_content_intent_says_what_to_enable_and_exits_non_zero
     assert!(out.contains("MESSAGE CONTENT INTENT"), "{out}");
     assert_no_token("bot output", &out);
 }
+
+/// A close reason longer than an embed field (from `ticketctl force-close`, which has no cap,
+/// or a client that ignores the command's max_length) never breaks an answer, a notice or the
+/// audit entry: each is cut to Discord's limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_reasons_are_cut_to_discords_limits() {
+    let e = E2e::start(Backend::Sqlite).await;
+    let reason_option = e.fake.commands()[0]["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "close")
+        .and_then(|c| c["options"].as_array().cloned())
+        .unwrap_or_default();
+    assert_eq!(reason_option[0]["max_length"], 1000, "{reason_option:?}");
+    let panel = e.post_panel().await;
+    let (t, channel) = e.open_ticket(panel, ids::ALICE).await;
+    let long = "why ".repeat(1200);
+    let id = e.slash(
+        ids::STAFF,
+        channel,
+        "close",
+        &[("reason", long.clone().into())],
+    );
+    assert!(e.reply_text(id).await.starts_with("Ticket closed"));
+    let entry = e
+        .audit_entries(&format!("Ticket {} closed", t.short_id()))
+        .pop()
+        .expect("the audit entry was accepted by Discord");
+    let details = entry.embeds[0]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "Details")
+        .expect("details")["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(details.chars().count(), 1024);
+    assert!(details.ends_with('…'));
+    let notice = e
+        .fake
+        .messages(channel)
+        .into_iter()
+        .rev()
+        .find(|m| m.text().contains("Ticket closed by"))
+        .expect("the close notice was accepted by Discord");
+    assert!(
+        notice.embeds[0]["description"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .count()
+            <= 4096
+    );
+    let id = e.slash(ids::STAFF, channel, "info", &[]);
+    let info = e.reply(id).await;
+    let reason = info.embeds[0]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "Reason")
+        .expect("reason")["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(reason.chars().count(), 1024);
+    // The database keeps the whole reason.
+    assert_eq!(
+        e.ticket(t.id).await.unwrap().close_reason.as_deref(),
+        Some(long.as_str())
+    );
+    e.finish().await;
+}

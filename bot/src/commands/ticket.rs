@@ -125,7 +125,9 @@ pub async fn create(ctx: Context<'_>) -> Result<(), Error> {
 #[poise::command(slash_command, guild_only)]
 pub async fn close(
     ctx: Context<'_>,
-    #[description = "Why the ticket is closed"] reason: Option<String>,
+    #[description = "Why the ticket is closed"]
+    #[max_length = 1000]
+    reason: Option<String>,
 ) -> Result<(), Error> {
     let Some((req, _work)) = start(ctx).await? else {
         return Ok(());
