@@ -966,3 +966,36 @@ async fn long_reasons_are_cut_to_discords_limits() {
     );
     e.finish().await;
 }
+
+/// The delete confirmation names its ticket: clicked anywhere but that ticket's channel (a
+/// forged or replayed interaction), it deletes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_confirmation_only_works_in_its_ticket() {
+    let e = E2e::start(Backend::Sqlite).await;
+    let panel = e.post_panel().await;
+    let (t, channel) = e.open_ticket(panel, ids::ALICE).await;
+    let (_, other) = e.open_ticket(panel, ids::BOB).await;
+    let id = e.slash(ids::STAFF, channel, "delete", &[]);
+    let ask = e.reply(id).await;
+    let confirm = ask
+        .custom_ids()
+        .into_iter()
+        .find(|c| c.starts_with(DELETE_CONFIRM_PREFIX))
+        .expect("confirm button");
+    for place in [other, ids::GENERAL_CHANNEL] {
+        let click = e.click(ids::STAFF, place, ask.id, &confirm);
+        let text = e.reply_text(click).await;
+        assert!(
+            text.starts_with("This button belongs to another ticket's channel"),
+            "{text}"
+        );
+    }
+    assert!(e.fake.channel(channel).is_some());
+    assert!(e.ticket(t.id).await.is_some());
+    let click = e.click(ids::STAFF, channel, ask.id, &confirm);
+    assert_eq!(
+        e.reply_text(click).await,
+        format!("Ticket {} deleted.", t.short_id())
+    );
+    e.finish().await;
+}

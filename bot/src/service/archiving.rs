@@ -106,9 +106,12 @@ pub async fn confirm_delete(ctx: &serenity::Context, data: &Data, req: &Req, id:
     let Some(ticket) = data.store.get(id).await? else {
         return Err(ServiceError::User("That ticket is already deleted.".into()));
     };
-    if ticket.guild_id != req.guild_id.get() {
+    // The button carries the ticket id; it only counts where that ticket lives.
+    if ticket.guild_id != req.guild_id.get()
+        || ticket.channel_id.is_some_and(|c| c != req.channel_id.get())
+    {
         return Err(ServiceError::User(
-            "That ticket belongs to another server.".into(),
+            "This button belongs to another ticket's channel; use /ticket delete in the ticket you want to delete.".into(),
         ));
     }
     // The conversation is kept: transcript first, and no delete without it.
