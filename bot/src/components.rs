@@ -26,6 +26,14 @@ pub async fn handle(
     if !ours {
         return Ok(());
     }
+    // With GUILD_ID set the bot serves that guild only: a click from any other guild (its
+    // administrators are not our staff) is ignored.
+    if let Some(only) = data.settings.guild_id {
+        if click.guild_id.map(|g| g.get()) != Some(only) {
+            tracing::debug!(guild = ?click.guild_id, "ignored a click from another guild");
+            return Ok(());
+        }
+    }
     let Some(_work) = data.begin_work() else {
         let msg = CreateInteractionResponseMessage::new()
             .content("The bot is restarting; please try again in a few seconds.")

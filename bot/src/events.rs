@@ -18,8 +18,22 @@ pub async fn say(ctx: Context<'_>, text: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Whether a command comes from a guild this bot serves: with GUILD_ID set, only that one.
+pub fn served(ctx: Context<'_>) -> bool {
+    ctx.data()
+        .settings
+        .guild_id
+        .is_none_or(|g| ctx.guild_id().map(|id| id.get()) == Some(g))
+}
+
 pub async fn on_error(error: poise::FrameworkError<'_, Arc<Data>, Error>) {
     match error {
+        poise::FrameworkError::CommandCheckFailed {
+            ctx, error: None, ..
+        } if !served(ctx) => {
+            // Another guild's command (a stale global registration): ignored.
+            tracing::debug!(guild = ?ctx.guild_id(), "ignored a command from another guild");
+        }
         poise::FrameworkError::CommandCheckFailed {
             ctx, error: None, ..
         } => {

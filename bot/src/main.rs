@@ -93,6 +93,7 @@ async fn run(settings: BotSettings) -> Result<()> {
         .options(poise::FrameworkOptions {
             commands: commands::all(),
             on_error: |error| Box::pin(events::on_error(error)),
+            command_check: Some(|ctx| Box::pin(async move { Ok(events::served(ctx)) })),
             event_handler: |ctx, event| Box::pin(events::handle(ctx, event)),
             ..Default::default()
         })

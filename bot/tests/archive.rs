@@ -999,3 +999,41 @@ async fn a_delete_confirmation_only_works_in_its_ticket() {
     );
     e.finish().await;
 }
+
+/// With GUILD_ID set, a click delivered from another guild, by that guild's administrator, is
+/// ignored: they are not our staff, and nothing changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clicks_from_another_guild_are_ignored() {
+    let e = E2e::start(Backend::Sqlite).await;
+    let panel = e.post_panel().await;
+    let (t, channel) = e.open_ticket(panel, ids::ALICE).await;
+    let other_guild = ids::GUILD + 999;
+    let bob = e.user(ids::BOB);
+    let mut sent = Vec::new();
+    for button in [CLAIM_BUTTON, CLOSE_BUTTON] {
+        sent.push(
+            e.fake
+                .click_button_from_guild(&bob, other_guild, channel, button),
+        );
+    }
+    sent.push(
+        e.fake
+            .click_button_from_guild(&bob, other_guild, ids::PANEL_CHANNEL, OPEN_BUTTON),
+    );
+    // The same click from our guild is answered at once, so a second is plenty.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for id in sent {
+        assert!(
+            e.fake.interaction(id).unwrap().callbacks.is_empty(),
+            "interaction {id} was answered"
+        );
+    }
+    let row = e.ticket(t.id).await.unwrap();
+    assert_eq!((row.status, row.claimed_by), (TicketStatus::Open, None));
+    assert_eq!(all_tickets(e.store().await.as_ref()).await.len(), 1);
+    e.finish_with(Checks {
+        allow_unanswered: true,
+        ..Checks::default()
+    })
+    .await;
+}

@@ -571,6 +571,42 @@ impl FakeDiscord {
         )
     }
 
+    /// A click that Discord delivers from ANOTHER guild the bot is in, by an administrator of
+    /// that guild (a bot installed in several servers, or a forged payload): `guild_id` and the
+    /// member's permissions are that guild's. Returns the interaction id.
+    pub fn click_button_from_guild(
+        &self,
+        user: &FakeUser,
+        guild_id: u64,
+        channel_id: u64,
+        custom_id: &str,
+    ) -> u64 {
+        let data = json!({"custom_id": custom_id, "component_type": 2});
+        self.send_interaction(
+            3,
+            user,
+            channel_id,
+            custom_id.to_owned(),
+            None,
+            |r, id, token| {
+                let mut v = interactions::base(r, id, token, 3, user, &[], channel_id);
+                v["guild_id"] = json!(sf(guild_id));
+                v["guild"]["id"] = json!(sf(guild_id));
+                v["channel"]["guild_id"] = json!(sf(guild_id));
+                v["member"]["permissions"] = json!(perms::ALL.to_string());
+                v["message"] = json!({
+                    "id": sf(id), "type": 0, "content": "", "channel_id": sf(channel_id),
+                    "author": payloads::user_json(&r.cfg.bot), "attachments": [], "embeds": [],
+                    "mentions": [], "mention_roles": [], "pinned": false, "mention_everyone": false,
+                    "tts": false, "timestamp": snowflake_time(id), "edited_timestamp": null,
+                    "flags": 0, "components": [],
+                });
+                v["data"] = data;
+                v
+            },
+        )
+    }
+
     /// Clicks the button `custom_id` on a message. Returns the interaction id.
     pub fn click_button(
         &self,
