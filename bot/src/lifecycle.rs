@@ -198,25 +198,59 @@ async fn stop_signal() -> Result<&'static str> {
     }
 }
 
+/// Runs a background task for the life of the process: if it panics (a bug, a value nobody
+/// foresaw), the panic is logged and the task starts again after a growing pause, instead of
+/// the bot going on without it and nobody knowing.
+fn supervise<F, Fut>(name: &'static str, task: F) -> tokio::task::JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    /// Stopping the supervisor (abort at shutdown) stops the task too.
+    struct AbortOnDrop(tokio::task::JoinHandle<()>);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    tokio::spawn(async move {
+        let mut pause = Duration::from_secs(1);
+        loop {
+            let mut running = AbortOnDrop(tokio::spawn(task()));
+            match (&mut running.0).await {
+                Ok(()) => return,
+                Err(e) if e.is_panic() => {
+                    tracing::error!(
+                        "the {name} task failed ({e}); starting it again in {}s",
+                        pause.as_secs()
+                    );
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(60));
+                }
+                Err(_) => return,
+            }
+        }
+    })
+}
+
 /// Runs the client until a stop signal, then stops cleanly.
 pub async fn run(client: &mut serenity::Client, data: Arc<Data>) -> Result<()> {
-    let heartbeat = tokio::spawn(heartbeat_loop(data.clone()));
-    let catch_up = tokio::spawn(catch_up_loop(
-        client.http.clone(),
-        client.cache.clone(),
-        data.clone(),
-    ));
-    let repair = tokio::spawn(repair_loop(
-        client.http.clone(),
-        client.cache.clone(),
-        data.clone(),
-    ));
     let shards = client.shard_manager.clone();
-    let archiver = tokio::spawn(crate::archive::run_loop(
-        client.http.clone(),
-        client.cache.clone(),
-        data.clone(),
-    ));
+    let (http, cache) = (client.http.clone(), client.cache.clone());
+    let d = data.clone();
+    let heartbeat = supervise("heartbeat", move || heartbeat_loop(d.clone()));
+    let (h, c, d) = (http.clone(), cache.clone(), data.clone());
+    let catch_up = supervise("catch-up", move || {
+        catch_up_loop(h.clone(), c.clone(), d.clone())
+    });
+    let (h, c, d) = (http.clone(), cache.clone(), data.clone());
+    let repair = supervise("repair", move || {
+        repair_loop(h.clone(), c.clone(), d.clone())
+    });
+    let (h, c, d) = (http, cache, data.clone());
+    let archiver = supervise("archive", move || {
+        crate::archive::run_loop(h.clone(), c.clone(), d.clone())
+    });
     let outcome = tokio::select! {
         r = client.start() => r.map_err(explain_gateway_error).map(|_| "the gateway closed"),
         s = stop_signal() => s,

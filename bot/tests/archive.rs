@@ -1037,3 +1037,45 @@ async fn clicks_from_another_guild_are_ignored() {
     })
     .await;
 }
+
+/// A row that says channel `0` (written by another tool; serenity panics on id 0) must not
+/// stop the background work: a force-close made after it is still applied to its channel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_channel_id_in_the_database_does_not_stop_the_bot() {
+    let e = E2e::start(Backend::Sqlite).await;
+    let panel = e.post_panel().await;
+    let store = e.store().await;
+    let mut odd = Ticket::new(ids::GUILD, ids::BOB, now());
+    odd.channel_id = Some(0);
+    store
+        .import_tickets(&[ticketbot_common::store::TicketRecord {
+            ticket: odd.clone(),
+            participants: Vec::new(),
+            open_slot: Some(0),
+        }])
+        .await
+        .expect("import");
+    let (t, channel) = e.open_ticket(panel, ids::ALICE).await;
+    let close = ticketbot_common::rules::Transition::Close {
+        by: None,
+        reason: Some("from the shell".into()),
+        at: now(),
+        forced: true,
+    };
+    store.transition(t.id, &close).await.expect("force-close");
+    eventually(
+        "the force-closed ticket's channel is locked",
+        Duration::from_secs(40),
+        || async {
+            e.fake
+                .channel(channel)
+                .and_then(|c| c.overwrite(ids::ALICE).cloned())
+                .filter(|o| *o == locked(ids::ALICE))
+        },
+    )
+    .await;
+    assert!(!e.output().contains("panicked"), "the bot panicked");
+    // The odd row has no channel by design: out of the way of the final consistency check.
+    store.discard(odd.id).await.expect("discard");
+    e.finish().await;
+}

@@ -70,8 +70,9 @@ impl<'a> Reader<'a> {
             .ok_or_else(|| self.err(field, "missing"))
     }
 
+    /// An optional snowflake; `0` (never a Discord id, "none" to other tools) reads as `None`.
     pub(crate) fn opt_id(&self, field: &str) -> StoreResult<Option<DiscordId>> {
-        Ok(self.opt_i64(field)?.map(|v| v as u64))
+        Ok(self.opt_i64(field)?.filter(|&v| v != 0).map(|v| v as u64))
     }
 
     pub(crate) fn id(&self, field: &str) -> StoreResult<DiscordId> {

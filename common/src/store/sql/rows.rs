@@ -108,8 +108,13 @@ pub(crate) fn parse_uuid(s: &str) -> StoreResult<Uuid> {
     Uuid::parse_str(s).map_err(|e| StoreError::corrupt(s, e))
 }
 
+/// An optional snowflake. `0` is no snowflake (Discord never issues it); rows written by other
+/// tools use it for "none", and serenity panics on it, so it reads as `None`.
 pub(crate) fn opt_id(row: &AnyRow, col: &str) -> StoreResult<Option<DiscordId>> {
-    Ok(row.try_get::<Option<i64>, _>(col)?.map(id_from_sql))
+    Ok(row
+        .try_get::<Option<i64>, _>(col)?
+        .filter(|&v| v != 0)
+        .map(id_from_sql))
 }
 
 pub(crate) fn opt_time(row: &AnyRow, col: &str, id: &str) -> StoreResult<Option<DateTime<Utc>>> {
