@@ -229,7 +229,7 @@ fn write_synced(path: &Path, text: &str, mode: u32, create_new: bool) -> Result<
 /// Keeps the old file as `<file>.bak`, or `<file>.bak.N` when earlier backups exist: a backup
 /// is never overwritten.
 fn write_backup(path: &Path, text: &str, mode: u32) -> Result<PathBuf> {
-    for n in 0u32.. {
+    for n in 0u32..10_000 {
         let mut b = path.as_os_str().to_owned();
         b.push(".bak");
         if n > 0 {
@@ -249,7 +249,10 @@ fn write_backup(path: &Path, text: &str, mode: u32) -> Result<PathBuf> {
             }
         }
     }
-    unreachable!("u32 backups ran out")
+    anyhow::bail!(
+        "{} already has 10,000 backups beside it; remove old ones",
+        path.display()
+    )
 }
 
 /// Makes the rename durable: the directory entry is flushed too (best effort).
