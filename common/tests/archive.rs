@@ -1230,3 +1230,50 @@ async fn upgraded_works(guard: &support::DbGuard) {
     again.close().await;
     store.close().await;
 }
+
+/// MongoDB: a delete that stopped after marking its document (no transactions) must not keep
+/// its creator's open slot until a restart: the next create finishes it and succeeds, and no
+/// caller is ever told "limit reached" with an empty list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mongo_half_done_delete_frees_the_slot_without_a_restart() {
+    let db = TestDb::new(Backend::Mongodb).await;
+    let store = db.store();
+    let at = Utc::now();
+    let ticketbot_common::store::CreateOutcome::Created(first) =
+        store.create_ticket(1, 7, 1, at).await.expect("create")
+    else {
+        panic!("the first ticket is created");
+    };
+    // What a crash between the two steps of `delete` leaves: the document marked, still there.
+    mongo_client()
+        .await
+        .database(&db.guard.name)
+        .collection::<bson::Document>("tickets")
+        .update_one(
+            bson::doc! { "_id": first.id.to_string() },
+            bson::doc! { "$set": { "deleted": true, "deleted_at": bson::Bson::Int64(at.timestamp_micros()) } },
+        )
+        .await
+        .expect("mark");
+    match store
+        .create_ticket(1, 7, 1, Utc::now())
+        .await
+        .expect("create again")
+    {
+        ticketbot_common::store::CreateOutcome::Created(t) => assert_ne!(t.id, first.id),
+        other => panic!("the slot stayed taken: {other:?}"),
+    }
+    assert!(
+        store.get(first.id).await.unwrap().is_none(),
+        "the delete was finished"
+    );
+    let kinds: Vec<EventKind> = store
+        .history(first.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds.last(), Some(&EventKind::Deleted), "{kinds:?}");
+    db.finish().await;
+}

@@ -96,6 +96,13 @@ pub async fn open(
                 if vanished && attempt < 3 {
                     continue;
                 }
+                if open.is_empty() {
+                    // Never an empty list as an answer: the slot is held by a ticket that is
+                    // going away (a delete or discard finishing).
+                    return Err(ServiceError::User(
+                        "Your previous ticket is still being closed down; please try again in a few seconds.".into(),
+                    ));
+                }
                 let links = open
                     .iter()
                     .map(|t| {

@@ -144,6 +144,9 @@ impl MongoStore {
             if !open.is_empty() {
                 return Ok(CreateOutcome::LimitReached { open });
             }
+            // Every slot is taken, yet no open ticket shows: a delete that stopped half-way
+            // holds one. Finish it now, in the normal path, and try again.
+            self.finish_deletes_of(guild_id, creator_id).await?;
         }
         let open = self.list(&filter, 100, None).await?.tickets;
         Ok(CreateOutcome::LimitReached { open })
@@ -305,5 +308,28 @@ impl MongoStore {
             || self.get(id),
         )
         .await
+    }
+
+    /// Finishes the interrupted deletes of one user's tickets (documents marked `deleted` whose
+    /// removal did not happen), which would otherwise keep holding their open slots.
+    pub(crate) async fn finish_deletes_of(
+        &self,
+        guild_id: DiscordId,
+        creator_id: DiscordId,
+    ) -> StoreResult<()> {
+        let mut stuck = self
+            .tickets
+            .find(doc! {
+                "guild_id": id_to_bson(guild_id),
+                "creator_id": id_to_bson(creator_id),
+                "deleted": true,
+                "purging": { "$ne": true },
+            })
+            .await?;
+        while let Some(doc) = stuck.try_next().await? {
+            let ticket = self.finish_delete(&doc).await?;
+            tracing::info!("finished the interrupted delete of ticket {}", ticket.id);
+        }
+        Ok(())
     }
 }
