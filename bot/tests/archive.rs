@@ -190,8 +190,13 @@ async fn assert_archived(e: &E2e, ticket: &Ticket, channel: u64, image: u64, by:
     sorted.sort_unstable();
     assert_eq!(ids_in_order, sorted);
 
-    // The log channel: the entry with the HTML file.
-    let entries = e.audit_entries(&format!("Ticket {} archived", ticket.short_id()));
+    // The log channel: the entry with the HTML file (posted just after the ticket is marked).
+    let needle = format!("Ticket {} archived", ticket.short_id());
+    eventually("the archive entry in the log channel", WAIT, || async {
+        (!e.audit_entries(&needle).is_empty()).then_some(())
+    })
+    .await;
+    let entries = e.audit_entries(&needle);
     assert_eq!(entries.len(), 1, "one archive entry");
     let file = entries[0]
         .attachments
@@ -209,15 +214,19 @@ async fn assert_archived(e: &E2e, ticket: &Ticket, channel: u64, image: u64, by:
     );
     assert!(!html.contains("<script>alert(2)"), "never raw");
 
-    // The creator's DM.
-    let dms = e.fake.dm_messages(ids::ALICE);
-    assert!(
-        dms.iter().any(|m| m
-            .attachments
+    // The creator's DM (sent after the log entry).
+    eventually("the transcript in the creator's DMs", WAIT, || async {
+        e.fake
+            .dm_messages(ids::ALICE)
             .iter()
-            .any(|a| a.filename.starts_with("transcript-"))),
-        "the creator got the transcript by DM: {dms:?}"
-    );
+            .any(|m| {
+                m.attachments
+                    .iter()
+                    .any(|a| a.filename.starts_with("transcript-"))
+            })
+            .then_some(())
+    })
+    .await;
 }
 
 async fn archive_by_command(backend: Backend) {
