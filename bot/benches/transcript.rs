@@ -939,7 +939,7 @@ fn report(args: &Args, r: &Report) {
             },
             "after_pages_ms": o.last_page.map(|l| o.took.saturating_sub(l).as_secs_f64() * 1000.0),
             "requests": o.timeline.len(),
-            "bot_cpu_s": o.bot_cpu,
+            "bot_cpu_s": (o.bot_cpu * 1000.0).round() / 1000.0,
             "rss_before_kib": o.rss_before,
             "hwm_before_kib": o.hwm_before,
             "hwm_during_kib": o.hwm_during,
