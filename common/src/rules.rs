@@ -124,6 +124,12 @@ impl Transition {
         }
     }
 
+    /// Whether the ticket's channel must change with it (lock/unlock, move between categories):
+    /// the store then marks the channel out of date in the same write.
+    pub fn changes_channel(&self) -> bool {
+        matches!(self, Transition::Close { .. } | Transition::Reopen { .. })
+    }
+
     /// The history entry this transition writes.
     pub fn event_kind(&self) -> EventKind {
         match self {

@@ -246,6 +246,34 @@ macro_rules! delegate_ticket_store {
             ) -> $crate::error::StoreResult<bool> {
                 <$ty>::remove_overflow_category(self, category_id).await
             }
+            async fn channels_to_sync(
+                &self,
+                limit: u32,
+            ) -> $crate::error::StoreResult<Vec<$crate::store::ChannelSync>> {
+                <$ty>::channels_to_sync(self, limit).await
+            }
+            async fn channel_synced(
+                &self,
+                id: uuid::Uuid,
+                token: uuid::Uuid,
+            ) -> $crate::error::StoreResult<bool> {
+                <$ty>::channel_synced(self, id, token).await
+            }
+            async fn channels_to_delete(
+                &self,
+                limit: u32,
+            ) -> $crate::error::StoreResult<Vec<$crate::store::ChannelDeletion>> {
+                <$ty>::channels_to_delete(self, limit).await
+            }
+            async fn channel_deleted(
+                &self,
+                channel_id: $crate::ticket::DiscordId,
+            ) -> $crate::error::StoreResult<bool> {
+                <$ty>::channel_deleted(self, channel_id).await
+            }
+            async fn finish_interrupted(&self) -> $crate::error::StoreResult<u64> {
+                <$ty>::finish_interrupted(self).await
+            }
             async fn try_lease(
                 &self,
                 key: &str,

@@ -5,6 +5,7 @@
 //! the store reads the ticket and lets [`rules`] say why.
 
 mod archive;
+mod channel_work;
 mod cursor;
 mod delegate;
 mod legacy;
@@ -25,6 +26,7 @@ pub use archive::{
     ArchiveQuery, CategoryKind, OverflowCategory, PurgeCounts, PurgeQuery, TranscriptBlob,
     TranscriptInfo, TRANSCRIPT_CHUNK_BYTES,
 };
+pub use channel_work::{ChannelDeletion, ChannelSync};
 pub use cursor::Cursor;
 pub use mongo::MongoStore;
 pub use sql::SqlStore;
@@ -242,6 +244,30 @@ pub trait TicketStore: Send + Sync + 'static {
 
     /// Removes a process's heartbeat (at clean shutdown).
     async fn remove_heartbeat(&self, instance_id: &str) -> StoreResult<()>;
+
+    // --- channel work kept until Discord confirms it ------------------------------------
+
+    /// Tickets whose channel is out of date (every close and reopen marks it, in the same
+    /// write), with a channel, oldest change first. Not time-based: a write committed late or
+    /// on a host with a skewed clock is found all the same.
+    async fn channels_to_sync(&self, limit: u32) -> StoreResult<Vec<ChannelSync>>;
+
+    /// Clears the mark of `token` once Discord shows the state it asked for. Returns false when
+    /// a later change replaced the mark (that one still waits) or the ticket is gone.
+    async fn channel_synced(&self, id: Uuid, token: Uuid) -> StoreResult<bool>;
+
+    /// Channels of deleted tickets that Discord has not confirmed deleted yet, oldest first.
+    async fn channels_to_delete(&self, limit: u32) -> StoreResult<Vec<ChannelDeletion>>;
+
+    /// Forgets a channel deletion once Discord confirmed it (deleted, or unknown). Returns
+    /// whether it was pending.
+    async fn channel_deleted(&self, channel_id: DiscordId) -> StoreResult<bool>;
+
+    /// Finishes what an interrupted write left half-done (MongoDB, which has no multi-document
+    /// transactions here: outbox events not yet copied, deletes and purges stopped half-way).
+    /// Nothing to do for the SQL backends, whose writes are transactions. Run at connect and
+    /// then periodically by the bot. Returns how many items it finished.
+    async fn finish_interrupted(&self) -> StoreResult<u64>;
 
     // --- archive, transcripts, overflow categories, leases, purge -----------------------
 

@@ -45,6 +45,7 @@ impl MongoStore {
             transcript_chunks: db.collection("transcript_chunks"),
             categories: db.collection("overflow_categories"),
             leases: db.collection("leases"),
+            channel_deletions: db.collection("channel_deletions"),
             client,
         };
         store.upgrade_legacy().await?;
@@ -122,6 +123,7 @@ impl MongoStore {
                 index(doc! { "outbox_n": 1 }, "tickets_outbox", false),
                 index(doc! { "updated_at": 1 }, "tickets_updated", false),
                 index(doc! { "deleted": 1 }, "tickets_deleted", false),
+                index(doc! { "channel_sync": 1 }, "tickets_channel_sync", false),
                 // Serves `archivable`: closed, unarchived, by close time.
                 index(
                     doc! { "status": 1, "archived_at": 1, "closed_at": 1 },
@@ -217,22 +219,27 @@ impl MongoStore {
         Ok(())
     }
 
-    /// Copies outbox events left by an interrupted write and finishes interrupted deletes.
-    pub(crate) async fn repair(&self) -> StoreResult<()> {
+    /// Copies outbox events left by an interrupted write and finishes interrupted deletes and
+    /// purges: at connect, and periodically (`finish_interrupted`). Every step is idempotent,
+    /// so two processes doing it at once do no harm. Returns how many items it finished.
+    pub(crate) async fn repair(&self) -> StoreResult<u64> {
+        let mut done = 0;
         let mut pending = self.tickets.find(doc! { "outbox_n": { "$gt": 0 } }).await?;
         while let Some(doc) = pending.try_next().await? {
             self.flush_outbox(&doc).await?;
+            done += 1;
         }
         // A purge interrupted between marking and removing: finish it (no `deleted` event).
-        self.finish_purges().await?;
+        done += self.finish_purges().await?;
         let mut deleting = self
             .tickets
             .find(doc! { "deleted": true, "purging": { "$ne": true } })
             .await?;
         while let Some(doc) = deleting.try_next().await? {
             self.finish_delete(&doc).await?;
+            done += 1;
         }
-        Ok(())
+        Ok(done)
     }
 
     pub(crate) async fn schema_version(&self) -> StoreResult<i64> {

@@ -107,6 +107,7 @@ impl MongoStore {
             details: serde_json::to_string(&ticket).ok(),
         };
         self.insert_events(std::slice::from_ref(&event)).await?;
+        self.record_channel_deletion(&ticket, event.at).await?;
         self.tickets
             .delete_one(doc! { "_id": ticket.id.to_string(), "deleted": true })
             .await?;

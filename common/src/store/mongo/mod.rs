@@ -22,6 +22,7 @@
 //! delegates every method to the inherent method of the same name.
 
 mod archive;
+mod channel_work;
 mod connect;
 mod docs;
 mod export;
@@ -35,8 +36,9 @@ use bson::Document;
 use mongodb::{Client, Collection};
 use uuid::Uuid;
 
-/// 2: archive fields, transcripts, overflow categories, leases.
-const SCHEMA_VERSION: i64 = 2;
+/// 2: archive fields, transcripts, overflow categories, leases. 3: channel work (the
+/// `channel_sync` mark, `channel_deletions`).
+const SCHEMA_VERSION: i64 = 3;
 
 /// Reopen looks for a free open-ticket slot up to here (a user never holds that many).
 const MAX_SLOT: i64 = 10_000;
@@ -55,6 +57,7 @@ pub struct MongoStore {
     transcript_chunks: Collection<Document>,
     categories: Collection<Document>,
     leases: Collection<Document>,
+    channel_deletions: Collection<Document>,
 }
 
 super::delegate_ticket_store!(MongoStore);

@@ -123,8 +123,11 @@ impl MongoStore {
     }
 
     /// Removes the tickets marked `purging` with everything stored for them.
-    pub(crate) async fn finish_purges(&self) -> StoreResult<()> {
-        self.finish_purges_counted(&mut PurgeByGuild::new()).await
+    /// Finishes purges stopped half-way; returns how many tickets it removed.
+    pub(crate) async fn finish_purges(&self) -> StoreResult<u64> {
+        let mut by_guild = PurgeByGuild::new();
+        self.finish_purges_counted(&mut by_guild).await?;
+        Ok(by_guild.values().map(|c| c.tickets).sum())
     }
 
     async fn finish_purges_counted(&self, by_guild: &mut PurgeByGuild) -> StoreResult<()> {

@@ -37,6 +37,7 @@ impl MongoStore {
                 "status": "open", "closed_at": Bson::Null, "closed_by": Bson::Null,
                 "close_reason": Bson::Null, "open_slot": slot, "updated_at": time_to_bson(t.at()),
                 "archived_at": Bson::Null, "archive_requested_at": Bson::Null,
+                "channel_sync": Uuid::new_v4().to_string(),
             }};
             let filter = doc! { "_id": id.to_string(), "deleted": false, "status": "closed" };
             let slot_taken = match self.write_with_event(filter, update, &event).await {
@@ -80,6 +81,7 @@ impl MongoStore {
                 doc! {
                     "status": "closed", "closed_at": at.clone(), "closed_by": opt_id_to_bson(*by),
                     "close_reason": opt_str_to_bson(reason), "open_slot": id.to_string(),
+                    "channel_sync": Uuid::new_v4().to_string(),
                 }
             }
             Transition::Reopen { .. } => return self.try_reopen(id, t).await,

@@ -162,6 +162,7 @@ impl SqlStore {
             let details = serde_json::to_string(&ticket).ok();
             let event = TicketEvent::new(&ticket, EventKind::Deleted, by, at, details);
             Self::insert_event(&mut tx, &event).await?;
+            self.record_channel_deletion(&mut tx, &ticket, at).await?;
             tx.commit().await?;
             Ok(ticket)
         };

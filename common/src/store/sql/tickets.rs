@@ -105,12 +105,14 @@ impl SqlStore {
                 vec![Bind::Int(Some(id_to_sql(*by)))],
             ),
             Transition::Close { by, reason, .. } => (
-                "status = 'closed', closed_at = ?, closed_by = ?, close_reason = ?, open_slot = NULL",
+                "status = 'closed', closed_at = ?, closed_by = ?, close_reason = ?, open_slot = NULL, \
+                 channel_sync = ?",
                 "status = 'open'",
                 vec![
                     Bind::Int(Some(at)),
                     Bind::Int(by.map(id_to_sql)),
                     Bind::Text(reason.clone()),
+                    Bind::Text(Some(Uuid::new_v4().to_string())),
                 ],
             ),
             Transition::Reopen { .. } => return self.try_reopen(id, t).await,
@@ -152,9 +154,10 @@ impl SqlStore {
             let res = sqlx::query(
                 "UPDATE tickets SET status = 'open', closed_at = NULL, closed_by = NULL, \
                  close_reason = NULL, archived_at = NULL, archive_requested_at = NULL, open_slot = ?, \
-                 updated_at = ? WHERE id = ? AND status = 'closed'",
+                 channel_sync = ?, updated_at = ? WHERE id = ? AND status = 'closed'",
             )
             .bind(slot)
+            .bind(Uuid::new_v4().to_string())
             .bind(time_to_sql(t.at()))
             .bind(id.to_string())
             .execute(&mut *tx)
