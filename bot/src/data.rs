@@ -17,6 +17,8 @@ pub struct Data {
     pub policy: Policy,
     /// Identifies this process in heartbeats and logs.
     pub instance_id: String,
+    /// Ticket-like channels that no ticket holds, already reported (once per process).
+    pub reported_strays: std::sync::Mutex<std::collections::HashSet<u64>>,
     stopping: AtomicBool,
     in_flight: AtomicUsize,
     idle: Notify,
@@ -37,6 +39,7 @@ impl Data {
                 std::process::id(),
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             ),
+            reported_strays: Default::default(),
             stopping: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),

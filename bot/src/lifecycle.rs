@@ -1,7 +1,7 @@
 //! Start-up and shutdown: command registration once per process, the heartbeat that tells
-//! `ticketctl` a bot is running, the loop that catches up on changes made outside this
-//! process (`ticketctl force-close`), the repair run again every minute, and a graceful stop on
-//! SIGINT/SIGTERM.
+//! `ticketctl` a bot is running, the channel work kept in the database (channels to bring up
+//! to date after a close or reopen by anyone, this process, another one or `ticketctl`; channels
+//! of deleted tickets), the repair run again every minute, and a graceful stop on SIGINT/SIGTERM.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,10 +13,7 @@ use ticketbot_common::config::BotSettings;
 use ticketbot_common::store::{Heartbeat, HEARTBEAT_EVERY};
 
 use crate::data::{Data, Error};
-use crate::{reconcile, sync};
-
-/// How often changes made elsewhere are looked for.
-const CATCH_UP_EVERY: Duration = Duration::from_secs(10);
+use crate::reconcile;
 
 /// How often the start-up repair runs again: after a crash that a prompt restart followed, a
 /// half-made ticket is younger than the repair's grace period at the start, and only a later
@@ -94,43 +91,6 @@ async fn heartbeat_loop(data: Arc<Data>) {
     }
 }
 
-/// Brings channels in line with tickets changed by anyone (this process included: then it is
-/// a no-op against the cache).
-async fn catch_up_loop(http: Arc<serenity::Http>, cache: Arc<serenity::Cache>, data: Arc<Data>) {
-    // Changes made while no bot ran are caught up too, a day back.
-    let mut since = Utc::now() - chrono::Duration::days(1);
-    let mut tick = tokio::time::interval(CATCH_UP_EVERY);
-    loop {
-        tick.tick().await;
-        let Some(_work) = data.begin_work() else {
-            return;
-        };
-        let checked_at = Utc::now();
-        match data.store.updated_since(since, 500).await {
-            Ok(tickets) => {
-                let full = tickets.len() == 500;
-                for t in &tickets {
-                    if data.settings.guild_id.is_some_and(|g| g != t.guild_id) {
-                        continue;
-                    }
-                    if let Err(e) = sync::apply(&http, &cache, &data, t).await {
-                        tracing::warn!(
-                            "cannot bring the channel of ticket {} up to date: {e}",
-                            t.id
-                        );
-                    }
-                }
-                since = match (full, tickets.last()) {
-                    (true, Some(last)) => last.updated_at,
-                    // A little overlap: a write committed just before `checked_at` is not missed.
-                    _ => checked_at - chrono::Duration::seconds(2),
-                };
-            }
-            Err(e) => tracing::warn!("cannot look for changed tickets: {e}"),
-        }
-    }
-}
-
 /// Runs the repair of `reconcile` every [`REPAIR_EVERY`] over the cached guild, as at start-up.
 async fn repair_loop(http: Arc<serenity::Http>, cache: Arc<serenity::Cache>, data: Arc<Data>) {
     let mut tick =
@@ -140,6 +100,12 @@ async fn repair_loop(http: Arc<serenity::Http>, cache: Arc<serenity::Cache>, dat
         let Some(_work) = data.begin_work() else {
             return;
         };
+        // MongoDB's writes stopped half-way (by a crash, here or in another process).
+        match data.store.finish_interrupted().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("repair: finished {n} interrupted database writes"),
+            Err(e) => tracing::warn!("cannot finish interrupted database writes: {e}"),
+        }
         let guilds = match data.settings.guild_id {
             Some(g) => vec![serenity::GuildId::new(g)],
             None => cache.guilds(),
@@ -240,8 +206,8 @@ pub async fn run(client: &mut serenity::Client, data: Arc<Data>) -> Result<()> {
     let d = data.clone();
     let heartbeat = supervise("heartbeat", move || heartbeat_loop(d.clone()));
     let (h, c, d) = (http.clone(), cache.clone(), data.clone());
-    let catch_up = supervise("catch-up", move || {
-        catch_up_loop(h.clone(), c.clone(), d.clone())
+    let channel_work = supervise("channel work", move || {
+        crate::channel_work::run_loop(h.clone(), c.clone(), d.clone())
     });
     let (h, c, d) = (http.clone(), cache.clone(), data.clone());
     let repair = supervise("repair", move || {
@@ -265,7 +231,7 @@ pub async fn run(client: &mut serenity::Client, data: Arc<Data>) -> Result<()> {
     }
     shards.shutdown_all().await;
     heartbeat.abort();
-    catch_up.abort();
+    channel_work.abort();
     repair.abort();
     archiver.abort();
     data.store.remove_heartbeat(&data.instance_id).await.ok();

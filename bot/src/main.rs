@@ -6,6 +6,7 @@ mod access;
 mod archive;
 mod audit;
 mod categories;
+mod channel_work;
 mod commands;
 mod components;
 mod data;

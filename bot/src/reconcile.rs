@@ -1,7 +1,12 @@
 //! Repairs what a crash between two steps can leave, when a guild comes online and then every
-//! minute: an open ticket whose channel was never made or is gone, and a `ticket-xxxxxxxx`
-//! channel with no ticket. Everything done is logged. Safe with several bot processes: every
+//! minute: an open ticket whose channel was never made or is gone, and a ticket whose channel
+//! was made but not recorded. Everything done is logged. Safe with several bot processes: every
 //! step is conditional.
+//!
+//! It never deletes a channel. A `ticket-xxxxxxxx` channel that no ticket holds may belong to a
+//! Python bot beside us, another deployment, or a database restored from a backup (or a wrong
+//! `SQLITE_PATH`): it is reported once and left alone. The only channels the bot deletes on its
+//! own are those its database recorded as its own to delete (`channel_work`).
 
 use std::collections::HashMap;
 
@@ -16,9 +21,9 @@ use crate::data::Data;
 /// Younger than this, a half-made ticket may still be in the middle of being created.
 const GRACE: chrono::Duration = chrono::Duration::minutes(2);
 
-/// Older than this, a ticket channel without a ticket is left alone (and reported): it is more
-/// likely a database restored from a backup than a crash's leftover.
-const ORPHAN_MAX_AGE: chrono::Duration = chrono::Duration::hours(24);
+/// A channel made for a ticket is younger than the ticket; this much clock difference between
+/// our host and Discord is allowed when telling whether a channel can be the ticket's.
+const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(1);
 
 /// What one pass repaired.
 #[derive(Debug, Default, Clone, Copy)]
@@ -26,12 +31,13 @@ pub struct Repairs {
     pub adopted: usize,
     pub discarded: usize,
     pub closed: usize,
-    pub removed: usize,
+    /// Ticket-like channels no ticket holds, reported for the first time (left in place).
+    pub strays: usize,
 }
 
 impl Repairs {
     pub fn any(&self) -> bool {
-        self.adopted + self.discarded + self.closed + self.removed > 0
+        self.adopted + self.discarded + self.closed + self.strays > 0
     }
 
     pub fn log(&self, guild_id: serenity::GuildId) {
@@ -39,12 +45,12 @@ impl Repairs {
             adopted,
             discarded,
             closed,
-            removed,
+            strays,
         } = *self;
         tracing::info!(
             guild = %guild_id,
-            adopted, discarded, closed, removed,
-            "guild checked: {adopted} channels re-attached, {discarded} half-made tickets discarded, {closed} tickets closed, {removed} orphan channels deleted"
+            adopted, discarded, closed, strays,
+            "guild checked: {adopted} channels re-attached, {discarded} half-made tickets discarded, {closed} tickets closed, {strays} unknown ticket channels left in place"
         );
     }
 }
@@ -71,7 +77,11 @@ pub async fn guild(
         for t in &page.tickets {
             match t.channel_id {
                 None if Utc::now() - t.created_at > GRACE => {
-                    match channels.iter().find(|c| c.name == t.channel_name()) {
+                    let made_for_it = |c: &&serenity::GuildChannel| {
+                        c.name == t.channel_name()
+                            && c.id.created_at().to_utc() >= t.created_at - CLOCK_SKEW
+                    };
+                    match channels.iter().find(made_for_it) {
                         Some(ch) => {
                             data.store.set_channel(t.id, Some(ch.id.get())).await?;
                             tracing::info!(
@@ -127,45 +137,61 @@ pub async fn guild(
         }
     }
 
-    let mut removed = 0;
+    let mut strays = 0;
+    // Channels of deleted tickets, still to delete: `channel_work` deletes them.
+    let to_delete: std::collections::HashSet<u64> = data
+        .store
+        .channels_to_delete(10_000)
+        .await?
+        .iter()
+        .map(|d| d.channel_id)
+        .collect();
     for ch in channels {
+        if to_delete.contains(&ch.id.get()) {
+            continue;
+        }
         let Some(short) = short_id_from_channel_name(&ch.name) else {
             continue;
         };
         if data.store.get_by_channel(ch.id.get()).await?.is_some() {
             continue;
         }
-        let age = Utc::now() - ch.id.created_at().to_utc();
-        if age < GRACE {
+        let made_at = ch.id.created_at().to_utc();
+        if Utc::now() - made_at < GRACE {
             continue;
         }
+        // Made for a ticket of ours whose channel was never recorded (a crash in between):
+        // the row with that id and no channel, older than the channel, proves it.
         let candidates = data.store.find_by_prefix(short, 10).await?;
-        if let Some(t) = candidates.iter().find(|t| t.channel_id.is_none()) {
+        if let Some(t) = candidates.iter().find(|t| {
+            t.channel_id.is_none()
+                && !t.is_archived()
+                && t.guild_id == guild_id.get()
+                && t.created_at - CLOCK_SKEW <= made_at
+        }) {
             data.store.set_channel(t.id, Some(ch.id.get())).await?;
             tracing::info!("repair: ticket {} takes its channel {} back", t.id, ch.id);
             adopted += 1;
             continue;
         }
-        if age > ORPHAN_MAX_AGE {
-            tracing::warn!("channel #{} ({}) looks like a ticket channel but no ticket has it; left in place — delete it by hand if it is not needed", ch.name, ch.id);
-            continue;
-        }
-        match ch.id.delete(http).await {
-            Ok(_) => {
-                tracing::info!(
-                    "repair: deleted channel #{} ({}), which had no ticket",
-                    ch.name,
-                    ch.id
-                );
-                removed += 1;
-            }
-            Err(e) => tracing::warn!("repair: cannot delete orphan channel {}: {e}", ch.id),
+        let first_time = data
+            .reported_strays
+            .lock()
+            .map(|mut seen| seen.insert(ch.id.get()))
+            .unwrap_or(true);
+        if first_time {
+            tracing::warn!(
+                "channel #{} ({}) looks like a ticket channel but no ticket in this database has it; left in place (another bot or database may own it) — delete it by hand if it is not needed",
+                ch.name,
+                ch.id
+            );
+            strays += 1;
         }
     }
     Ok(Repairs {
         adopted,
         discarded,
         closed,
-        removed,
+        strays,
     })
 }

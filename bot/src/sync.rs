@@ -1,6 +1,7 @@
 //! Makes a ticket's Discord channel match its database state: the creator may write while the
-//! ticket is open and only read once it is closed; the channel sits in the open or closed
-//! category. Idempotent, so it serves close, reopen, and catching up on `ticketctl force-close`.
+//! ticket is open and only read once it is closed; each participant has the members' access
+//! and a removed one has it no more; the channel sits in the open or closed category.
+//! Idempotent, so it serves close, reopen, add/remove and the retries of `channel_work`.
 
 use poise::serenity_prelude as serenity;
 use serenity::{PermissionOverwrite, PermissionOverwriteType, UserId};
@@ -57,6 +58,16 @@ pub async fn apply(
             .get(&channel_id)
             .map(|c| (c.permission_overwrites.clone(), c.parent_id))
     });
+    let bot = cache.current_user().id;
+    sync_participants(
+        http,
+        data,
+        ticket,
+        channel_id,
+        cached.as_ref().map(|c| &c.0),
+        bot,
+    )
+    .await?;
     let (overwrite_ok, parent_ok, old_parent) = match &cached {
         Some((overwrites, parent)) => (
             overwrites
@@ -74,6 +85,63 @@ pub async fn apply(
         categories::move_channel(http, cache, data, guild, kind, channel_id).await?;
         // The category it left may be an overflow one that is empty now.
         categories::remove_if_empty(http, data, guild, old_parent).await;
+    }
+    Ok(())
+}
+
+/// Gives every participant the members' access, and takes it from users who hold exactly the
+/// access this bot grants but are neither the creator nor a participant (removed ones).
+/// Overwrites set by hand with other permissions are left alone.
+async fn sync_participants(
+    http: &serenity::Http,
+    data: &Data,
+    ticket: &Ticket,
+    channel_id: serenity::ChannelId,
+    cached: Option<&Vec<PermissionOverwrite>>,
+    bot: UserId,
+) -> Result<(), PlaceError> {
+    let participants = data.store.participants(ticket.id).await?;
+    let fetched;
+    let overwrites = match cached {
+        Some(o) => o,
+        None => {
+            fetched = match channel_id.to_channel(http).await?.guild() {
+                Some(c) => c.permission_overwrites,
+                None => return Ok(()),
+            };
+            &fetched
+        }
+    };
+    let granted = |user: UserId| {
+        overwrites.iter().any(|o| {
+            o.kind == PermissionOverwriteType::Member(user)
+                && o.allow.contains(member_permissions())
+        })
+    };
+    for p in &participants {
+        let user = UserId::new(p.user_id);
+        if !granted(user) {
+            let grant = PermissionOverwrite {
+                allow: member_permissions(),
+                deny: serenity::Permissions::empty(),
+                kind: PermissionOverwriteType::Member(user),
+            };
+            channel_id.create_permission(http, grant).await?;
+        }
+    }
+    for o in overwrites {
+        let PermissionOverwriteType::Member(user) = o.kind else {
+            continue;
+        };
+        let ours = o.allow == member_permissions() && o.deny.is_empty();
+        let keeps = user.get() == ticket.creator_id
+            || user == bot
+            || participants.iter().any(|p| p.user_id == user.get());
+        if ours && !keeps {
+            channel_id
+                .delete_permission(http, PermissionOverwriteType::Member(user))
+                .await?;
+        }
     }
     Ok(())
 }

@@ -45,6 +45,10 @@ on_every_backend! {
         sqlite_delete_records_the_channel_to_delete,
         mysql_delete_records_the_channel_to_delete,
         mongodb_delete_records_the_channel_to_delete;
+    participants_mark_the_channel =>
+        sqlite_participants_mark_the_channel,
+        mysql_participants_mark_the_channel,
+        mongodb_participants_mark_the_channel;
 }
 
 const GUILD: DiscordId = 1_111_111_111_111_111_111;
@@ -245,4 +249,31 @@ async fn delete_records_the_channel_to_delete(db: &TestDb) {
         store.finish_interrupted().await.expect("nothing half-done"),
         0
     );
+}
+
+async fn participants_mark_the_channel(db: &TestDb) {
+    let store = db.store();
+    let store = store.as_ref();
+    let t = ticket(store, 1, Some(8_000)).await;
+    store
+        .add_participant(t.id, 42, STAFF, at(1))
+        .await
+        .expect("add");
+    let first = marked(store).await;
+    assert_eq!(
+        first.len(),
+        1,
+        "adding someone changes the channel's overwrites"
+    );
+    assert!(store
+        .channel_synced(t.id, first[0].1)
+        .await
+        .expect("confirm"));
+    store
+        .remove_participant(t.id, 42, STAFF, at(2))
+        .await
+        .expect("remove");
+    let second = marked(store).await;
+    assert_eq!(second.len(), 1, "so does removing them");
+    assert_ne!(second[0].1, first[0].1);
 }

@@ -136,20 +136,24 @@ pub async fn confirm_delete(ctx: &serenity::Context, data: &Data, req: &Req, id:
             })
             .map(|p| p.get())
     });
+    // The record goes first, and with it (in the same write) the channel is recorded as ours to
+    // delete: the channel's delete event then finds no ticket to force-close, and a channel
+    // Discord will not delete right now is deleted by `channel_work` later, never forgotten.
+    data.store.delete(id, Some(req.user()), now()).await?;
+    let mut channel_left = None;
     if let Some(channel) = ticket.channel_id {
         match ChannelId::new(channel).delete(&ctx.http).await {
             Ok(_) => {}
             Err(serenity::Error::Http(e))
                 if e.status_code() == Some(serenity::StatusCode::NOT_FOUND) => {}
-            Err(e) => {
-                let e = discord_error(&e);
-                return Err(ServiceError::User(format!(
-                    "I couldn't delete the channel (Discord said: {e}); the ticket is kept. Check that I can manage channels and try again."
-                )));
+            Err(e) => channel_left = Some(discord_error(&e)),
+        }
+        if channel_left.is_none() {
+            if let Err(e) = data.store.channel_deleted(channel).await {
+                tracing::warn!("cannot record that channel {channel} is deleted: {e}");
             }
         }
     }
-    data.store.delete(id, Some(req.user()), now()).await?;
     // Only once it is done: the entry is built from the ticket as read above, and it goes to
     // the log channel, so nothing is lost by waiting (a refused delete must leave no entry).
     audit::post(
@@ -164,6 +168,13 @@ pub async fn confirm_delete(ctx: &serenity::Context, data: &Data, req: &Req, id:
     .await;
     if let Some(t) = &transcript {
         transcripts::dm_creator(&ctx.http, data, &ticket, t).await;
+    }
+    if let Some(e) = channel_left {
+        tracing::warn!("ticket {} deleted; its channel is not yet: {e}", ticket.id);
+        return Ok(Reply::text(format!(
+            "Ticket {} deleted, but Discord did not delete its channel yet (Discord said: {e}); I'll retry shortly.",
+            ticket.short_id()
+        )));
     }
     categories::remove_if_empty(&ctx.http, data, req.guild_id, old_parent).await;
     Ok(Reply::text(format!(

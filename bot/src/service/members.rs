@@ -8,20 +8,9 @@ pub async fn add(ctx: &serenity::Context, data: &Data, req: &Req, user: UserId) 
     data.store
         .add_participant(ticket.id, user.get(), req.user(), now())
         .await?;
-    let overwrite = PermissionOverwrite {
-        allow: member_permissions(),
-        deny: serenity::Permissions::empty(),
-        kind: PermissionOverwriteType::Member(user),
-    };
-    if let Err(e) = req.channel_id.create_permission(&ctx.http, overwrite).await {
-        // Undo the record so that database and channel agree.
-        data.store
-            .remove_participant(ticket.id, user.get(), req.user(), now())
-            .await
-            .ok();
-        let e = discord_error(&e);
-        return Err(ServiceError::User(format!("I couldn't give <@{user}> access to this channel (Discord said: {e}); nothing changed.")));
-    }
+    // The database is the truth; the channel follows it (retried by `channel_work` until
+    // Discord confirms, so the two never stay apart).
+    let granted = crate::sync::apply(&ctx.http, &ctx.cache, data, &ticket).await;
     notice(
         ctx,
         &ticket,
@@ -38,7 +27,18 @@ pub async fn add(ctx: &serenity::Context, data: &Data, req: &Req, user: UserId) 
         Some(&format!("<@{user}>")),
     )
     .await;
-    Ok(Reply::text(format!("Added <@{user}> to this ticket.")))
+    match granted {
+        Ok(()) => Ok(Reply::text(format!("Added <@{user}> to this ticket."))),
+        Err(e) => {
+            tracing::warn!(
+                "ticket {}: <@{user}> added but not given access yet: {e}",
+                ticket.id
+            );
+            Ok(Reply::text(format!(
+                "Added <@{user}> to this ticket, but I couldn't give them access to the channel yet (Discord said: {e}); I'll retry shortly."
+            )))
+        }
+    }
 }
 
 pub async fn remove(ctx: &serenity::Context, data: &Data, req: &Req, user: UserId) -> Outcome {
@@ -47,20 +47,7 @@ pub async fn remove(ctx: &serenity::Context, data: &Data, req: &Req, user: UserI
     data.store
         .remove_participant(ticket.id, user.get(), req.user(), now())
         .await?;
-    if let Err(e) = req
-        .channel_id
-        .delete_permission(&ctx.http, PermissionOverwriteType::Member(user))
-        .await
-    {
-        data.store
-            .add_participant(ticket.id, user.get(), req.user(), now())
-            .await
-            .ok();
-        let e = discord_error(&e);
-        return Err(ServiceError::User(format!(
-            "I couldn't take <@{user}>'s access away (Discord said: {e}); nothing changed."
-        )));
-    }
+    let revoked = crate::sync::apply(&ctx.http, &ctx.cache, data, &ticket).await;
     notice(
         ctx,
         &ticket,
@@ -77,7 +64,18 @@ pub async fn remove(ctx: &serenity::Context, data: &Data, req: &Req, user: UserI
         Some(&format!("<@{user}>")),
     )
     .await;
-    Ok(Reply::text(format!("Removed <@{user}> from this ticket.")))
+    match revoked {
+        Ok(()) => Ok(Reply::text(format!("Removed <@{user}> from this ticket."))),
+        Err(e) => {
+            tracing::warn!(
+                "ticket {}: <@{user}> removed but still has access: {e}",
+                ticket.id
+            );
+            Ok(Reply::text(format!(
+                "Removed <@{user}> from this ticket, but I couldn't take their access to the channel away yet (Discord said: {e}); I'll retry shortly."
+            )))
+        }
+    }
 }
 
 pub async fn info(data: &Data, req: &Req) -> Outcome {

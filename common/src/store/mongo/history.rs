@@ -137,7 +137,12 @@ impl MongoStore {
                 "creator_id": { "$ne": id_to_bson(user_id) }, &key: { "$exists": false },
             };
             let update = doc! {
-                "$set": { &key: { "added_by": id_to_bson(by), "added_at": time_to_bson(at) }, "updated_at": time_to_bson(at) },
+                "$set": {
+                    &key: { "added_by": id_to_bson(by), "added_at": time_to_bson(at) },
+                    "updated_at": time_to_bson(at),
+                    // The channel's overwrites follow the participants (see `channels_to_sync`).
+                    "channel_sync": Uuid::new_v4().to_string(),
+                },
                 "$inc": { "participant_n": 1_i64 },
             };
             if self
@@ -183,7 +188,7 @@ impl MongoStore {
         let filter = doc! { "_id": id.to_string(), "deleted": false, &key: { "$exists": true } };
         let update = doc! {
             "$unset": { &key: "" },
-            "$set": { "updated_at": time_to_bson(at) },
+            "$set": { "updated_at": time_to_bson(at), "channel_sync": Uuid::new_v4().to_string() },
             "$inc": { "participant_n": -1_i64 },
         };
         match self.write_with_event(filter, update, &event).await? {

@@ -47,8 +47,11 @@ impl SqlStore {
                 }
                 Ok(_) => {}
             }
-            sqlx::query("UPDATE tickets SET updated_at = ? WHERE id = ?")
+            // The channel's overwrites follow the participants: marked out of date until the
+            // bot confirms them (see `channels_to_sync`).
+            sqlx::query("UPDATE tickets SET updated_at = ?, channel_sync = ? WHERE id = ?")
                 .bind(time_to_sql(at))
+                .bind(Uuid::new_v4().to_string())
                 .bind(id.to_string())
                 .execute(&mut *tx)
                 .await?;
@@ -95,8 +98,11 @@ impl SqlStore {
                 crate::rules::check_remove_participant(&t, user_id)?;
                 return Err(RuleError::NotParticipant(user_id).into());
             }
-            sqlx::query("UPDATE tickets SET updated_at = ? WHERE id = ?")
+            // The channel's overwrites follow the participants: marked out of date until the
+            // bot confirms them (see `channels_to_sync`).
+            sqlx::query("UPDATE tickets SET updated_at = ?, channel_sync = ? WHERE id = ?")
                 .bind(time_to_sql(at))
+                .bind(Uuid::new_v4().to_string())
                 .bind(id.to_string())
                 .execute(&mut *tx)
                 .await?;
