@@ -14,7 +14,7 @@ use chrono::Utc;
 use poise::serenity_prelude as serenity;
 use ticketbot_common::rules::Transition;
 use ticketbot_common::store::{Cursor, TicketFilter};
-use ticketbot_common::ticket::{now, short_id_from_channel_name, TicketStatus};
+use ticketbot_common::ticket::{now, short_id_from_channel_name, EventKind, TicketStatus};
 
 use crate::data::Data;
 
@@ -55,6 +55,13 @@ impl Repairs {
     }
 }
 
+/// Whether an open ticket without a channel is the leftover of an opening that stopped before
+/// its channel was made: its history is its opening and nothing else.
+async fn is_half_made(data: &Data, t: &ticketbot_common::Ticket) -> anyhow::Result<bool> {
+    let history = data.store.history(t.id).await?;
+    Ok(history.iter().all(|e| e.kind == EventKind::Opened) && history.len() <= 1)
+}
+
 /// One pass over a guild. `channels` is the guild's channel list (from GUILD_CREATE, or the
 /// cache).
 pub async fn guild(
@@ -91,13 +98,33 @@ pub async fn guild(
                             );
                             adopted += 1;
                         }
-                        None => {
+                        // Only a ticket that never was more than its opening is discarded:
+                        // one with a history (imported from the Python bot without a channel,
+                        // reopened, claimed) is closed, keeping everything; it can be reopened
+                        // in a new channel.
+                        None if is_half_made(data, t).await? => {
                             data.store.discard(t.id).await?;
                             tracing::info!(
                                 "repair: discarded ticket {}, whose channel was never made",
                                 t.id
                             );
                             discarded += 1;
+                        }
+                        None => {
+                            let close = Transition::Close {
+                                by: None,
+                                reason: Some("it has no channel".into()),
+                                at: now(),
+                                forced: true,
+                            };
+                            if data.store.transition(t.id, &close).await.is_ok() {
+                                tracing::info!(
+                                    "repair: closed ticket {}, which has no channel (its history is kept; /ticket reopen {} brings it back in a new channel)",
+                                    t.id,
+                                    t.short_id()
+                                );
+                                closed += 1;
+                            }
                         }
                     }
                 }

@@ -1252,6 +1252,19 @@ async fn startup_repairs_what_a_crash_left() {
     let half = create(ten_minutes_ago).await;
     // A half-made ticket whose channel was never made.
     let never = create(ten_minutes_ago).await;
+    // A ticket without a channel that has a history (as the Python bot's data may hold): closed,
+    // never discarded.
+    let lived = create(ten_minutes_ago).await;
+    store
+        .transition(
+            lived.id,
+            &Transition::Claim {
+                by: ids::STAFF,
+                at: ten_minutes_ago,
+            },
+        )
+        .await
+        .unwrap();
 
     let ticket_channel = |id: u64, name: String| ChannelSeed {
         id,
@@ -1291,7 +1304,7 @@ async fn startup_repairs_what_a_crash_left() {
     let e = E2e::start_on(db, config, &[]).await;
     let line = e.wait_for_log("guild checked").await;
     assert!(
-        line.contains("1 channels re-attached, 1 half-made tickets discarded, 1 tickets closed, 2 unknown ticket channels left in place"),
+        line.contains("1 channels re-attached, 1 half-made tickets discarded, 2 tickets closed, 2 unknown ticket channels left in place"),
         "{line}"
     );
     e.fake
@@ -1317,6 +1330,17 @@ async fn startup_repairs_what_a_crash_left() {
         Some(half_channel)
     );
     assert_eq!(e.ticket(never.id).await, None, "discarded");
+    let lived_now = e.ticket(lived.id).await.expect("kept");
+    assert_eq!(lived_now.status, TicketStatus::Closed);
+    assert_eq!(lived_now.close_reason.as_deref(), Some("it has no channel"));
+    assert_eq!(
+        history_kinds(&e, lived.id).await,
+        vec![
+            EventKind::Opened,
+            EventKind::Claimed,
+            EventKind::ForceClosed
+        ]
+    );
     assert!(e.fake.channel(stray).is_some(), "left in place");
     assert!(e.fake.channel(old_stray).is_some(), "left in place");
     e.wait_for_log(&format!(

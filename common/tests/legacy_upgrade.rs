@@ -929,3 +929,88 @@ async fn empty_legacy_database(guard: &DbGuard) {
     assert_eq!(again.get(t.id).await.unwrap(), Some(t));
     again.close().await;
 }
+
+/// The Python bot kept no uniqueness on `channel_id`: two open tickets may name one channel.
+/// The upgrade must finish (it once looped for ever on MongoDB), keep both tickets and their
+/// histories, and give the channel to one of them only.
+macro_rules! legacy_shared_channel {
+    ($($test:ident = $backend:ident;)*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $test() {
+                let guard = DbGuard::new(Backend::$backend);
+                two_open_tickets_sharing_a_channel(&guard).await;
+                guard.cleanup().await;
+            }
+        )*
+    };
+}
+
+legacy_shared_channel! {
+    sqlite_two_open_tickets_sharing_a_channel = Sqlite;
+    mysql_two_open_tickets_sharing_a_channel = Mysql;
+    mongodb_two_open_tickets_sharing_a_channel = Mongodb;
+}
+
+const SHARES_OPEN_CHANNEL: &str = "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d";
+
+async fn two_open_tickets_sharing_a_channel(guard: &DbGuard) {
+    let mut rows = legacy_rows();
+    let shared = rows[0].channel;
+    rows.push(LegacyRow {
+        id: uuid(SHARES_OPEN_CHANNEL),
+        guild: GUILD,
+        channel: shared,
+        creator: USER_4,
+        status: TicketStatus::Open,
+        created_at: ts("2025-08-15T10:00:00Z"),
+        closed_at: None,
+        claimed_by: None,
+    });
+    let legacy = build_legacy(guard, &rows).await;
+    let store = tokio::time::timeout(std::time::Duration::from_secs(60), guard.open())
+        .await
+        .expect("the upgrade finishes");
+    assert_eq!(
+        store.record_counts().await.unwrap().tickets,
+        legacy.rows.len() as u64,
+        "every ticket kept"
+    );
+    let first = store.get(uuid(OPEN)).await.unwrap().expect("kept");
+    let second = store
+        .get(uuid(SHARES_OPEN_CHANNEL))
+        .await
+        .unwrap()
+        .expect("kept");
+    let holders = [&first, &second]
+        .iter()
+        .filter(|t| t.channel_id == shared)
+        .count();
+    assert_eq!(holders, 1, "{first:?} {second:?}");
+    for t in [&first, &second] {
+        assert_eq!(t.status, TicketStatus::Open);
+        assert!(!store.history(t.id).await.unwrap().is_empty());
+    }
+    assert_eq!(
+        store
+            .get_by_channel(shared.unwrap())
+            .await
+            .unwrap()
+            .map(|t| t.id),
+        Some(first.id),
+        "the ticket upgraded first keeps the channel"
+    );
+    let note = store
+        .history(second.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.kind == EventKind::Imported)
+        .and_then(|e| e.details)
+        .unwrap_or_default();
+    assert!(
+        note.contains(&format!("was also recorded for ticket {}", first.id)),
+        "{note}"
+    );
+    store.close().await;
+}

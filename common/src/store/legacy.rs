@@ -173,6 +173,26 @@ pub(crate) fn convert(
     Ok((record, events))
 }
 
+/// The Python bot kept no uniqueness on `channel_id`: when a second ticket names a channel that
+/// an earlier one holds, it is imported without the channel (ours allow one ticket per channel),
+/// and its `imported` entry says so. Nothing else of it changes; an open one is closed by the
+/// bot's repair with its history kept (it can be reopened in a new channel).
+pub(crate) fn give_up_shared_channel(
+    record: &mut TicketRecord,
+    events: &mut [TicketEvent],
+    holder: Option<Uuid>,
+) {
+    let Some(channel) = record.ticket.channel_id.take() else {
+        return;
+    };
+    let holder = holder.map_or_else(|| "another ticket".to_owned(), |h| format!("ticket {h}"));
+    if let Some(e) = events.iter_mut().find(|e| e.kind == EventKind::Imported) {
+        e.details = Some(format!(
+            "taken over from the Python Ticket-Bot's database; its channel {channel} was also recorded for {holder}, which keeps it"
+        ));
+    }
+}
+
 async fn table_exists(pool: &AnyPool, backend: Backend, table: &str) -> StoreResult<bool> {
     let sql = match backend {
         Backend::Mysql => {
@@ -253,6 +273,7 @@ pub(crate) async fn sql_import(store: &SqlStore) -> StoreResult<()> {
     );
     let imported_at = crate::ticket::now();
     let mut slots = SlotCounter::default();
+    let mut channels: std::collections::HashMap<DiscordId, Uuid> = Default::default();
     let mut after = String::new();
     let mut total = 0usize;
     loop {
@@ -280,7 +301,15 @@ pub(crate) async fn sql_import(store: &SqlStore) -> StoreResult<()> {
                 claimed_by: get("claimed_by")?,
             };
             after = row.id.clone();
-            let (record, evs) = convert(&row, &mut slots, imported_at)?;
+            let (mut record, mut evs) = convert(&row, &mut slots, imported_at)?;
+            if let Some(c) = record.ticket.channel_id {
+                match channels.get(&c) {
+                    Some(holder) => give_up_shared_channel(&mut record, &mut evs, Some(*holder)),
+                    None => {
+                        channels.insert(c, record.ticket.id);
+                    }
+                }
+            }
             records.push(record);
             events.extend(evs);
         }

@@ -8,11 +8,11 @@ use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Database, IndexModel};
 
 use super::docs::*;
-use super::{MongoStore, SCHEMA_VERSION};
+use super::{MongoStore, MAX_SLOT, SCHEMA_VERSION};
 use crate::config::MongoConfig;
 use crate::error::{StoreError, StoreResult};
 use crate::store::legacy::{self, SlotCounter};
-use crate::store::Backend;
+use crate::store::{Backend, TicketRecord};
 
 impl MongoStore {
     /// Connects, checks the server answers, creates indexes and takes over a Python-bot
@@ -192,19 +192,35 @@ impl MongoStore {
             }
             for old in &docs {
                 let row = legacy_row(old);
-                let (mut record, events) = legacy::convert(&row, &mut slots, imported_at)?;
+                let (mut record, mut events) = legacy::convert(&row, &mut slots, imported_at)?;
                 // Keep the legacy `_id` as it was stored (a string), matched exactly.
                 let filter = doc! { "_id": old.get("_id").cloned().unwrap_or(Bson::Null), "updated_at": { "$exists": false } };
+                let mut attempts = 0;
                 loop {
+                    // The Python bot let two tickets name one channel; the one upgraded first
+                    // keeps it.
+                    if let Some(holder) = self.channel_holder(&record).await? {
+                        legacy::give_up_shared_channel(&mut record, &mut events, Some(holder));
+                    }
                     match self
                         .tickets
                         .replace_one(filter.clone(), ticket_doc(&record))
                         .await
                     {
                         Ok(_) => break,
-                        // A slot taken by a document upgraded before an interruption.
-                        Err(e) if is_duplicate_key(&e) && record.open_slot.is_some() => {
-                            record.open_slot = record.open_slot.map(|s| s + 1);
+                        // Which unique key refused it is asked of the data, not of the error
+                        // (not every MongoDB-wire server sends error codes): the channel is
+                        // checked again above; a slot taken by a document upgraded before an
+                        // interruption moves on to the next.
+                        Err(e) if attempts < MAX_SLOT && self.holds_conflict(&record).await? => {
+                            attempts += 1;
+                            if self.slot_taken(&record).await? {
+                                record.open_slot = record.open_slot.map(|s| s + 1);
+                            }
+                            tracing::debug!(
+                                "legacy ticket {} upgraded again: {e}",
+                                record.ticket.id
+                            );
                         }
                         Err(e) => return Err(e.into()),
                     }
@@ -217,6 +233,48 @@ impl MongoStore {
             tracing::info!("took over {total} tickets from the Python Ticket-Bot's database");
         }
         Ok(())
+    }
+
+    /// Another ticket holding `record`'s channel, when one does.
+    async fn channel_holder(&self, record: &TicketRecord) -> StoreResult<Option<uuid::Uuid>> {
+        let Some(channel) = record.ticket.channel_id else {
+            return Ok(None);
+        };
+        let other = self
+            .tickets
+            .find_one(doc! {
+                "channel_key": channel_key(record.ticket.id, Some(channel)),
+                "_id": { "$ne": record.ticket.id.to_string() },
+            })
+            .await?;
+        Ok(other
+            .as_ref()
+            .and_then(|d| d.get_str("_id").ok())
+            .and_then(|id| uuid::Uuid::parse_str(id).ok()))
+    }
+
+    /// Whether another document holds the creator's open slot that `record` asks for.
+    async fn slot_taken(&self, record: &TicketRecord) -> StoreResult<bool> {
+        let Some(slot) = record.open_slot else {
+            return Ok(false);
+        };
+        let t = &record.ticket;
+        Ok(self
+            .tickets
+            .find_one(doc! {
+                "guild_id": id_to_bson(t.guild_id),
+                "creator_id": id_to_bson(t.creator_id),
+                "open_slot": i64::from(slot),
+                "_id": { "$ne": t.id.to_string() },
+            })
+            .await?
+            .is_some())
+    }
+
+    /// Whether a refused write is explained by a unique key another document holds (then it
+    /// is worth another try after moving off it).
+    async fn holds_conflict(&self, record: &TicketRecord) -> StoreResult<bool> {
+        Ok(self.channel_holder(record).await?.is_some() || self.slot_taken(record).await?)
     }
 
     /// Copies outbox events left by an interrupted write and finishes interrupted deletes and
