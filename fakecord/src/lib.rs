@@ -838,6 +838,17 @@ impl FakeDiscord {
         self.detach_gateway(None, Some((4000, "fakecord: connection dropped")))
     }
 
+    /// Closes the gateway connection with `code`, as Discord does: 4009 (session timed out)
+    /// forgets the session, so the client must IDENTIFY again; any other code keeps it for a
+    /// RESUME (serenity itself identifies anew after 1000/1001). Returns whether a connection
+    /// was open.
+    pub fn close_gateway(&self, code: u16) -> bool {
+        if code == 4009 {
+            self.shared.lock_gw().session = None;
+        }
+        self.detach_gateway(None, Some((code, "fakecord: closed")))
+    }
+
     /// Sends op 7 RECONNECT: the client should reconnect and RESUME.
     pub fn request_reconnect(&self) -> bool {
         self.detach_gateway(Some(json!({"op": 7, "d": null}).to_string()), None)
