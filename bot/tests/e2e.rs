@@ -1006,6 +1006,11 @@ async fn deleting_an_open_ticket_adds_no_force_close() {
             let id = e.slash(ids::STAFF, *channel, "delete", &[]);
             let ask = e.reply(id).await;
             let confirm = format!("{DELETE_CONFIRM_PREFIX}{}", t.id);
+            // As Discord often does: the CHANNEL_DELETE event before the REST answer.
+            e.fake.fail_next(
+                "DELETE /channels/*",
+                FaultKind::SlowResponse(Duration::from_millis(700)),
+            );
             let id = e.click(ids::STAFF, *channel, ask.id, &confirm);
             assert_eq!(
                 e.reply_text(id).await,

@@ -1277,3 +1277,50 @@ async fn mongo_half_done_delete_frees_the_slot_without_a_restart() {
     assert_eq!(kinds.last(), Some(&EventKind::Deleted), "{kinds:?}");
     db.finish().await;
 }
+
+/// MongoDB: what an interrupted write left (a delete marked but not finished, an event still in
+/// the outbox) is finished by `finish_interrupted`, which the bot runs every minute, not only
+/// at connect; the finished delete's channel is then recorded as one to delete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mongo_finish_interrupted_repairs_without_a_restart() {
+    let db = TestDb::new(Backend::Mongodb).await;
+    let store = db.store();
+    let at = Utc::now();
+    let ticketbot_common::store::CreateOutcome::Created(first) =
+        store.create_ticket(1, 8, 1, at).await.expect("create")
+    else {
+        panic!("the first ticket is created");
+    };
+    store
+        .set_channel(first.id, Some(chan(77)))
+        .await
+        .expect("channel");
+    assert_eq!(store.finish_interrupted().await.expect("nothing to do"), 0);
+    mongo_client()
+        .await
+        .database(&db.guard.name)
+        .collection::<bson::Document>("tickets")
+        .update_one(
+            bson::doc! { "_id": first.id.to_string() },
+            bson::doc! { "$set": { "deleted": true, "deleted_at": bson::Bson::Int64(at.timestamp_micros()) } },
+        )
+        .await
+        .expect("mark");
+    assert!(store.finish_interrupted().await.expect("finished") >= 1);
+    assert!(store.get(first.id).await.unwrap().is_none());
+    let kinds: Vec<EventKind> = store
+        .history(first.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds.last(), Some(&EventKind::Deleted), "{kinds:?}");
+    let pending = store.channels_to_delete(10).await.expect("pending");
+    assert_eq!(
+        pending.iter().map(|d| d.channel_id).collect::<Vec<_>>(),
+        vec![chan(77)]
+    );
+    assert_eq!(store.finish_interrupted().await.expect("done already"), 0);
+    db.finish().await;
+}

@@ -19,6 +19,9 @@ pub enum FaultKind {
     RateLimited { retry_after_secs: f64 },
     /// Wait this long, then handle the request normally.
     Delay(Duration),
+    /// Handle the request at once (its gateway events go out), then wait this long before
+    /// answering: Discord's events often arrive before the REST response that caused them.
+    SlowResponse(Duration),
 }
 
 impl FaultKind {
@@ -30,6 +33,7 @@ impl FaultKind {
                 format!("429 retry_after {retry_after_secs}")
             }
             FaultKind::Delay(d) => format!("delay {d:?}"),
+            FaultKind::SlowResponse(d) => format!("response delayed {d:?}"),
         }
     }
 }

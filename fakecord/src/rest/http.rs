@@ -178,10 +178,12 @@ pub(crate) async fn api_handler(
         }
     }
 
+    let mut slow_response = None;
     if let Some(kind) = shared.take_fault(&req.method, &req.path) {
         rec.fault = Some(kind.describe());
         match kind {
             FaultKind::Delay(d) => tokio::time::sleep(d).await,
+            FaultKind::SlowResponse(d) => slow_response = Some(d),
             FaultKind::RateLimited { retry_after_secs } => {
                 rec.status = 429;
                 shared.record(rec);
@@ -227,6 +229,9 @@ pub(crate) async fn api_handler(
         shared.dispatch(&ev.0, ev.1, ev.2);
     }
     shared.notify.notify_waiters();
+    if let Some(d) = slow_response {
+        tokio::time::sleep(d).await;
+    }
     reply.into_response()
 }
 
