@@ -47,6 +47,32 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the database could not be reached (down, restarting, network cut), as opposed
+    /// to refusing the operation: trying again later is the answer, and nothing was written.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Connect { .. } => true,
+            StoreError::Sql(e) => matches!(
+                e,
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::WorkerCrashed
+            ),
+            StoreError::Mongo(e) => {
+                use mongodb::error::ErrorKind;
+                matches!(
+                    e.kind.as_ref(),
+                    ErrorKind::ServerSelection { .. }
+                        | ErrorKind::Io(_)
+                        | ErrorKind::ConnectionPoolCleared { .. }
+                ) || e.contains_label(mongodb::error::RETRYABLE_WRITE_ERROR)
+            }
+            _ => false,
+        }
+    }
+
     pub(crate) fn corrupt(id: impl ToString, reason: impl ToString) -> Self {
         StoreError::Corrupt {
             id: id.to_string(),

@@ -76,10 +76,17 @@ pub enum ServiceError {
     Internal(#[from] anyhow::Error),
 }
 
+/// What a user is told while the database cannot be reached.
+pub(crate) const DATABASE_UNAVAILABLE: &str = "I can't reach the ticket database right now, so I couldn't do that. Please try again in a minute.";
+
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Rule(r) => ServiceError::User(capitalize(&r.to_string())),
+            e if e.is_unavailable() => {
+                tracing::error!("the database is unavailable: {e}");
+                ServiceError::User(DATABASE_UNAVAILABLE.into())
+            }
             other => ServiceError::Internal(other.into()),
         }
     }

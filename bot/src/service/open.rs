@@ -133,8 +133,13 @@ pub async fn open(
     {
         Ok(t) => t,
         Err(e) => {
+            // The channel goes with the row (a row left without a channel is discarded by the
+            // repair once the database is back).
             channel.id.delete(&ctx.http).await.ok();
             data.store.discard(ticket.id).await.ok();
+            if e.is_unavailable() {
+                return Err(e.into());
+            }
             return Err(ServiceError::Internal(
                 anyhow::Error::new(e).context("recording the ticket's channel"),
             ));

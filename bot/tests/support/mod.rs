@@ -18,6 +18,8 @@
 
 #![allow(dead_code)]
 
+pub mod servers;
+
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};

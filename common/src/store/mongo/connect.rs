@@ -14,6 +14,11 @@ use crate::error::{StoreError, StoreResult};
 use crate::store::legacy::{self, SlotCounter};
 use crate::store::{Backend, TicketRecord};
 
+/// How long an operation waits for a reachable server before the store reports the database
+/// unavailable (unless the URI sets `serverSelectionTimeoutMS`): short, so that the bot can tell
+/// a user so within Discord's 3 s.
+const SERVER_WAIT: Duration = Duration::from_millis(2000);
+
 impl MongoStore {
     /// Connects, checks the server answers, creates indexes and takes over a Python-bot
     /// database in place.
@@ -28,9 +33,7 @@ impl MongoStore {
         options
             .app_name
             .get_or_insert_with(|| "ticketbot".to_owned());
-        options
-            .server_selection_timeout
-            .get_or_insert(Duration::from_secs(10));
+        options.server_selection_timeout.get_or_insert(SERVER_WAIT);
         let client = Client::with_options(options).map_err(connect_err)?;
         let db: Database = client.database(&config.database);
         db.run_command(doc! { "ping": 1 })
@@ -73,9 +76,7 @@ impl MongoStore {
         let mut options = ClientOptions::parse(config.uri.expose())
             .await
             .map_err(connect_err)?;
-        options
-            .server_selection_timeout
-            .get_or_insert(Duration::from_secs(10));
+        options.server_selection_timeout.get_or_insert(SERVER_WAIT);
         let client = Client::with_options(options).map_err(connect_err)?;
         let names = client.list_database_names().await.map_err(connect_err)?;
         client.shutdown().await;

@@ -79,11 +79,19 @@ pub struct SqlStore {
     pub(crate) dialect: Dialect,
 }
 
-fn pool_options(max: u32) -> PoolOptions<Any> {
+/// How long a MySQL/MariaDB operation waits for a connection before the store reports the
+/// database unavailable: short, so that the bot can tell a user so within Discord's 3 s
+/// instead of leaving them waiting (a healthy pool hands a connection out in microseconds).
+pub(crate) const SERVER_WAIT: Duration = Duration::from_millis(2000);
+
+/// SQLite cannot go away; its pool waits only for a free connection under load.
+const FILE_WAIT: Duration = Duration::from_secs(30);
+
+fn pool_options(max: u32, wait: Duration) -> PoolOptions<Any> {
     AnyPoolOptions::new()
         .max_connections(max)
         .min_connections(0)
-        .acquire_timeout(Duration::from_secs(30))
+        .acquire_timeout(wait)
         // A connection the server dropped is noticed here and replaced, not handed out.
         .test_before_acquire(true)
 }

@@ -49,7 +49,7 @@ impl SqlStore {
                     .create_if_missing(true);
                 // sqlx encodes the path (and `mode=rwc`) into the URL the Any driver takes.
                 let url = sqlx::ConnectOptions::to_url_lossy(&opts).to_string();
-                let pool = pool_options(8)
+                let pool = pool_options(8, super::FILE_WAIT)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             // WAL lets readers run beside the writer; the busy timeout makes
@@ -89,7 +89,7 @@ impl SqlStore {
                     .await
                     .map_err(|e| connect_error(config, e))?;
                 sqlx::Connection::close(server).await.ok();
-                let pool = pool_options(16)
+                let pool = pool_options(16, super::SERVER_WAIT)
                     .connect(&mysql_url(m, true))
                     .await
                     .map_err(|e| connect_error(config, e))?;
