@@ -3,6 +3,8 @@
 mod commands;
 mod connect;
 mod error;
+#[cfg(test)]
+mod fuzz;
 mod opt;
 mod output;
 mod resolve;
