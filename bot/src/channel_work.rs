@@ -67,6 +67,7 @@ impl Backoff {
 /// (another shard's guilds are not in its cache).
 pub fn serves(cache: &serenity::Cache, data: &Data, guild: u64) -> bool {
     data.settings.guild_id.is_none_or(|g| g == guild)
+        && data.settings.shards.owns(guild)
         && serenity::GuildId::new(guild)
             .to_guild_cached(cache)
             .is_some()

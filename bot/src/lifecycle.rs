@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use chrono::Utc;
 use poise::serenity_prelude as serenity;
-use ticketbot_common::config::BotSettings;
+use ticketbot_common::config::{BotSettings, Shards};
 use ticketbot_common::store::{Heartbeat, HEARTBEAT_EVERY};
 
 use crate::data::{Data, Error};
@@ -71,9 +71,10 @@ fn beat(data: &Data, started: chrono::DateTime<Utc>) -> Heartbeat {
     Heartbeat {
         instance_id: data.instance_id.clone(),
         details: format!(
-            "bot {} pid {}",
+            "bot {} pid {} {}",
             env!("CARGO_PKG_VERSION"),
-            std::process::id()
+            std::process::id(),
+            data.settings.shards
         ),
         started_at: started,
         seen_at: Utc::now(),
@@ -217,8 +218,18 @@ pub async fn run(client: &mut serenity::Client, data: Arc<Data>) -> Result<()> {
     let archiver = supervise("archive", move || {
         crate::archive::run_loop(h.clone(), c.clone(), d.clone())
     });
+    let plan = data.settings.shards;
+    tracing::info!("starting {plan}");
+    let connect = async {
+        match plan {
+            Shards::Single => client.start().await,
+            Shards::Auto => client.start_autosharded().await,
+            Shards::All { count } => client.start_shards(count).await,
+            Shards::One { id, count } => client.start_shard(id, count).await,
+        }
+    };
     let outcome = tokio::select! {
-        r = client.start() => r.map_err(explain_gateway_error).map(|_| "the gateway closed"),
+        r = connect => r.map_err(explain_gateway_error).map(|_| "the gateway closed"),
         s = stop_signal() => s,
     };
     let why = outcome?;

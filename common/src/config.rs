@@ -395,7 +395,105 @@ pub struct BotSettings {
     pub transcript_max_file_bytes: u64,
     /// `TRANSCRIPT_MAX_MB`: the attachments of one transcript stop at this total.
     pub transcript_max_total_bytes: u64,
+    /// `SHARD_ID` / `SHARD_COUNT`: which gateway shards this process runs.
+    pub shards: Shards,
     pub db: DbConfig,
+}
+
+/// Which of Discord's gateway shards a bot process runs. A guild belongs to shard
+/// `(guild_id >> 22) % count`; several processes, each with its own shards, share one MySQL or
+/// MongoDB database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shards {
+    /// No sharding variables: one shard, this process.
+    #[default]
+    Single,
+    /// `SHARD_COUNT=auto` without `SHARD_ID`: every shard, as many as Discord recommends.
+    Auto,
+    /// `SHARD_COUNT=N` without `SHARD_ID`: all N shards in this process.
+    All { count: u32 },
+    /// `SHARD_ID=I` and `SHARD_COUNT=N`: shard I of N only.
+    One { id: u32, count: u32 },
+}
+
+impl Shards {
+    /// Whether this process receives `guild_id`'s events (for `Auto`: whatever Discord assigns,
+    /// all of them).
+    pub fn owns(self, guild_id: u64) -> bool {
+        match self {
+            Shards::One { id, count } => (guild_id >> 22) % u64::from(count) == u64::from(id),
+            _ => true,
+        }
+    }
+}
+
+impl fmt::Display for Shards {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Shards::Single => f.write_str("shard 0/1"),
+            Shards::Auto => f.write_str("shards auto"),
+            Shards::All { count } => write!(f, "shards 0-{}/{count}", count.saturating_sub(1)),
+            Shards::One { id, count } => write!(f, "shard {id}/{count}"),
+        }
+    }
+}
+
+fn shards(vars: &Vars, problems: &mut Vec<Problem>) -> Shards {
+    const HOW: &str = "set SHARD_COUNT to the total number of shards (or `auto`) and SHARD_ID to this process's shard, 0 to SHARD_COUNT-1; leave both unset for one process";
+    let count = match vars.get("SHARD_COUNT") {
+        None => None,
+        Some(c) if c.eq_ignore_ascii_case("auto") => Some(None),
+        Some(c) => match c.parse::<u32>() {
+            Ok(n) if (1..=65_535).contains(&n) => Some(Some(n)),
+            _ => {
+                problems.push(Problem::new(
+                    "SHARD_COUNT",
+                    format!("{c:?} is not a shard count (1 to 65535, or auto); {HOW}"),
+                ));
+                return Shards::Single;
+            }
+        },
+    };
+    let id = match vars.get("SHARD_ID") {
+        None => None,
+        Some(i) => match i.parse::<u32>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                problems.push(Problem::new(
+                    "SHARD_ID",
+                    format!("{i:?} is not a shard number; {HOW}"),
+                ));
+                return Shards::Single;
+            }
+        },
+    };
+    match (id, count) {
+        (None, None) => Shards::Single,
+        (None, Some(None)) => Shards::Auto,
+        (None, Some(Some(count))) => Shards::All { count },
+        (Some(_), None) => {
+            problems.push(Problem::new(
+                "SHARD_ID",
+                format!("needs SHARD_COUNT; {HOW}"),
+            ));
+            Shards::Single
+        }
+        (Some(_), Some(None)) => {
+            problems.push(Problem::new(
+                "SHARD_COUNT",
+                format!("cannot be auto when SHARD_ID is set (a process running one shard must know the total); {HOW}"),
+            ));
+            Shards::Single
+        }
+        (Some(id), Some(Some(count))) if id >= count => {
+            problems.push(Problem::new(
+                "SHARD_ID",
+                format!("{id} is not below SHARD_COUNT {count}; {HOW}"),
+            ));
+            Shards::Single
+        }
+        (Some(id), Some(Some(count))) => Shards::One { id, count },
+    }
 }
 
 impl fmt::Debug for BotSettings {
@@ -420,6 +518,7 @@ impl fmt::Debug for BotSettings {
                 "transcript_max_total_bytes",
                 &self.transcript_max_total_bytes,
             )
+            .field("shards", &self.shards)
             .field("db", &self.db)
             .finish()
     }
@@ -575,6 +674,7 @@ impl BotSettings {
                 1
             }
         };
+        let shards = shards(vars, &mut problems);
         let db = match DbConfig::from_vars(vars) {
             Ok(db) => Some(db),
             Err(e) => {
@@ -600,6 +700,7 @@ impl BotSettings {
                 transcript_dm,
                 transcript_max_file_bytes,
                 transcript_max_total_bytes,
+                shards,
                 db,
             }),
             _ => Err(ConfigError { problems }),
@@ -797,6 +898,59 @@ fn escape_bare_dollars(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shard_variables() {
+        let with = |pairs: &[(&str, &str)]| {
+            let mut v =
+                Vars::from_pairs([("BOT_TOKEN", "aaa.bbb.ccc"), ("SUPPORT_ROLE_ID", "456")]);
+            for (k, val) in pairs {
+                v.set(*k, *val);
+            }
+            BotSettings::from_vars(&v)
+        };
+        let ok = |pairs: &[(&str, &str)]| with(pairs).unwrap().shards;
+        assert_eq!(ok(&[]), Shards::Single);
+        assert_eq!(ok(&[("SHARD_COUNT", "auto")]), Shards::Auto);
+        assert_eq!(ok(&[("SHARD_COUNT", "AUTO")]), Shards::Auto);
+        assert_eq!(ok(&[("SHARD_COUNT", "4")]), Shards::All { count: 4 });
+        assert_eq!(
+            ok(&[("SHARD_ID", "1"), ("SHARD_COUNT", "2")]),
+            Shards::One { id: 1, count: 2 }
+        );
+        for (pairs, var) in [
+            (&[("SHARD_ID", "1")][..], "SHARD_ID"),
+            (&[("SHARD_ID", "2"), ("SHARD_COUNT", "2")][..], "SHARD_ID"),
+            (&[("SHARD_ID", "-1"), ("SHARD_COUNT", "2")][..], "SHARD_ID"),
+            (
+                &[("SHARD_ID", "0"), ("SHARD_COUNT", "auto")][..],
+                "SHARD_COUNT",
+            ),
+            (&[("SHARD_COUNT", "0")][..], "SHARD_COUNT"),
+            (&[("SHARD_COUNT", "many")][..], "SHARD_COUNT"),
+        ] {
+            let err = with(pairs).unwrap_err();
+            assert!(
+                err.problems
+                    .iter()
+                    .any(|p| p.variable == var && p.fix.contains("SHARD_COUNT")),
+                "{pairs:?}: {err}"
+            );
+        }
+        // A guild belongs to shard (guild_id >> 22) % count.
+        let guild = 1_210_000_000_000_000_100_u64;
+        let mine = Shards::One {
+            id: ((guild >> 22) % 2) as u32,
+            count: 2,
+        };
+        let other = Shards::One {
+            id: 1 - ((guild >> 22) % 2) as u32,
+            count: 2,
+        };
+        assert!(mine.owns(guild) && !other.owns(guild));
+        assert!(Shards::Single.owns(guild) && Shards::Auto.owns(guild));
+        assert_eq!(Shards::One { id: 1, count: 2 }.to_string(), "shard 1/2");
+    }
 
     #[test]
     fn sqlite_is_the_default() {

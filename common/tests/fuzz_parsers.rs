@@ -89,6 +89,8 @@ const VARIABLES: &[&str] = &[
     "MYSQL_PORT",
     "MYSQL_USER",
     "OPEN_TICKETS_CATEGORY_ID",
+    "SHARD_COUNT",
+    "SHARD_ID",
     "SQLITE_PATH",
     "SUPPORT_ROLE_ID",
     "TRANSCRIPT_DM",

@@ -165,6 +165,10 @@ pub struct Config {
     pub members: Vec<MemberSeed>,
     /// Sent in HELLO. serenity heartbeats at this interval.
     pub heartbeat_interval_ms: u64,
+    /// The shard count GET /gateway/bot recommends. Sessions may identify with any
+    /// `[id, count]`; the guild goes to shard `(guild_id >> 22) % count`, the others get a READY
+    /// without guilds and no events.
+    pub shards: u32,
     /// When set, requests whose `Authorization` is not `Bot <token>` get 401.
     pub require_token: Option<String>,
     /// When set, an interaction not answered (callback) within this time is expired, as Discord
@@ -322,6 +326,7 @@ impl Default for Config {
                 },
             ],
             heartbeat_interval_ms: 41_250,
+            shards: 1,
             require_token: None,
             interaction_ack_deadline: None,
             normalize_channel_names: true,

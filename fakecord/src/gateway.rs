@@ -40,10 +40,20 @@ pub(crate) struct Conn {
     pub session_id: String,
 }
 
+/// A session of a shard that does not hold the guild: READY without guilds, then nothing.
+pub(crate) struct IdleShard {
+    pub conn_id: u64,
+    pub session_id: String,
+    pub tx: UnboundedSender<Out>,
+}
+
 #[derive(Default)]
 pub(crate) struct Gw {
+    /// The session of the shard that holds the guild.
     pub session: Option<Session>,
     pub conn: Option<Conn>,
+    /// Sessions of the other shards (sharded clients), by session id.
+    pub idle: Vec<IdleShard>,
     /// Dispatches asked for before any session existed: `(t, d, intent)`.
     pub pending: Vec<(String, Value, u64)>,
     pub next_conn: u64,
@@ -128,6 +138,12 @@ async fn run_connection(shared: Arc<Shared>, socket: WebSocket) {
     }
     let detached = {
         let mut gw = shared.lock_gw();
+        let idle_before = gw.idle.len();
+        gw.idle.retain(|s| s.conn_id != conn_id);
+        if gw.idle.len() != idle_before {
+            let n = gw.idle.len() as u32;
+            shared.update(|st| st.gateway.idle_shards = n);
+        }
         if gw.conn.as_ref().is_some_and(|c| c.id == conn_id) {
             gw.conn = None;
             true
@@ -188,7 +204,22 @@ fn identify(shared: &Arc<Shared>, conn_id: u64, tx: &UnboundedSender<Out>, d: &V
         let _ = tx.send(Out::Close(4014, "Disallowed intent(s).".into()));
         return;
     }
+    let shard = d
+        .get("shard")
+        .and_then(Value::as_array)
+        .and_then(|a| Some((a.first()?.as_u64()?, a.get(1)?.as_u64()?)))
+        .unwrap_or((0, 1));
+    if shard.1 == 0 || shard.0 >= shard.1 || shard.1 > u64::from(u16::MAX) {
+        let _ = tx.send(Out::Close(4010, "Invalid shard.".into()));
+        return;
+    }
+    let (shard_id, shard_count) = (shard.0 as u32, shard.1 as u32);
+    shared.update(|st| st.gateway.shards_identified.push((shard_id, shard_count)));
     let session_id = format!("fakecord{:x}", shared.ids.next());
+    if (shared.config.guild_id >> 22) % shard.1 != shard.0 {
+        idle_shard(shared, conn_id, tx, session_id, [shard_id, shard_count]);
+        return;
+    }
     let (ready, guild) = {
         let st = shared.lock_state();
         let r = Render {
@@ -203,7 +234,7 @@ fn identify(shared: &Arc<Shared>, conn_id: u64, tx: &UnboundedSender<Out>, d: &V
             "session_id": session_id,
             "session_type": "normal",
             "resume_gateway_url": shared.gateway_url(),
-            "shard": [0, 1],
+            "shard": [shard_id, shard_count],
             "application": {"id": sf(shared.config.application_id), "flags": 0},
             "private_channels": [],
             "relationships": [],
@@ -268,6 +299,16 @@ fn resume(shared: &Arc<Shared>, conn_id: u64, tx: &UnboundedSender<Out>, d: &Val
     let from = d.get("seq").and_then(Value::as_u64).unwrap_or(0);
     let resumed = {
         let mut gw = shared.lock_gw();
+        // An idle shard's session: nothing to replay.
+        if let Some(s) = gw.idle.iter_mut().find(|s| s.session_id == want) {
+            s.conn_id = conn_id;
+            s.tx = tx.clone();
+            let resumed = json!({"op": 0, "s": 2, "t": "RESUMED", "d": {"_trace": ["fakecord"]}});
+            let _ = tx.send(Out::Text(resumed.to_string()));
+            drop(gw);
+            shared.update(|st| st.gateway.resumes += 1);
+            return;
+        }
         let ok = gw.session.as_ref().is_some_and(|s| s.id == want);
         if ok {
             let s = gw.session.as_ref().expect("checked");
@@ -296,4 +337,57 @@ fn resume(shared: &Arc<Shared>, conn_id: u64, tx: &UnboundedSender<Out>, d: &Val
             g.dispatched.push((seq, "RESUMED".into()));
         });
     }
+}
+
+/// A shard that does not hold the guild: READY with no guilds, then only heartbeats.
+fn idle_shard(
+    shared: &Arc<Shared>,
+    conn_id: u64,
+    tx: &UnboundedSender<Out>,
+    session_id: String,
+    shard: [u32; 2],
+) {
+    let user = {
+        let st = shared.lock_state();
+        Render {
+            st: &st,
+            cfg: &shared.config,
+            base: &shared.base_url,
+        }
+        .current_user()
+    };
+    let ready = json!({
+        "v": 10,
+        "user": user,
+        "guilds": [],
+        "session_id": session_id,
+        "session_type": "normal",
+        "resume_gateway_url": shared.gateway_url(),
+        "shard": shard,
+        "application": {"id": sf(shared.config.application_id), "flags": 0},
+        "private_channels": [],
+        "relationships": [],
+        "presences": [],
+        "guild_join_requests": [],
+        "geo_ordered_rtc_regions": [],
+        "user_settings": {},
+        "auth": {},
+        "_trace": ["fakecord"],
+    });
+    let _ = tx.send(Out::Text(
+        json!({"op": 0, "s": 1, "t": "READY", "d": ready}).to_string(),
+    ));
+    let n = {
+        let mut gw = shared.lock_gw();
+        gw.idle.push(IdleShard {
+            conn_id,
+            session_id,
+            tx: tx.clone(),
+        });
+        gw.idle.len() as u32
+    };
+    shared.update(|st| {
+        st.gateway.identifies += 1;
+        st.gateway.idle_shards = n;
+    });
 }

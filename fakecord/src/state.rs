@@ -302,6 +302,10 @@ pub struct GatewayStats {
     pub received: Vec<Value>,
     /// Close codes the fake sent (4004, 4014, 4000 from `drop_gateway`, ...), in order.
     pub close_codes: Vec<u16>,
+    /// `[shard, count]` of every IDENTIFY, in order (`[0, 1]` when none was sent).
+    pub shards_identified: Vec<(u32, u32)>,
+    /// Live sessions of shards that do not hold the guild (they get no events).
+    pub idle_shards: u32,
 }
 
 /// Everything tests can inspect. Get a copy with `FakeDiscord::state()` or look inside with

@@ -580,6 +580,11 @@ impl E2e {
         ));
     }
 
+    /// The variables the bot runs with (to start another process beside it).
+    pub fn bot_env(&self) -> Vec<(String, String)> {
+        self.env.clone()
+    }
+
     pub fn bot(&mut self) -> &mut BotProcess {
         self.bot.as_mut().expect("the bot is not running")
     }

@@ -12,7 +12,7 @@ pub(crate) fn route(ctx: &mut Ctx, st: &mut State, req: &Req) -> Option<R<Reply>
         ("GET", ["gateway"]) => Ok(Reply::ok(json!({"url": ctx.shared.gateway_url()}))),
         ("GET", ["gateway", "bot"]) => Ok(Reply::ok(json!({
             "url": ctx.shared.gateway_url(),
-            "shards": 1,
+            "shards": ctx.shared.config.shards,
             "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1},
         }))),
         ("GET", ["oauth2", "applications", "@me"]) | ("GET", ["applications", "@me"]) => {
