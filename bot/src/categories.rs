@@ -118,6 +118,8 @@ pub async fn create_channel(
     kind: CategoryKind,
     builder: CreateChannel<'static>,
 ) -> Result<GuildChannel, PlaceError> {
+    let lock = data.placement_lock(guild.get());
+    let _one_at_a_time = lock.lock().await;
     place(
         http,
         cache,
@@ -138,6 +140,8 @@ pub async fn move_channel(
     kind: CategoryKind,
     channel: ChannelId,
 ) -> Result<GuildChannel, PlaceError> {
+    let lock = data.placement_lock(guild.get());
+    let _one_at_a_time = lock.lock().await;
     place(http, cache, data, guild, kind, &Op::Move(channel)).await
 }
 

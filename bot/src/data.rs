@@ -19,6 +19,14 @@ pub struct Data {
     pub instance_id: String,
     /// Ticket-like channels that no ticket holds, already reported (once per process).
     pub reported_strays: std::sync::Mutex<std::collections::HashSet<u64>>,
+    /// Tickets this process is opening right now (row made, channel not yet): a rate-limited
+    /// burst can keep one waiting for minutes, and the repair must not take it for a crash's
+    /// leftover.
+    pub opening: std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>,
+    /// One channel placement at a time per guild: Discord's channel-creation bucket is per
+    /// guild, and serenity's rate limiter learns a bucket only from its first answer, so
+    /// simultaneous creations would all run into 429s (and into a full category at once).
+    pub placing: std::sync::Mutex<std::collections::HashMap<u64, Arc<tokio::sync::Mutex<()>>>>,
     stopping: AtomicBool,
     in_flight: AtomicUsize,
     idle: Notify,
@@ -40,6 +48,8 @@ impl Data {
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             ),
             reported_strays: Default::default(),
+            opening: Default::default(),
+            placing: Default::default(),
             stopping: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
@@ -81,5 +91,50 @@ pub struct WorkGuard(Arc<Data>);
 impl Drop for WorkGuard {
     fn drop(&mut self) {
         self.0.end_work();
+    }
+}
+
+impl Data {
+    /// The placement lock of `guild` (see [`Data::placing`]).
+    pub fn placement_lock(&self, guild: u64) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self
+            .placing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry(guild).or_default().clone()
+    }
+
+    /// Whether this process is opening `ticket` right now.
+    pub fn is_opening(&self, ticket: uuid::Uuid) -> bool {
+        self.opening
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(&ticket)
+    }
+}
+
+/// Marks a ticket as being opened by this process while it lives.
+pub struct Opening<'a> {
+    data: &'a Data,
+    id: uuid::Uuid,
+}
+
+impl<'a> Opening<'a> {
+    pub fn new(data: &'a Data, id: uuid::Uuid) -> Self {
+        data.opening
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id);
+        Opening { data, id }
+    }
+}
+
+impl Drop for Opening<'_> {
+    fn drop(&mut self) {
+        self.data
+            .opening
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&self.id);
     }
 }

@@ -69,6 +69,29 @@ fn main() -> ExitCode {
     }
 }
 
+/// The HTTP client for Discord's API when `DISCORD_API_ADDR` or `DISCORD_CA_FILE` is set:
+/// `discord.com` reached at that address, that CA trusted; serenity's rate limiter stays on.
+fn api_client(settings: &BotSettings) -> Result<reqwest::Client> {
+    let mut client = reqwest::Client::builder().use_rustls_tls();
+    if let Some(ip) = settings.api_addr {
+        client = client.resolve("discord.com", std::net::SocketAddr::new(ip, 443));
+    }
+    if let Some(path) = &settings.ca_file {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("cannot read DISCORD_CA_FILE {}", path.display()))?;
+        let ca = reqwest::Certificate::from_pem(&pem).with_context(|| {
+            format!(
+                "DISCORD_CA_FILE {} is not a PEM certificate",
+                path.display()
+            )
+        })?;
+        client = client.add_root_certificate(ca);
+    }
+    client
+        .build()
+        .context("cannot build the HTTP client for Discord's API")
+}
+
 async fn run(settings: BotSettings) -> Result<()> {
     let settings = Arc::new(settings);
     let store = ticketbot_common::open_store(&settings.db)
@@ -86,6 +109,8 @@ async fn run(settings: BotSettings) -> Result<()> {
         // serenity's rate limiter ignores the proxy, so it is off behind one (as serenity
         // documents for rate-limiting proxies); Discord's 429s then reach us as errors.
         http = http.proxy(base.clone()).ratelimiter_disabled(true);
+    } else if settings.api_addr.is_some() || settings.ca_file.is_some() {
+        http = http.client(api_client(&settings)?);
     }
     let http = http.build();
 

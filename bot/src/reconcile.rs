@@ -83,6 +83,8 @@ pub async fn guild(
         let page = data.store.list(&filter, 500, after.as_ref()).await?;
         for t in &page.tickets {
             match t.channel_id {
+                // Still being opened by this process (its channel waits for Discord).
+                None if data.is_opening(t.id) => {}
                 None if Utc::now() - t.created_at > GRACE => {
                     let made_for_it = |c: &&serenity::GuildChannel| {
                         c.name == t.channel_name()

@@ -382,8 +382,15 @@ pub struct BotSettings {
     pub creator_may_close: bool,
     pub log_file: PathBuf,
     pub debug: bool,
-    /// Another Discord API base (tests, proxies): `http://127.0.0.1:PORT`.
+    /// Another Discord API base (tests, proxies): `http://127.0.0.1:PORT`. serenity's rate
+    /// limiter is off behind it (it ignores the base and would call discord.com).
     pub api_base: Option<String>,
+    /// `DISCORD_API_ADDR`: connect to this address for `discord.com` instead of resolving it
+    /// (a test double of Discord, or a TLS-intercepting gateway); the rate limiter stays on.
+    pub api_addr: Option<std::net::IpAddr>,
+    /// `DISCORD_CA_FILE`: a PEM certificate authority trusted for Discord's API besides the
+    /// usual ones.
+    pub ca_file: Option<PathBuf>,
     /// Where avatars are fetched for transcripts (`DISCORD_CDN_BASE`; Discord's CDN when unset).
     pub cdn_base: String,
     /// `ARCHIVE_CLOSED_AFTER`: closed tickets older than this are archived (transcript saved,
@@ -510,6 +517,8 @@ impl fmt::Debug for BotSettings {
             .field("log_file", &self.log_file)
             .field("debug", &self.debug)
             .field("api_base", &self.api_base)
+            .field("api_addr", &self.api_addr)
+            .field("ca_file", &self.ca_file)
             .field("cdn_base", &self.cdn_base)
             .field("archive_closed_after", &self.archive_closed_after)
             .field("transcript_dm", &self.transcript_dm)
@@ -645,6 +654,28 @@ impl BotSettings {
                 ));
             }
         }
+        let api_addr = match vars.get("DISCORD_API_ADDR") {
+            None => None,
+            Some(a) => match a.parse::<std::net::IpAddr>() {
+                Ok(ip) => Some(ip),
+                Err(_) => {
+                    problems.push(Problem::new(
+                        "DISCORD_API_ADDR",
+                        format!("{a:?} is not an IP address (it is for tests and TLS gateways; leave it unset for Discord)"),
+                    ));
+                    None
+                }
+            },
+        };
+        let ca_file = vars.get("DISCORD_CA_FILE").map(PathBuf::from);
+        if let Some(f) = &ca_file {
+            if !f.is_file() {
+                problems.push(Problem::new(
+                    "DISCORD_CA_FILE",
+                    format!("{} is not a readable file; give the path of a PEM certificate, or leave it unset", f.display()),
+                ));
+            }
+        }
         let cdn_base = vars
             .get("DISCORD_CDN_BASE")
             .unwrap_or("https://cdn.discordapp.com")
@@ -695,6 +726,8 @@ impl BotSettings {
                 log_file: PathBuf::from(vars.get("LOG_FILE").unwrap_or("bot.log")),
                 debug,
                 api_base,
+                api_addr,
+                ca_file,
                 cdn_base,
                 archive_closed_after,
                 transcript_dm,

@@ -169,6 +169,9 @@ pub struct Config {
     /// `[id, count]`; the guild goes to shard `(guild_id >> 22) % count`, the others get a READY
     /// without guilds and no events.
     pub shards: u32,
+    /// Discord's REST rate limits, enforced with headers and 429s; `None`: no limits (for a
+    /// client whose rate limiter is off, which sees 429s as errors).
+    pub rate_limits: Option<crate::RateLimits>,
     /// When set, requests whose `Authorization` is not `Bot <token>` get 401.
     pub require_token: Option<String>,
     /// When set, an interaction not answered (callback) within this time is expired, as Discord
@@ -327,6 +330,7 @@ impl Default for Config {
             ],
             heartbeat_interval_ms: 41_250,
             shards: 1,
+            rate_limits: None,
             require_token: None,
             interaction_ack_deadline: None,
             normalize_channel_names: true,

@@ -34,9 +34,11 @@ mod interactions;
 mod knobs;
 mod payloads;
 mod png;
+mod ratelimit;
 mod rest;
 mod snowflake;
 mod state;
+pub mod tls;
 mod user_messages;
 
 use std::collections::HashMap;
@@ -56,6 +58,7 @@ use tokio::task::JoinHandle;
 pub use config::{ids, perms, ChannelSeed, Config, FakeUser, MemberSeed, RoleSeed};
 pub use faults::{FaultKind, RouteMatcher};
 pub use interactions::OptionValue;
+pub use ratelimit::{RateLimitScore, RateLimits};
 pub use snowflake::{now_iso, snowflake_time, DISCORD_EPOCH_MS};
 pub use state::{
     Attachment, Callback, Channel, GatewayStats, Interaction, Member, Message, Overwrite,
@@ -90,6 +93,7 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     gw: Mutex<Gw>,
     faults: Mutex<Vec<Fault>>,
+    limiter: Mutex<ratelimit::Limiter>,
     sent: Mutex<HashMap<u64, Instant>>,
     pub(crate) notify: Notify,
     pub(crate) ids: Snowflakes,
@@ -102,6 +106,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     pub(crate) fn lock_state(&self) -> MutexGuard<'_, State> {
         lock(&self.state)
+    }
+
+    pub(crate) fn limiter(&self) -> MutexGuard<'_, ratelimit::Limiter> {
+        lock(&self.limiter)
     }
 
     pub(crate) fn lock_gw(&self) -> MutexGuard<'_, Gw> {
@@ -252,6 +260,7 @@ pub struct FakeDiscord {
     shared: Arc<Shared>,
     addr: SocketAddr,
     task: JoinHandle<()>,
+    app: Router,
 }
 
 impl Drop for FakeDiscord {
@@ -291,6 +300,7 @@ impl FakeDiscord {
             state: Mutex::new(state),
             gw: Mutex::new(Gw::default()),
             faults: Mutex::new(Vec::new()),
+            limiter: Mutex::new(ratelimit::Limiter::default()),
             sent: Mutex::new(HashMap::new()),
             notify: Notify::new(),
             ids: Snowflakes::default(),
@@ -307,12 +317,30 @@ impl FakeDiscord {
             .fallback(rest::fallback_handler)
             .layer(DefaultBodyLimit::max(body_limit(&shared.config)))
             .with_state(Arc::clone(&shared));
+        let served = app.clone();
         let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+            if let Err(e) = axum::serve(listener, served).await {
                 tracing::error!("fakecord server stopped: {e}");
             }
         });
-        Ok(FakeDiscord { shared, addr, task })
+        Ok(FakeDiscord {
+            shared,
+            addr,
+            task,
+            app,
+        })
+    }
+
+    /// How the client fared against the rate limits (see [`RateLimits`]).
+    pub fn rate_limit_score(&self) -> RateLimitScore {
+        lock(&self.shared.limiter).score.clone()
+    }
+
+    /// Also serves REST over TLS as `discord.com` (see [`tls`]); returns the address (port 443
+    /// of a loopback address of its own). A client that resolves `discord.com` there and
+    /// trusts [`tls::CA_PEM`] runs with serenity's rate limiter on.
+    pub async fn serve_tls(&self) -> std::io::Result<SocketAddr> {
+        tls::serve(self.app.clone()).await
     }
 
     // ----- addresses and configuration -----

@@ -117,6 +117,7 @@ pub async fn open(
             }
         }
     };
+    let _opening = crate::data::Opening::new(data, ticket.id);
     let channel = match make_channel(ctx, data, guild, &ticket).await {
         Ok(c) => c,
         Err(e) => {

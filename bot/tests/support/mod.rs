@@ -469,6 +469,28 @@ impl E2e {
         e
     }
 
+    /// As production runs: REST to `https://discord.com` with serenity's rate limiter on,
+    /// `discord.com` being the fake's TLS side (its own loopback address, port 443, a test CA
+    /// the bot trusts through `DISCORD_CA_FILE`). Give `config.rate_limits` to have Discord's
+    /// limits enforced. Needs the right to bind port 443.
+    pub async fn start_tls(backend: Backend, config: Config, extra: &[(&str, &str)]) -> E2e {
+        let mut e = Self::prepare(TestDb::new(backend), config, extra).await;
+        let addr = e
+            .fake
+            .serve_tls()
+            .await
+            .expect("fakecord serves TLS on port 443 of a loopback address (run as root)");
+        let ca = e.db.dir().join("discord-test-ca.pem");
+        std::fs::write(&ca, fakecord::tls::CA_PEM).expect("write the CA");
+        e.env.retain(|(k, _)| k != "DISCORD_API_BASE");
+        e.env
+            .push(("DISCORD_API_ADDR".into(), addr.ip().to_string()));
+        e.env
+            .push(("DISCORD_CA_FILE".into(), ca.display().to_string()));
+        e.launch().await;
+        e
+    }
+
     /// The fake and the configuration, without starting the bot: call [`E2e::launch`].
     pub async fn prepare(db: TestDb, config: Config, extra: &[(&str, &str)]) -> E2e {
         let fake = FakeDiscord::start(with_discord_deadline(config)).await;

@@ -206,6 +206,20 @@ pub(crate) async fn api_handler(
         }
     }
 
+    let mut limit_headers = Vec::new();
+    if let Some(limits) = &shared.config.rate_limits {
+        let verdict = shared.limiter().check(limits, &req.method, &req.path);
+        match verdict {
+            crate::ratelimit::Verdict::Pass(h) => limit_headers = h,
+            crate::ratelimit::Verdict::Limited { body, headers } => {
+                rec.status = 429;
+                shared.record(rec);
+                let mut resp = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+                crate::ratelimit::put_headers(resp.headers_mut(), &headers);
+                return resp;
+            }
+        }
+    }
     let mut events = Vec::new();
     let reply = {
         let mut st = shared.lock_state();
@@ -232,7 +246,9 @@ pub(crate) async fn api_handler(
     if let Some(d) = slow_response {
         tokio::time::sleep(d).await;
     }
-    reply.into_response()
+    let mut resp = reply.into_response();
+    crate::ratelimit::put_headers(resp.headers_mut(), &limit_headers);
+    resp
 }
 
 /// Requests outside `/api/v10` and `/ws`: recorded as unknown, answered 404.
