@@ -118,8 +118,9 @@ pub async fn create_channel(
     kind: CategoryKind,
     builder: CreateChannel<'static>,
 ) -> Result<GuildChannel, PlaceError> {
-    let lock = data.placement_lock(guild.get());
-    let _one_at_a_time = lock.lock().await;
+    let permits = data.placement_permits(guild.get());
+    // Never closed, so acquiring only waits.
+    let _turn = permits.acquire().await.ok();
     place(
         http,
         cache,
@@ -140,8 +141,9 @@ pub async fn move_channel(
     kind: CategoryKind,
     channel: ChannelId,
 ) -> Result<GuildChannel, PlaceError> {
-    let lock = data.placement_lock(guild.get());
-    let _one_at_a_time = lock.lock().await;
+    let permits = data.placement_permits(guild.get());
+    // Never closed, so acquiring only waits.
+    let _turn = permits.acquire().await.ok();
     place(http, cache, data, guild, kind, &Op::Move(channel)).await
 }
 

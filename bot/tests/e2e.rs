@@ -334,7 +334,20 @@ async fn panel_click_opens_a_private_ticket(backend: Backend) {
     assert_eq!(labels, ["Close", "Claim"]);
 
     assert_eq!(history_kinds(&e, t.id).await, [EventKind::Opened]);
-    let audit = e.audit_entries(&format!("Ticket {} opened", t.short_id()));
+    // The audit entry follows the user's link in the background.
+    let needle = format!("Ticket {} opened", t.short_id());
+    e.fake
+        .wait_until(
+            |st| {
+                st.messages
+                    .values()
+                    .any(|m| m.channel_id == ids::LOG_CHANNEL && m.text().contains(&needle))
+            },
+            WAIT,
+        )
+        .await
+        .expect("the audit entry");
+    let audit = e.audit_entries(&needle);
     assert_eq!(audit.len(), 1, "one audit entry in #ticket-logs");
     assert!(audit[0].text().contains(&format!("<@{}>", ids::ALICE)));
     e.wait_for_log("ticket opened").await;
@@ -1581,10 +1594,11 @@ async fn sigterm_during_a_burst_finishes_work_and_exits_zero() {
         )
     };
     // Some creations are slow, so that work is still in flight when the signal comes.
+    // (Creations run one at a time per guild: 3 of 1.5 s fit in the 7 s drain.)
     e.fake.fail_next_n(
         "POST /guilds/*/channels",
-        5,
-        FaultKind::Delay(Duration::from_secs(4)),
+        3,
+        FaultKind::Delay(Duration::from_millis(1500)),
     );
     let burst: Vec<u64> = users[..50].iter().map(|u| click(&e, u)).collect();
     e.fake
@@ -1655,7 +1669,7 @@ async fn sigterm_during_a_burst_finishes_work_and_exits_zero() {
         }
     }
     eprintln!("burst: {ok} opened, {refused} told to retry, {unanswered} unanswered");
-    assert!(ok >= 6, "the slow ones were finished: {ok}");
+    assert!(ok >= 4, "the slow ones were finished: {ok}");
     assert_eq!(
         all_tickets(store.as_ref()).await.len(),
         ok,

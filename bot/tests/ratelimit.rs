@@ -59,8 +59,8 @@ async fn a_burst_of_200_openings_with_the_rate_limiter_on() {
     // The limiter learns each bucket from its first answer's headers; only the global limit,
     // which no header announces, may be met now and then.
     assert!(
-        u64::from(score.limited) * 20 <= requests as u64,
-        "more than 5% of requests answered 429: {score:?} of {requests}"
+        u64::from(score.limited) * 100 <= requests as u64,
+        "more than 1% of requests answered 429: {score:?} of {requests}"
     );
     e.finish().await;
 }

@@ -1189,8 +1189,8 @@ async fn upgraded_works(guard: &support::DbGuard) {
     let store = guard.open().await;
     let version = store.schema_version().await.unwrap();
     match guard.backend {
-        Backend::Mongodb => assert_eq!(version, 2),
-        _ => assert_eq!(version, 20261128000001),
+        Backend::Mongodb => assert_eq!(version, 3),
+        _ => assert_eq!(version, 20261128000002),
     }
     let closed = Uuid::parse_str(SCHEMA_1_CLOSED).unwrap();
     let t = store.get(closed).await.unwrap().expect("kept");

@@ -146,25 +146,31 @@ pub async fn open(
             ));
         }
     };
-    let (embed, buttons) = embeds::welcome(&ticket);
-    let welcome = serenity::CreateMessage::new()
-        .content(format!(
-            "<@{}> <@&{}>",
-            ticket.creator_id, data.settings.support_role_id
-        ))
-        .embed(embed)
-        .components(buttons);
-    if let Err(e) = channel.id.send_message(&ctx.http, welcome).await {
-        tracing::warn!(
-            "cannot post the welcome message of ticket {}: {e}",
-            ticket.id
-        );
-    }
-    audit::record(ctx, data, "opened", user.get(), &ticket, None).await;
-    Ok(Reply::text(format!(
-        "Your ticket is open: <#{}>",
-        channel.id
-    )))
+    // The user gets their link first; the welcome and the audit entry follow in the
+    // background (under a burst, the log channel's 5-messages-per-5-s bucket would otherwise
+    // hold every user's answer). Shutdown waits for them like for any work in flight.
+    let channel_id = channel.id;
+    let work = data.begin_work();
+    let (ctx2, data2, ticket2) = (ctx.clone(), data.clone(), ticket.clone());
+    tokio::spawn(async move {
+        let _work = work;
+        let (embed, buttons) = embeds::welcome(&ticket2);
+        let welcome = serenity::CreateMessage::new()
+            .content(format!(
+                "<@{}> <@&{}>",
+                ticket2.creator_id, data2.settings.support_role_id
+            ))
+            .embed(embed)
+            .components(buttons);
+        if let Err(e) = channel_id.send_message(&ctx2.http, welcome).await {
+            tracing::warn!(
+                "cannot post the welcome message of ticket {}: {e}",
+                ticket2.id
+            );
+        }
+        audit::record(&ctx2, &data2, "opened", user.get(), &ticket2, None).await;
+    });
+    Ok(Reply::text(format!("Your ticket is open: <#{channel_id}>")))
 }
 
 /// The ticket's channel, in the open category (or its overflow). A full guild first gets room

@@ -796,6 +796,18 @@ impl E2e {
             .await
             .expect("get_by_channel")
             .unwrap_or_else(|| panic!("no ticket row has the new channel {channel}"));
+        // The welcome follows the user's link (posted in the background).
+        self.fake
+            .wait_until(
+                |st| {
+                    st.messages.values().any(|m| {
+                        m.channel_id == channel && m.custom_ids() == [CLOSE_BUTTON, CLAIM_BUTTON]
+                    })
+                },
+                WAIT,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("no welcome in {channel}: {e}"));
         (ticket, channel)
     }
 
