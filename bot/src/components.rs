@@ -59,6 +59,7 @@ pub async fn handle(
     let Some(guild_id) = click.guild_id else {
         return follow_up(
             ctx,
+            data,
             click,
             Err(ServiceError::User("Tickets work inside a server.".into())),
         )
@@ -91,17 +92,21 @@ pub async fn handle(
             )),
         },
     };
-    follow_up(ctx, click, outcome).await
+    follow_up(ctx, data, click, outcome).await
 }
 
 async fn follow_up(
     ctx: &serenity::Context,
+    data: &Data,
     click: &ComponentInteraction,
     outcome: Outcome,
 ) -> anyhow::Result<()> {
     let reply = match outcome {
         Ok(r) => r,
         Err(ServiceError::User(msg)) => service::Reply::text(msg),
+        Err(ServiceError::Unavailable(e)) => {
+            service::Reply::text(service::database_unavailable(data, &e))
+        }
         Err(ServiceError::Internal(e)) => {
             tracing::error!("button {} failed: {e:#}", click.data.custom_id);
             service::Reply::text(

@@ -83,7 +83,13 @@ pub fn target_config(t: &TargetOpts, vars: &Vars) -> Result<DbConfig> {
             url,
             t.mongo_db_name.as_deref().or(vars.get("MONGO_DB_NAME")),
         )
-        .map_err(|e| Usage(e.to_string()))?;
+        .map_err(|mut e| {
+            // from_url names `--database-url`; this value came from `--to-url`.
+            for p in &mut e.problems {
+                p.variable = "--to-url".to_owned();
+            }
+            Usage(e.to_string())
+        })?;
         if backend_arg(config.backend()) != t.to {
             return Err(Usage(format!(
                 "--to-url is a {} database but --to says {:?}",

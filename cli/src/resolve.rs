@@ -20,10 +20,9 @@ pub enum IdArg {
 }
 
 pub fn parse(raw: &str) -> Result<IdArg> {
-    let s = raw
-        .trim()
-        .trim_start_matches("ticket-")
-        .to_ascii_lowercase();
+    // Lowercased first: `Ticket-1b4e28ba` (a capitalised channel name) is an id too.
+    let lower = raw.trim().to_ascii_lowercase();
+    let s = lower.trim_start_matches("ticket-").to_owned();
     if let Ok(id) = Uuid::parse_str(&s) {
         return Ok(IdArg::Full(id));
     }

@@ -143,9 +143,39 @@ pub fn redact_uri(uri: &str) -> String {
 /// Why a MongoDB URI's user info cannot be right: characters that must be percent-encoded.
 /// The driver refuses such a URI too; saying so first names the fix without printing it.
 fn mongo_userinfo_problem(uri: &str) -> Option<String> {
+    userinfo_problem(uri, &['/', '?', '#', '@']).or_else(|| port_problem(uri))
+}
+
+/// `mongodb://user:password` (the `@host` forgotten) reads as a host and a port, and would be
+/// shown: a port that is not a number is refused without showing it (the driver refuses it too).
+fn port_problem(uri: &str) -> Option<String> {
+    let hosts = split_userinfo(uri.split_once("://")?.1).1;
+    let authority = hosts.split(['/', '?', '#']).next().unwrap_or_default();
+    let odd = |h: &str| {
+        // `host`, `host:port`, `[v6]` or `[v6]:port`.
+        let after_host = match h.strip_prefix('[') {
+            Some(v6) => match v6.split_once(']') {
+                Some((_, after)) => after,
+                None => return true,
+            },
+            None => h,
+        };
+        after_host
+            .split_once(':')
+            .is_some_and(|(_, port)| port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()))
+    };
+    authority.split(',').any(odd).then(|| {
+        "it names a port that is not a number (if that is a password, the URI misses @HOST); the value is not shown".to_owned()
+    })
+}
+
+/// Whether the user info of `scheme://USERINFO@hosts` holds one of `odd`, characters that
+/// must be percent-encoded. For a MySQL URL only `/ ? #` matter (the URL parser takes the last
+/// `@`): with them a password reads as host, port and path, and shows as the database's name.
+fn userinfo_problem(uri: &str, odd: &[char]) -> Option<String> {
     let rest = uri.split_once("://")?.1;
     let userinfo = split_userinfo(rest).0?;
-    userinfo.contains(['/', '?', '#', '@']).then(|| {
+    userinfo.contains(odd).then(|| {
         "its user name or password holds a character that must be percent-encoded (/ as %2F, ? as %3F, # as %23, @ as %40, : in a user name as %3A); the value is not shown".to_owned()
     })
 }
@@ -304,10 +334,11 @@ impl DbConfig {
                 database,
             }));
         }
+        // The value is not shown: a URL the parser cannot read may hold a password anywhere
+        // (`mysql://root:secret`, no host).
         let url = url::Url::parse(raw).map_err(|e| {
             bad(format!(
-                "{} is not a database URL ({e}); use sqlite://FILE, mysql://USER:PASSWORD@HOST:PORT/DB or mongodb://HOST:PORT/DB",
-                redact_uri(raw)
+                "not a database URL ({e}); use sqlite://FILE, mysql://USER:PASSWORD@HOST:PORT/DB or mongodb://HOST:PORT/DB"
             ))
         })?;
         if !matches!(url.scheme(), "mysql" | "mariadb") {
@@ -315,6 +346,16 @@ impl DbConfig {
                 "unknown scheme {:?}; use sqlite://, mysql:// or mongodb://",
                 url.scheme()
             )));
+        }
+        // `mysql:/root:pw@h/db` (one slash) would be a path on localhost: the password in the
+        // database's name.
+        if !url.has_authority() {
+            return Err(bad(
+                "the URL names no server; use mysql://USER:PASSWORD@HOST:PORT/DB".into(),
+            ));
+        }
+        if let Some(why) = userinfo_problem(raw, &['/', '?', '#']) {
+            return Err(bad(format!("the MySQL URL is not valid: {why}")));
         }
         let decode = |s: &str| {
             percent_decode(s)
@@ -782,9 +823,18 @@ impl fmt::Display for ConfigError {
 
 /// A snapshot of the variables: the process environment over the `.env` file, as the Python
 /// bot's python-dotenv did (a variable already set wins). Blank values count as unset.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Vars {
     map: HashMap<String, String>,
+}
+
+/// The names only: values include the token and passwords.
+impl fmt::Debug for Vars {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<&String> = self.map.keys().collect();
+        names.sort();
+        f.debug_tuple("Vars").field(&names).finish()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -852,14 +902,50 @@ impl Vars {
 /// expanded, so a password such as `pa$word` stays as written (dotenvy alone would expand
 /// `$word`).
 pub fn read_env_file(path: &Path) -> Result<HashMap<String, String>, EnvFileError> {
-    let err = |source| EnvFileError {
+    let err = |source, text: &str| EnvFileError {
         path: path.display().to_string(),
-        source,
+        source: hide_values(source, text),
     };
-    let text = std::fs::read_to_string(path).map_err(|e| err(dotenvy::Error::Io(e)))?;
+    let text = std::fs::read_to_string(path).map_err(|e| err(dotenvy::Error::Io(e), ""))?;
     let text = escape_bare_dollars(&text);
-    let iter = dotenvy::from_read_iter(std::io::Cursor::new(text.into_bytes()));
-    iter.map(|item| item.map_err(err)).collect()
+    let iter = dotenvy::from_read_iter(std::io::Cursor::new(text.as_bytes()));
+    iter.map(|item| item.map_err(|e| err(e, &text))).collect()
+}
+
+/// dotenvy's parse error quotes the line or the value, and after an unclosed quote the rest of
+/// the file: tokens and passwords. It is replaced by the variable's name and the line number.
+fn hide_values(e: dotenvy::Error, text: &str) -> dotenvy::Error {
+    let dotenvy::Error::LineParse(quoted, at) = e else {
+        return e;
+    };
+    // Where the quoted text starts a line, or follows `NAME=` on its line.
+    let found = text
+        .match_indices(quoted.as_str())
+        .filter(|_| !quoted.is_empty())
+        .find_map(|(pos, _)| {
+            let start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
+            let before = text[start..pos].trim_start_matches('\u{feff}');
+            (before.trim().is_empty() || before.trim_end().ends_with('='))
+                .then(|| (start, format!("{before}{quoted}")))
+        });
+    let shown = match found {
+        Some((start, line)) => {
+            let number = text[..start].matches('\n').count() + 1;
+            let name = line
+                .split_once('=')
+                .map(|(k, _)| k.trim())
+                .map(|k| k.strip_prefix("export ").unwrap_or(k).trim())
+                .filter(|k| {
+                    !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                });
+            match name {
+                Some(k) => format!("{k}=… (line {number}; the value is not shown)"),
+                None => format!("line {number}, not shown"),
+            }
+        }
+        None => "not shown".to_owned(),
+    };
+    dotenvy::Error::LineParse(shown, at)
 }
 
 /// Escapes each `$` that is not the start of `${` in unquoted and double-quoted values, so that

@@ -8,9 +8,21 @@ use chrono::Duration;
 #[error("{0:?} is not a duration; write a number with a unit: 30m, 12h, 7d or 2w")]
 pub struct BadDuration(pub String);
 
-/// Parses `N<unit>` (s, m, h, d, w); a bare `0` is zero. Out-of-range values are errors, not
-/// panics.
+/// Parses `N<unit>` (s, m, h, d, w), or several separated by spaces as [`format_duration`]
+/// writes them (`1d 2h`); a bare `0` is zero. Out-of-range values are errors, not panics.
 pub fn parse_duration(raw: &str) -> Result<Duration, BadDuration> {
+    let bad = || BadDuration(raw.to_owned());
+    parse_one(raw).or_else(|_| {
+        let mut parts = raw.split_whitespace().peekable();
+        parts.peek().ok_or_else(bad)?;
+        parts.try_fold(Duration::zero(), |sum, part| {
+            let d = parse_one(part).map_err(|_| bad())?;
+            sum.checked_add(&d).ok_or_else(bad)
+        })
+    })
+}
+
+fn parse_one(raw: &str) -> Result<Duration, BadDuration> {
     let s = raw.trim();
     let bad = || BadDuration(raw.to_owned());
     if s == "0" {
@@ -89,5 +101,18 @@ mod tests {
         assert_eq!(format_duration(Duration::days(7)), "7d");
         assert_eq!(format_duration(Duration::seconds(93_600)), "1d 2h");
         assert_eq!(format_duration(Duration::zero()), "0s");
+    }
+
+    #[test]
+    fn parses_what_it_formats() {
+        // `1d 2h` was refused (found by common/tests/fuzz_parsers.rs).
+        assert_eq!(parse_duration("1d 2h"), Ok(Duration::seconds(93_600)));
+        assert_eq!(
+            parse_duration(" 1d  2h 3m 4s "),
+            Ok(Duration::seconds(93_784))
+        );
+        for bad in ["1d x", "1d -2h", "1d 2", "106751991167d 106751991167d"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} should be refused");
+        }
     }
 }

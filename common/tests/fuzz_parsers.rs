@@ -1,22 +1,30 @@
 //! Property tests ("fuzzing" that runs on stable, inside the normal test run) of every parser of
-//! user input in `common`: durations, ids and channel names, `.env` files and variables, database
-//! URIs. Each must never panic, must round-trip what it formats, must name the variable it
+//! user input in `common`: durations, ids and channel names, list cursors, `.env` files and
+//! variables, database URIs and `--database-url`. Each must never panic, must round-trip what it formats, must name the variable it
 //! refuses, and must never let a password or token through to an error, a Debug or a Display.
 //!
 //! The corpus: `tests/fuzz-corpus/*.txt` (hand-picked nasty inputs, one per line, run through
-//! every parser on every run) and `tests/fuzz_parsers.regressions` (inputs proptest once failed
-//! on, replayed first; created by proptest when a property fails). `PROPTEST_CASES=<n>` runs more.
+//! every parser on every run; inputs that once found a bug are kept there) and
+//! `tests/proptest-regressions/fuzz_parsers.txt` (seeds of the cases proptest once failed on,
+//! replayed first; proptest appends to it when a property fails: check it in).
+//! `PROPTEST_CASES=<n>` runs more (or fewer) cases of every property.
 
 use std::collections::HashMap;
 use std::io::Write;
 
+use chrono::{DateTime, Duration};
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
-use ticketbot_common::config::{read_env_file, redact_uri, BotSettings, DbConfig, Vars};
-use ticketbot_common::duration::parse_duration;
+use ticketbot_common::config::{
+    read_env_file, redact_uri, BotSettings, DbConfig, MysqlConfig, Secret, Vars,
+};
+use ticketbot_common::duration::{format_duration, parse_duration};
+use ticketbot_common::store::Cursor;
 use ticketbot_common::ticket::{short_id_from_channel_name, EventKind, Ticket, TicketStatus};
+use uuid::Uuid;
 
-/// Case counts sized for a debug build on 2 cores (the whole file in a few seconds).
+/// Case counts sized for a debug build on 2 cores (the whole file in about a second).
 fn config(cases: u32) -> Config {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
@@ -24,7 +32,12 @@ fn config(cases: u32) -> Config {
         .unwrap_or(cases);
     Config {
         cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
+        // An absolute path: proptest would otherwise resolve `file!()`, which is relative to
+        // the workspace, against the crate's directory when saving.
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/proptest-regressions/fuzz_parsers.txt"
+        )))),
         ..Config::default()
     }
 }
@@ -43,6 +56,57 @@ fn every_corpus_line() -> Vec<String> {
         .iter()
         .flat_map(|f| corpus(f))
         .collect()
+}
+
+/// Whether any part of a [`password`] shows: its markers, however it was cut or encoded.
+fn shows_password(text: &str) -> bool {
+    text.contains("Zq9") || text.contains("Kx7")
+}
+
+/// Any text: proptest's `any::<String>()` holds no control character (no NUL, newline, BOM
+/// or bidi override); these do.
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "(?s).{0,64}",
+        "[\\x00-\\x1f\\x7f\\u{85}\\u{feff}\\u{202e}\\u{2028} a-z0-9:=@/#'\"\\\\.-]{0,48}",
+    ]
+}
+
+/// What people put in variables: anything, numbers of every size, and the words the parsers
+/// know.
+fn value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        text(),
+        any::<i128>().prop_map(|n| n.to_string()),
+        "[ +-]?[0-9]{0,25}( ?[smhdwSMHDW])?",
+        prop::sample::select(vec![
+            "0",
+            "1",
+            "-1",
+            "auto",
+            "AUTO",
+            "off",
+            "yes",
+            "maybe",
+            "65535",
+            "65536",
+            "4294967295",
+            "4294967296",
+            "18446744073709551616",
+            "http://x",
+            "ftp://x",
+            "127.0.0.1",
+            "::1",
+            "1d 2h",
+            " ",
+            "\0",
+            "mysql",
+            "mongodb",
+            "sqlite",
+        ])
+        .prop_map(str::to_owned),
+    ]
 }
 
 /// A password nobody would find elsewhere in a URI or message, with arbitrary characters
@@ -115,6 +179,22 @@ fn the_corpus_through_every_parser() {
             ("DB_TYPE", "mongodb"),
             ("MONGO_URI", line.as_str()),
         ]));
+        for db in [None, Some("db")] {
+            let _ = DbConfig::from_url(&line, db);
+        }
+        let _ = line.parse::<Cursor>();
+    }
+    // Very long input.
+    for long in [
+        "9".repeat(100_000),
+        "mongodb://".repeat(10_000),
+        "a@:/".repeat(25_000),
+    ] {
+        let _ = parse_duration(&long);
+        let _ = redact_uri(&long);
+        let _ = DbConfig::from_url(&long, None);
+        let _ = long.parse::<Cursor>();
+        let _ = BotSettings::from_vars(&bot_vars(&[("SUPPORT_ROLE_ID", &long)]));
     }
     // The whole env corpus as one file, and each line as a file of its own.
     let lines = corpus("env-lines.txt");
@@ -127,11 +207,54 @@ fn the_corpus_through_every_parser() {
     }
 }
 
+/// What the properties below found, each kept as it was found (the inputs are in the corpus).
+#[test]
+fn what_the_properties_found_stays_fixed() {
+    // format_duration writes `1d 2h`; parse_duration refused it.
+    assert_eq!(parse_duration("1d 2h"), Ok(Duration::seconds(93_600)));
+    // A password of a MySQL URL read as port and database (`12` and `ss@h/db`), or as the path
+    // of a URL with one slash, was shown in the configuration; an unreadable URL was echoed.
+    for url in [
+        "mysql://bob:12/xyzzy@h/db",
+        "MYSQL://bob:12/xyzzy@h/db",
+        "mysql:/bob:12xyzzy@h/db",
+        "mysql://bob:12xyzzy",
+    ] {
+        let e = DbConfig::from_url(url, None).expect_err(url);
+        assert!(!e.to_string().contains("xyzzy"), "{url}: {e}");
+        assert_eq!(e.problems[0].variable, "--database-url");
+    }
+    // A MongoDB URI without `@host`: the password, read as a port, was shown.
+    for uri in ["mongodb://bob:xyzzy", "mongodb://:xyzzy:#x"] {
+        let vars = Vars::from_pairs([("DB_TYPE", "mongodb"), ("MONGO_URI", uri)]);
+        let e = DbConfig::from_vars(&vars).expect_err(uri);
+        assert!(!e.to_string().contains("xyzzy"), "{uri}: {e}");
+        assert_eq!(e.problems[0].variable, "MONGO_URI");
+        let e = DbConfig::from_url(uri, Some("t")).expect_err(uri);
+        assert!(!e.to_string().contains("xyzzy"), "{uri}: {e}");
+    }
+    // dotenvy's errors quote the line, or the rest of the file after an unclosed quote.
+    for text in [
+        "MYSQL_PASSWORD=hunter2 x\n",
+        "MYSQL_PASSWORD=\"hunter2\nBOT_TOKEN=hunter2.b.c\n",
+    ] {
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        f.write_all(text.as_bytes()).expect("write");
+        let e = read_env_file(f.path()).expect_err(text);
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("MYSQL_PASSWORD=… (line 1"), "{shown}");
+    }
+    // Vars' Debug listed every value.
+    let vars = Vars::from_pairs([("BOT_TOKEN", "hunter2.b.c")]);
+    assert_eq!(format!("{vars:?}"), "Vars([\"BOT_TOKEN\"])");
+}
+
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(config(1024))]
 
     #[test]
-    fn durations_never_panic(s in any::<String>()) {
+    fn durations_never_panic(s in text()) {
         let _ = parse_duration(&s);
     }
 
@@ -150,7 +273,7 @@ proptest! {
     }
 
     #[test]
-    fn channel_names_never_panic(s in any::<String>()) {
+    fn channel_names_never_panic(s in text()) {
         let _ = short_id_from_channel_name(&s);
         let _ = short_id_from_channel_name(&format!("ticket-{s}"));
     }
@@ -163,7 +286,7 @@ proptest! {
     }
 
     #[test]
-    fn status_and_event_names_round_trip(s in any::<String>(), i in 0usize..2) {
+    fn status_and_event_names_round_trip(s in text(), i in 0usize..2) {
         let _ = s.parse::<TicketStatus>();
         let _ = s.parse::<EventKind>();
         let status = [TicketStatus::Open, TicketStatus::Closed][i];
@@ -185,7 +308,7 @@ proptest! {
     }
 
     #[test]
-    fn redaction_never_panics(s in any::<String>()) {
+    fn redaction_never_panics(s in text()) {
         let _ = redact_uri(&s);
         let _ = redact_uri(&format!("mongodb://{s}"));
     }
@@ -221,7 +344,7 @@ proptest! {
     }
 
     #[test]
-    fn a_mysql_password_and_the_token_reach_no_message(pw in password(), port in any::<String>()) {
+    fn a_mysql_password_and_the_token_reach_no_message(pw in password(), port in text()) {
         let vars = bot_vars(&[
             ("DB_TYPE", "mysql"),
             ("MYSQL_PASSWORD", &pw),
@@ -240,7 +363,7 @@ proptest! {
     }
 
     #[test]
-    fn a_bad_value_names_its_variable(i in 0..VARIABLES.len(), value in any::<String>()) {
+    fn a_bad_value_names_its_variable(i in 0..VARIABLES.len(), value in value()) {
         let var = VARIABLES[i];
         if let Err(e) = BotSettings::from_vars(&bot_vars(&[(var, &value)])) {
             let named: Vec<&str> = e.problems.iter().map(|p| p.variable.as_str()).collect();
@@ -270,7 +393,7 @@ proptest! {
     }
 
     #[test]
-    fn env_files_never_panic(text in any::<String>()) {
+    fn env_files_never_panic(text in text()) {
         let mut f = tempfile::NamedTempFile::new().expect("temp file");
         f.write_all(text.as_bytes()).expect("write");
         let _ = read_env_file(f.path());
@@ -293,5 +416,135 @@ proptest! {
             // Unquoted, ` # note` ends the value; quoted, the value is exactly what is inside.
             prop_assert_eq!(read.get(k).map(String::as_str), Some(v.as_str()), "{}", text);
         }
+    }
+
+    #[test]
+    fn what_the_formatter_writes_parses_back(secs in 0i64..=i64::MAX / 1000) {
+        // `format_duration` writes `1d 2h`; the parser once refused it.
+        let d = Duration::seconds(secs);
+        let text = format_duration(d);
+        prop_assert_eq!(parse_duration(&text), Ok(d), "{}", text);
+    }
+
+    #[test]
+    fn cursors_never_panic(s in text(), n in any::<i128>(), tail in text()) {
+        let _ = s.parse::<Cursor>();
+        let _ = format!("{n}.{tail}").parse::<Cursor>();
+    }
+
+    #[test]
+    fn cursors_round_trip(micros in any::<i64>(), bytes in any::<[u8; 16]>()) {
+        if let Some(created_at) = DateTime::from_timestamp_micros(micros) {
+            let c = Cursor { created_at, id: Uuid::from_bytes(bytes) };
+            prop_assert_eq!(c.to_string().parse::<Cursor>(), Ok(c));
+        }
+    }
+
+    #[test]
+    fn database_urls_never_panic(
+        s in text(),
+        scheme in prop::sample::select(vec![
+            "", "sqlite:", "sqlite://", "mysql://", "mariadb://", "mongodb://", "mongodb+srv://",
+            "MYSQL://", "postgres://",
+        ]),
+    ) {
+        let _ = DbConfig::from_url(&s, None);
+        let _ = DbConfig::from_url(&format!("{scheme}{s}"), Some("db"));
+    }
+
+    #[test]
+    fn a_database_url_password_reaches_no_message(
+        scheme in prop::sample::select(vec![
+            "mysql://", "mariadb://", "MySQL://", "mongodb://", "mongodb+srv://", "postgres://",
+            "mysql:/", "mysql:", "",
+        ]),
+        user in "[a-z]{0,8}",
+        pw in password(),
+        host in "(@([a-z]{1,10}(:[0-9]{1,5})?)?)?",
+        tail in "(/[a-z]{0,8})?(\\?[a-z=&@]{0,12})?",
+    ) {
+        // `--database-url`, mistyped or not (`@host` forgotten: `host` may be empty). A password
+        // that starts with digits once showed (`mysql://bob:12/ss@h/db` was read as host bob,
+        // port 12, database `ss@h/db`). Without `@host`, a password holding `@` names a host,
+        // and one of digits then `/` or `,` is a port: they cannot be told apart, not generated.
+        let pws = match (host.starts_with('@'), pw.contains('@')) {
+            (true, _) => vec![format!("12/{pw}"), format!("{pw}/x"), pw],
+            (false, false) => vec![pw],
+            (false, true) => vec![],
+        };
+        for pw in pws {
+            let url = format!("{scheme}{user}:{pw}{host}{tail}");
+            let shown = match DbConfig::from_url(&url, Some("t")) {
+                Ok(c) => format!("{c:?} {}", c.target()),
+                Err(e) => format!("{e} {e:?}"),
+            };
+            prop_assert!(!shows_password(&shown), "{} -> {}", url, shown);
+        }
+    }
+
+    #[test]
+    fn mysql_urls_round_trip(
+        user in "\\PC{1,12}",
+        pw in "\\PC{0,16}",
+        host in "[a-z][a-z0-9-]{0,10}(\\.[a-z]{2,5})?",
+        port in 1u16..,
+        // `.` and `..` are path segments a URL removes (and no MySQL database's name).
+        database in "\\PC{1,16}".prop_filter("a dot segment", |d| d != "." && d != ".."),
+    ) {
+        let enc = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
+        let auth = if pw.is_empty() { enc(&user) } else { format!("{}:{}", enc(&user), enc(&pw)) };
+        let url = format!("mysql://{auth}@{host}:{port}/{}", enc(&database));
+        let want = DbConfig::Mysql(MysqlConfig {
+            host,
+            port,
+            user,
+            password: Secret::new(pw),
+            database,
+        });
+        prop_assert_eq!(DbConfig::from_url(&url, None).ok(), Some(want), "{}", url);
+    }
+
+    #[test]
+    fn env_file_errors_show_no_value(
+        pw in password(),
+        lines in prop::collection::vec(
+            prop::sample::select(vec![
+                "BOT_TOKEN=\"{pw}", "MYSQL_PASSWORD='{pw}", "MYSQL_PASSWORD={pw} x'y",
+                "export MONGO_URI = \"{pw}\" '", "BOT_TOKEN={pw}", "A=\"ok\"", "B='ok'",
+                "# comment {pw}", "C=\"${D}\"", "no equals", "X=a b", "Y=\\", "",
+            ]),
+            1..8,
+        ),
+    ) {
+        let text: String = lines.iter().map(|l| l.replace("{pw}", &pw) + "\n").collect();
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        f.write_all(text.as_bytes()).expect("write");
+        if let Err(e) = read_env_file(f.path()) {
+            // The temporary file's random name may hold a marker.
+            let shown = format!("{e} {e:?}").replace(&e.path, "");
+            prop_assert!(!shows_password(&shown), "{:?} -> {}", text, shown);
+        }
+    }
+
+    #[test]
+    fn an_env_file_error_names_the_variable(
+        key in "[A-Z][A-Z0-9_]{0,15}",
+        broken in prop::sample::select(vec!["\"unclosed", "'unclosed", "a b", "x'y", "\"a\" b"]),
+        before in prop::collection::vec("[A-Z]{1,4}=[a-z]{0,4}", 0..3),
+    ) {
+        let text = format!("{}\n{key}={broken}\nAFTER=1\n", before.join("\n"));
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        f.write_all(text.as_bytes()).expect("write");
+        if let Err(e) = read_env_file(f.path()) {
+            prop_assert!(e.to_string().contains(&format!("{key}=")), "{:?} -> {}", text, e);
+        }
+    }
+
+    #[test]
+    fn variables_debug_shows_no_value(pw in password(), i in 0..VARIABLES.len()) {
+        let vars = Vars::from_pairs([(VARIABLES[i], pw.as_str()), ("MYSQL_PASSWORD", pw.as_str())]);
+        let shown = format!("{vars:?}");
+        prop_assert!(!shows_password(&shown), "{}", shown);
+        prop_assert!(shown.contains("MYSQL_PASSWORD"), "{}", shown);
     }
 }

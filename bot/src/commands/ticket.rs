@@ -69,6 +69,9 @@ async fn respond(ctx: Context<'_>, outcome: Outcome) -> Result<(), Error> {
             Ok(())
         }
         Err(ServiceError::User(msg)) => events::say(ctx, &msg).await,
+        Err(ServiceError::Unavailable(e)) => {
+            events::say(ctx, service::database_unavailable(ctx.data(), &e)).await
+        }
         Err(ServiceError::Internal(e)) => Err(e.into()),
     }
 }

@@ -72,6 +72,10 @@ pub enum ServiceError {
     /// Shown to the asker as is: what went wrong and what to do instead.
     #[error("{0}")]
     User(String),
+    /// The database could not be reached (nothing was done): the asker is told so with
+    /// [`database_unavailable`], which logs which database and why.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(StoreError),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -79,14 +83,65 @@ pub enum ServiceError {
 /// What a user is told while the database cannot be reached.
 pub(crate) const DATABASE_UNAVAILABLE: &str = "I can't reach the ticket database right now, so I couldn't do that. Please try again in a minute.";
 
+/// The answer to a request that found the database unreachable; the log line names the
+/// database (password hidden) and the cause.
+pub fn database_unavailable(data: &Data, e: &StoreError) -> &'static str {
+    tracing::error!(
+        "the database {} is unavailable: {e}",
+        data.settings.db.target()
+    );
+    DATABASE_UNAVAILABLE
+}
+
+/// How long a step that an outage left half-done is retried in the background; after that the
+/// periodic repair of `reconcile` is left to it.
+const UNDO_FOR: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Undoes what an outage cut short (a ticket row whose channel is gone again): now, and while
+/// the database cannot be reached, again every second in the background, so that nothing stays
+/// half-made once it is back (the user may open a ticket again at once). Another failure is
+/// logged and left to the repair.
+pub(crate) async fn undo_now_or_when_back<F, Fut>(data: &Data, what: String, undo: F)
+where
+    F: Fn(Arc<dyn ticketbot_common::TicketStore>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), StoreError>> + Send + 'static,
+{
+    let store = data.store.clone();
+    let target = data.settings.db.target();
+    match undo(store.clone()).await {
+        Ok(()) => return,
+        Err(e) if !e.is_unavailable() => {
+            tracing::error!("{what} failed ({e}); the repair will do it");
+            return;
+        }
+        Err(e) => tracing::warn!(
+            "{what} waits for the database {target}, which is unavailable ({e}); retrying in the background"
+        ),
+    }
+    tokio::spawn(async move {
+        let deadline = tokio::time::Instant::now() + UNDO_FOR;
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            match undo(store.clone()).await {
+                Ok(()) => {
+                    tracing::info!("{what}: done, the database {target} is back");
+                    return;
+                }
+                Err(e) if e.is_unavailable() && tokio::time::Instant::now() < deadline => {}
+                Err(e) => {
+                    tracing::error!("{what} failed ({e}); the repair will do it");
+                    return;
+                }
+            }
+        }
+    });
+}
+
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Rule(r) => ServiceError::User(capitalize(&r.to_string())),
-            e if e.is_unavailable() => {
-                tracing::error!("the database is unavailable: {e}");
-                ServiceError::User(DATABASE_UNAVAILABLE.into())
-            }
+            e if e.is_unavailable() => ServiceError::Unavailable(e),
             other => ServiceError::Internal(other.into()),
         }
     }
@@ -175,6 +230,21 @@ pub(crate) async fn transition(
     Ok(updated)
 }
 
+/// What a staff member typed as a ticket id (short id, longer prefix or full id, with or
+/// without the channel name's `ticket-`, any case) as the prefix of the ids it names. Longer
+/// than an id names nothing, and would not fit in a reply.
+pub(crate) fn id_prefix(raw: &str) -> Result<String, ServiceError> {
+    let lower = raw.trim().to_ascii_lowercase();
+    let id = lower.trim_start_matches("ticket-");
+    if !(4..=36).contains(&id.len()) || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(ServiceError::User(format!(
+            "`{}` is not a ticket id. Use the id shown by /ticket info or in the log channel (for example `1b4e28ba`).",
+            id.chars().take(40).collect::<String>()
+        )));
+    }
+    Ok(id.to_owned())
+}
+
 /// The ticket a staff member names by id (short id, longer prefix or full id), in this guild.
 pub(crate) async fn ticket_by_id(
     data: &Data,
@@ -182,16 +252,7 @@ pub(crate) async fn ticket_by_id(
     raw: &str,
 ) -> Result<Ticket, ServiceError> {
     require_staff(req)?;
-    let raw = raw
-        .trim()
-        .trim_start_matches("ticket-")
-        .to_ascii_lowercase();
-    if raw.len() < 4 || !raw.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
-        return Err(ServiceError::User(format!(
-            "`{}` is not a ticket id. Use the id shown by /ticket info or in the log channel (for example `1b4e28ba`).",
-            raw.chars().take(40).collect::<String>()
-        )));
-    }
+    let raw = id_prefix(raw)?;
     let found = data.store.find_by_prefix(&raw, 5).await?;
     let here: Vec<_> = found
         .into_iter()
@@ -205,5 +266,87 @@ pub(crate) async fn ticket_by_id(
         _ => Err(ServiceError::User(format!(
             "More than one ticket starts with `{raw}`; give more of its id."
         ))),
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    //! `/ticket reopen|transcript id:` is typed by people: property tests (the shared corpus of
+    //! nasty inputs is `common/tests/fuzz-corpus/`).
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, FileFailurePersistence};
+    use ticketbot_common::ticket::Ticket;
+
+    use super::{id_prefix, ServiceError};
+
+    fn config() -> Config {
+        Config {
+            cases: std::env::var("PROPTEST_CASES")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1024),
+            failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/proptest-regressions/id_prefix.txt"
+            )))),
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn the_corpus_never_panics() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../common/tests/fuzz-corpus/ids.txt"
+        );
+        let corpus = std::fs::read_to_string(path).expect("the id corpus");
+        for line in corpus.lines() {
+            let _ = id_prefix(line);
+        }
+        // Found by the properties below: a capitalised `Ticket-` (phone keyboards) was refused.
+        assert_eq!(
+            id_prefix("Ticket-1B4E28BA").ok().as_deref(),
+            Some("1b4e28ba")
+        );
+    }
+
+    /// Any text: proptest's `any::<String>()` holds no control character (no NUL, newline, BOM
+    /// or bidi override); these do.
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "(?s).{0,64}",
+            "[\\x00-\\x1f\\x7f\\u{85}\\u{feff}\\u{202e}\\u{2028} a-z0-9:=@/#'\"\\\\.-]{0,48}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn never_panics_and_replies_briefly(s in text(), n in 0usize..8000) {
+            for raw in [s.clone(), format!("ticket-{s}"), "a".repeat(n)] {
+                if let Err(ServiceError::User(msg)) = id_prefix(&raw) {
+                    // Discord refuses replies over 2000 characters.
+                    prop_assert!(msg.chars().count() < 300, "{}", msg);
+                }
+            }
+        }
+
+        #[test]
+        fn every_form_of_a_tickets_id_names_it(
+            creator in any::<u64>(),
+            len in 4usize..=36,
+            upper in any::<bool>(),
+            prefix in prop::sample::select(vec!["", "ticket-", "Ticket-", "TICKET-", " ticket-"]),
+        ) {
+            let t = Ticket::new(1, creator, chrono::Utc::now());
+            let full = t.id.to_string();
+            let typed = format!("{prefix}{}", &full[..len]);
+            let typed = if upper { typed.to_uppercase() } else { typed };
+            let got = id_prefix(&typed).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert!(full.starts_with(&got), "{} from {}", got, typed);
+            prop_assert_eq!(got.len(), len);
+        }
     }
 }

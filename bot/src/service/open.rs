@@ -68,6 +68,68 @@ async fn wait_for_channels(data: &Data, mut open: Vec<Ticket>) -> (Vec<Ticket>, 
     (open, vanished)
 }
 
+/// Discards the row of an opening whose channel could not be made or recorded.
+async fn discard_half_made(data: &Data, id: Uuid) {
+    undo_now_or_when_back(
+        data,
+        format!("discarding ticket {id}, which has no channel"),
+        move |store| async move { store.discard(id).await.map(|_| ()) },
+    )
+    .await;
+}
+
+/// After `create_ticket` failed because the database could not be reached, whether the row was
+/// written is unknown: a server that went away mid-write (or froze, and was thawed) may hold it.
+/// Once the database answers again, a row of that attempt (this creator, created at `at`, still
+/// without a channel) is discarded, so that it holds no slot of the user's; checked again a few
+/// seconds later for a write the server was still holding.
+fn forget_attempt(
+    data: &Arc<Data>,
+    guild: GuildId,
+    user: UserId,
+    at: chrono::DateTime<chrono::Utc>,
+) {
+    let data = data.clone();
+    tokio::spawn(async move {
+        let near = chrono::Duration::milliseconds(1);
+        let filter = ticketbot_common::store::TicketFilter {
+            guild_id: Some(guild.get()),
+            status: Some(ticketbot_common::TicketStatus::Open),
+            creator_id: Some(user.get()),
+            since: Some(at - near),
+            until: Some(at + near),
+            ..Default::default()
+        };
+        let deadline = tokio::time::Instant::now() + UNDO_FOR;
+        let mut checks = 0;
+        while checks < 2 && tokio::time::Instant::now() < deadline {
+            let pause = if checks == 0 { 1 } else { 5 };
+            tokio::time::sleep(std::time::Duration::from_secs(pause)).await;
+            let page = match data.store.list(&filter, 10, None).await {
+                Ok(page) => page,
+                Err(e) if e.is_unavailable() => continue,
+                Err(e) => {
+                    tracing::error!("cannot look for the row of a failed opening by {user} ({e}); the repair will discard it");
+                    return;
+                }
+            };
+            checks += 1;
+            let ours = page.tickets.into_iter().filter(|t| {
+                t.channel_id.is_none() && (t.created_at - at).abs() < near && !data.is_opening(t.id)
+            });
+            for t in ours {
+                match data.store.discard(t.id).await {
+                    Ok(_) => tracing::info!(
+                        "discarded ticket {}: the database took its row while it was going away",
+                        t.id
+                    ),
+                    Err(e) => tracing::warn!("cannot discard ticket {} yet ({e})", t.id),
+                }
+            }
+        }
+    });
+}
+
 /// Opens a ticket for `user`: row, channel, welcome message.
 pub async fn open(
     ctx: &serenity::Context,
@@ -78,15 +140,19 @@ pub async fn open(
     let mut attempt = 0;
     let ticket = loop {
         attempt += 1;
-        let created = data
+        let at = now();
+        let created = match data
             .store
-            .create_ticket(
-                guild.get(),
-                user.get(),
-                data.settings.max_open_per_user,
-                now(),
-            )
-            .await?;
+            .create_ticket(guild.get(), user.get(), data.settings.max_open_per_user, at)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) if e.is_unavailable() => {
+                forget_attempt(data, guild, user, at);
+                return Err(e.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
         match created {
             CreateOutcome::Created(t) => break t,
             CreateOutcome::LimitReached { open } => {
@@ -121,9 +187,7 @@ pub async fn open(
     let channel = match make_channel(ctx, data, guild, &ticket).await {
         Ok(c) => c,
         Err(e) => {
-            if let Err(d) = data.store.discard(ticket.id).await {
-                tracing::error!("ticket {} has no channel and could not be discarded ({d}); the next start repairs it", ticket.id);
-            }
+            discard_half_made(data, ticket.id).await;
             return Err(e);
         }
     };
@@ -134,10 +198,9 @@ pub async fn open(
     {
         Ok(t) => t,
         Err(e) => {
-            // The channel goes with the row (a row left without a channel is discarded by the
-            // repair once the database is back).
+            // The channel goes, and the row with it (as soon as the database is back).
             channel.id.delete(&ctx.http).await.ok();
-            data.store.discard(ticket.id).await.ok();
+            discard_half_made(data, ticket.id).await;
             if e.is_unavailable() {
                 return Err(e.into());
             }
@@ -209,6 +272,8 @@ pub(crate) async fn make_channel(
                     archive::make_room(&ctx.http, &ctx.cache, data, guild, ROOM_TO_MAKE).await;
                 tracing::warn!("guild {guild} is full (500 channels): archived {freed} closed tickets to make room");
             }
+            // The database went away (reading the overflow categories): said as such.
+            Err(PlaceError::Store(e)) => return Err(e.into()),
             Err(PlaceError::GuildFull) => {
                 alert_guild_full(&ctx.http, data, guild).await;
                 return Err(ServiceError::User(

@@ -123,7 +123,20 @@ async fn reopen_archived(
                 at: now(),
                 forced: true,
             };
-            data.store.transition(ticket.id, &close).await.ok();
+            // Closed again (as soon as the database is back, if it is what failed).
+            let id = ticket.id;
+            undo_now_or_when_back(
+                data,
+                format!("closing ticket {id} again, whose reopening failed"),
+                move |store| {
+                    let close = close.clone();
+                    async move { store.transition(id, &close).await.map(|_| ()) }
+                },
+            )
+            .await;
+            if e.is_unavailable() {
+                return Err(e.into());
+            }
             return Err(ServiceError::Internal(
                 anyhow::Error::new(e).context("recording the reopened ticket's channel"),
             ));

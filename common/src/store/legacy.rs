@@ -414,4 +414,91 @@ mod tests {
         )
         .is_err());
     }
+
+    mod fuzz {
+        //! A Python-bot database is text from elsewhere (hand-edited at times): never a panic,
+        //! and what the Python bot wrote reads back exactly. Run with the suite of
+        //! `tests/fuzz_parsers.rs`; `PROPTEST_CASES=<n>` runs more.
+        use chrono::{NaiveDate, TimeZone};
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, FileFailurePersistence};
+
+        use super::*;
+
+        fn config() -> Config {
+            Config {
+                cases: std::env::var("PROPTEST_CASES")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(512),
+                failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/proptest-regressions/legacy.txt"
+                )))),
+                ..Config::default()
+            }
+        }
+
+        /// Any text: proptest's `any::<String>()` holds no control character (no NUL, newline, BOM
+        /// or bidi override); these do.
+        fn text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "(?s).{0,64}",
+                "[\\x00-\\x1f\\x7f\\u{85}\\u{feff}\\u{202e}\\u{2028} a-z0-9:=@/#'\"\\\\.-]{0,48}",
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn legacy_values_never_panic(s in text(), n in any::<i128>(), f in any::<f64>()) {
+                for v in [s.clone(), n.to_string(), f.to_string(), format!("{s}+00:00")] {
+                    let _ = parse_legacy_time(&v);
+                    let _ = parse_legacy_id(&v);
+                    let row = LegacyRow {
+                        id: v.clone(),
+                        guild_id: v.clone(),
+                        channel_id: Some(v.clone()),
+                        creator_id: v.clone(),
+                        status: v.clone(),
+                        created_at: v.clone(),
+                        closed_at: Some(v.clone()),
+                        claimed_by: Some(v),
+                    };
+                    let _ = convert(&row, &mut SlotCounter::default(), crate::ticket::now());
+                }
+            }
+
+            #[test]
+            fn python_times_read_back(
+                days in 0i64..3_652_058,
+                secs in 0u32..86_400,
+                micros in prop_oneof![Just(0u32), 0u32..1_000_000],
+                naive in any::<bool>(),
+            ) {
+                // Python's str(datetime) of years 1 to 9999: `.ffffff` only when not zero.
+                let day = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default() + chrono::Duration::days(days);
+                let t = Utc.from_utc_datetime(&day.and_time(
+                    chrono::NaiveTime::from_num_seconds_from_midnight_opt(secs, micros * 1000)
+                        .unwrap_or_default(),
+                ));
+                let mut text = t.format("%Y-%m-%d %H:%M:%S").to_string();
+                if micros > 0 {
+                    text.push_str(&format!(".{micros:06}"));
+                }
+                if !naive {
+                    text.push_str("+00:00");
+                }
+                prop_assert_eq!(parse_legacy_time(&text), Some(t), "{}", text);
+            }
+
+            #[test]
+            fn ids_read_back_as_text_or_signed(id in any::<u64>()) {
+                prop_assert_eq!(parse_legacy_id(&id.to_string()), Some(id));
+                prop_assert_eq!(parse_legacy_id(&(id as i64).to_string()), Some(id));
+            }
+        }
+    }
 }

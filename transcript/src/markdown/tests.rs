@@ -455,3 +455,132 @@ fn http_urls() {
     assert!(!is_http_url(" https://a"));
     assert!(!is_http_url("data:text/html,x"));
 }
+
+mod fuzz {
+    //! Messages are typed by anyone in the ticket: whatever they hold, rendering never panics
+    //! and no user text becomes markup. Seeds of failed cases are kept in
+    //! `transcript/tests/proptest-regressions/markdown.txt`; `PROPTEST_CASES=<n>` runs more.
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, FileFailurePersistence};
+
+    use super::*;
+
+    fn config() -> Config {
+        Config {
+            cases: std::env::var("PROPTEST_CASES")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(512),
+            failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/proptest-regressions/markdown.txt"
+            )))),
+            ..Config::default()
+        }
+    }
+
+    /// Any text: proptest's `any::<String>()` holds no control character (no NUL, newline, BOM
+    /// or bidi override); these do.
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "(?s).{0,64}",
+            "[\\x00-\\x1f\\x7f\\u{85}\\u{feff}\\u{202e}\\u{2028} a-z0-9:=@/#'\"\\\\.-]{0,48}",
+        ]
+    }
+
+    /// Markdown made of the pieces the parser reacts to, hostile ones included, and anything.
+    fn message() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            prop::sample::select(vec![
+                "*",
+                "**",
+                "_",
+                "__",
+                "~~",
+                "||",
+                "`",
+                "```",
+                "```js\n",
+                "\n",
+                "> ",
+                ">>> ",
+                "# ",
+                "## ",
+                "-# ",
+                "- ",
+                "* ",
+                "1. ",
+                "[",
+                "](",
+                ")",
+                "<",
+                ">",
+                "\\",
+                "<@1>",
+                "<@!2>",
+                "<@&10>",
+                "<#20>",
+                "<@99999999999999999999>",
+                "</cmd:1>",
+                "<:e:1>",
+                "<a:e:1>",
+                "<t:",
+                "<t:-99999999999999:R>",
+                "<t:0:F>",
+                "https://x.example/a_b",
+                "<https://x.example>",
+                "http://",
+                "javascript:alert(1)",
+                "[x](https://y.example)",
+                "\"",
+                "'",
+                "&",
+                "\0",
+                "\r",
+                " ",
+                "a",
+                "é",
+                "😀",
+                "\u{202e}",
+                "<script>",
+                "onerror=",
+                "<img src=x>",
+                "@everyone",
+            ])
+            .prop_map(str::to_owned),
+            text(),
+        ];
+        prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn markdown_never_panics_and_makes_only_its_own_markup(src in message()) {
+            let html = md(&src);
+            assert_only_known_tags(&html);
+            prop_assert!(!html.contains('\0'), "{}", html);
+            // Attributes are the parser's: links only to http(s), every value closed.
+            for (at, _) in html.match_indices("href=\"") {
+                let value = &html[at + 6..];
+                prop_assert!(
+                    value.get(..7).is_some_and(|s| s.eq_ignore_ascii_case("http://"))
+                        || value.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://")),
+                    "{}", html
+                );
+                let end = value.find('"').unwrap_or(value.len());
+                prop_assert!(!value[..end].contains(['<', '>']), "{}", html);
+            }
+            let (u, r, c) = (users(), roles(), channels());
+            let _ = to_plain(&src, &Names::from_parts(&u, &r, &c));
+        }
+
+        #[test]
+        fn plain_text_is_only_escaped(src in "[^*_~|`<>\\[\\]().#>@:/\\\\\n\r\0-]{0,200}") {
+            // No markup character: the text as it was, escaped.
+            prop_assert_eq!(md(&src), escape(&src));
+        }
+    }
+}

@@ -19,6 +19,14 @@ use crate::store::{Backend, TicketRecord};
 /// a user so within Discord's 3 s.
 const SERVER_WAIT: Duration = Duration::from_millis(2000);
 
+/// How long connecting to the server may take, and how often the driver checks that it still
+/// answers (unless the URI sets `connectTimeoutMS` / `heartbeatFrequencyMS`). A server that
+/// stops answering without closing its connections (frozen, or the network cut) is noticed
+/// within their sum, and the operations waiting on it fail then; with the driver's defaults
+/// (10 s each) a user would wait some 20 s for the answer.
+const CONNECT_WAIT: Duration = Duration::from_secs(3);
+const CHECK_EVERY: Duration = Duration::from_secs(2);
+
 impl MongoStore {
     /// Connects, checks the server answers, creates indexes and takes over a Python-bot
     /// database in place.
@@ -34,6 +42,8 @@ impl MongoStore {
             .app_name
             .get_or_insert_with(|| "ticketbot".to_owned());
         options.server_selection_timeout.get_or_insert(SERVER_WAIT);
+        options.connect_timeout.get_or_insert(CONNECT_WAIT);
+        options.heartbeat_freq.get_or_insert(CHECK_EVERY);
         let client = Client::with_options(options).map_err(connect_err)?;
         let db: Database = client.database(&config.database);
         db.run_command(doc! { "ping": 1 })

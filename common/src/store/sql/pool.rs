@@ -19,6 +19,26 @@ pub(crate) fn connect_error(config: &DbConfig, e: impl Into<crate::error::BoxErr
     }
 }
 
+/// How long connecting to a MySQL server may take. One that takes the connection but never
+/// answers (frozen, or behind a cut network) would otherwise hang the caller for good; this
+/// says so instead.
+const CONNECT_WAIT: Duration = Duration::from_secs(5);
+
+/// A connection to the MySQL server (no database selected), within [`CONNECT_WAIT`].
+async fn connect_server(config: &DbConfig, m: &MysqlConfig) -> StoreResult<sqlx::AnyConnection> {
+    let connect = <sqlx::AnyConnection as sqlx::Connection>::connect(&mysql_url(m, false));
+    match tokio::time::timeout(CONNECT_WAIT, connect).await {
+        Ok(conn) => conn.map_err(|e| connect_error(config, e)),
+        Err(_) => Err(connect_error(
+            config,
+            format!(
+                "no answer within {} s (the server is not responding)",
+                CONNECT_WAIT.as_secs()
+            ),
+        )),
+    }
+}
+
 /// `mysql://` URL for sqlx, user and password percent-encoded (never printed).
 pub(crate) fn mysql_url(m: &MysqlConfig, with_db: bool) -> String {
     let enc = |s: &str| {
@@ -76,10 +96,7 @@ impl SqlStore {
                 )
             }
             DbConfig::Mysql(m) => {
-                let mut server =
-                    <sqlx::AnyConnection as sqlx::Connection>::connect(&mysql_url(m, false))
-                        .await
-                        .map_err(|e| connect_error(config, e))?;
+                let mut server = connect_server(config, m).await?;
                 let create = format!(
                     "CREATE DATABASE IF NOT EXISTS `{}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
                     m.database.replace('`', "``")
@@ -119,9 +136,7 @@ impl SqlStore {
             DbConfig::Mongo(_) => return Ok(false),
         };
         sqlx::any::install_default_drivers();
-        let mut server = <sqlx::AnyConnection as sqlx::Connection>::connect(&mysql_url(m, false))
-            .await
-            .map_err(|e| connect_error(config, e))?;
+        let mut server = connect_server(config, m).await?;
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?",
         )
