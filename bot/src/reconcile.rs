@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use chrono::Utc;
 use poise::serenity_prelude as serenity;
 use ticketbot_common::rules::Transition;
-use ticketbot_common::store::{Cursor, TicketFilter};
+use ticketbot_common::store::{ArchiveQuery, Cursor, TicketFilter};
 use ticketbot_common::ticket::{now, short_id_from_channel_name, EventKind, TicketStatus};
 
 use crate::data::Data;
@@ -163,6 +163,36 @@ pub async fn guild(
         match page.next {
             Some(next) => after = Some(next),
             None => break,
+        }
+    }
+
+    // Closed tickets whose channel is gone: an archive cut between deleting the channel and
+    // recording it (the transcript is saved first, so it is finished as archived), or a
+    // channel deleted by hand (the stale id is dropped; the ticket stays closed).
+    let query = ArchiveQuery {
+        guild_id: Some(guild_id.get()),
+        closed_before: Some(Utc::now() + chrono::Duration::days(1)),
+        requested: true,
+    };
+    for t in data.store.archivable(&query, 500).await? {
+        let Some(c) = t.channel_id.filter(|c| !by_id.contains_key(c)) else {
+            continue;
+        };
+        match http.get_channel(serenity::ChannelId::new(c)).await {
+            Ok(_) => continue,
+            Err(serenity::Error::Http(e))
+                if e.status_code() == Some(serenity::StatusCode::NOT_FOUND) => {}
+            Err(_) => continue,
+        }
+        if data.store.transcript_info(t.id).await?.is_some() {
+            if data.store.mark_archived(t.id, None, now()).await.is_ok() {
+                tracing::info!("repair: ticket {} archived (its transcript was saved and its channel {c} is gone)", t.id);
+                closed += 1;
+            }
+        } else {
+            data.store.set_channel(t.id, None).await?;
+            tracing::info!("repair: closed ticket {} no longer points at its deleted channel {c}", t.id);
+            closed += 1;
         }
     }
 
