@@ -191,7 +191,10 @@ pub async fn guild(
             }
         } else {
             data.store.set_channel(t.id, None).await?;
-            tracing::info!("repair: closed ticket {} no longer points at its deleted channel {c}", t.id);
+            tracing::info!(
+                "repair: closed ticket {} no longer points at its deleted channel {c}",
+                t.id
+            );
             closed += 1;
         }
     }
