@@ -79,6 +79,8 @@ pub async fn guild(
     };
     let mut after: Option<Cursor> = None;
     let (mut adopted, mut discarded, mut closed) = (0, 0, 0);
+    // Closed by this pass: counted once (the closed tickets' pass below would see them again).
+    let mut closed_now = std::collections::HashSet::new();
     loop {
         let page = data.store.list(&filter, 500, after.as_ref()).await?;
         for t in &page.tickets {
@@ -153,6 +155,7 @@ pub async fn guild(
                         forced: true,
                     };
                     if data.store.transition(t.id, &close).await.is_ok() {
+                        closed_now.insert(t.id);
                         tracing::info!("repair: closed ticket {}, whose channel {c} is gone", t.id);
                         closed += 1;
                     }
@@ -178,6 +181,9 @@ pub async fn guild(
         let Some(c) = t.channel_id.filter(|c| !by_id.contains_key(c)) else {
             continue;
         };
+        if closed_now.contains(&t.id) {
+            continue;
+        }
         match http.get_channel(serenity::ChannelId::new(c)).await {
             Ok(_) => continue,
             Err(serenity::Error::Http(e))
