@@ -188,7 +188,7 @@ pub async fn pass(
         .take(PER_PASS as usize)
         .collect::<Vec<_>>();
     for t in due {
-        if cache.guild(serenity::GuildId::new(t.guild_id)).is_none() {
+        if !crate::channel_work::serves(cache, data, t.guild_id) {
             // Not a guild of this process (another shard's, or not online yet).
             continue;
         }

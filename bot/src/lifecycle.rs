@@ -67,26 +67,48 @@ pub async fn register_commands(
     Ok(())
 }
 
-fn beat(data: &Data, started: chrono::DateTime<Utc>) -> Heartbeat {
+fn beat(data: &Data, shards: Shards, started: chrono::DateTime<Utc>) -> Heartbeat {
     Heartbeat {
         instance_id: data.instance_id.clone(),
         details: format!(
             "bot {} pid {} {}",
             env!("CARGO_PKG_VERSION"),
             std::process::id(),
-            data.settings.shards
+            shards
         ),
         started_at: started,
         seen_at: Utc::now(),
     }
 }
 
-async fn heartbeat_loop(data: Arc<Data>) {
+/// The shards this process runs: with `SHARD_COUNT=auto`, all of those Discord recommended,
+/// once every one of them is connected (until then, `auto`).
+async fn running_shards(
+    data: &Data,
+    manager: &serenity::ShardManager,
+    cache: &serenity::Cache,
+) -> Shards {
+    if data.settings.shards != Shards::Auto {
+        return data.settings.shards;
+    }
+    let running = manager.runners.lock().await.len();
+    match u32::try_from(running) {
+        Ok(count) if count > 0 && count == cache.shard_count() => Shards::All { count },
+        _ => Shards::Auto,
+    }
+}
+
+async fn heartbeat_loop(
+    data: Arc<Data>,
+    manager: Arc<serenity::ShardManager>,
+    cache: Arc<serenity::Cache>,
+) {
     let started = Utc::now();
     let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
     loop {
         tick.tick().await;
-        if let Err(e) = data.store.heartbeat(&beat(&data, started)).await {
+        let shards = running_shards(&data, &manager, &cache).await;
+        if let Err(e) = data.store.heartbeat(&beat(&data, shards, started)).await {
             tracing::warn!("heartbeat not recorded: {e}");
         }
     }
@@ -204,8 +226,10 @@ where
 pub async fn run(client: &mut serenity::Client, data: Arc<Data>) -> Result<()> {
     let shards = client.shard_manager.clone();
     let (http, cache) = (client.http.clone(), client.cache.clone());
-    let d = data.clone();
-    let heartbeat = supervise("heartbeat", move || heartbeat_loop(d.clone()));
+    let (d, m, c) = (data.clone(), shards.clone(), cache.clone());
+    let heartbeat = supervise("heartbeat", move || {
+        heartbeat_loop(d.clone(), m.clone(), c.clone())
+    });
     let (h, c, d) = (http.clone(), cache.clone(), data.clone());
     let channel_work = supervise("channel work", move || {
         crate::channel_work::run_loop(h.clone(), c.clone(), d.clone())

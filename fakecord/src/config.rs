@@ -66,6 +66,16 @@ pub mod perms {
         | CHANGE_NICKNAME
         | USE_APPLICATION_COMMANDS
         | SEND_MESSAGES_IN_THREADS;
+
+    /// What the bot's managed role holds when it is invited with the permissions it asks for.
+    pub const BOT_ROLE_DEFAULT: u64 = MANAGE_CHANNELS
+        | MANAGE_ROLES
+        | MANAGE_MESSAGES
+        | VIEW_CHANNEL
+        | SEND_MESSAGES
+        | EMBED_LINKS
+        | ATTACH_FILES
+        | READ_MESSAGE_HISTORY;
 }
 
 /// A Discord user as the fake knows it.
@@ -163,11 +173,14 @@ pub struct Config {
     pub channels: Vec<ChannelSeed>,
     /// Members, the bot included.
     pub members: Vec<MemberSeed>,
+    /// Other guilds the bot is in (see [`Config::with_second_guild`]); GUILD_CREATE goes to
+    /// each guild's shard.
+    pub extra_guilds: Vec<crate::GuildSeed>,
     /// Sent in HELLO. serenity heartbeats at this interval.
     pub heartbeat_interval_ms: u64,
     /// The shard count GET /gateway/bot recommends. Sessions may identify with any
-    /// `[id, count]`; the guild goes to shard `(guild_id >> 22) % count`, the others get a READY
-    /// without guilds and no events.
+    /// `[id, count]`; a guild's events go to shard `(guild_id >> 22) % count` only (DMs to
+    /// shard 0), and a shard that holds no guild gets a READY without guilds and no events.
     pub shards: u32,
     /// Discord's REST rate limits, enforced with headers and 429s; `None`: no limits (for a
     /// client whose rate limiter is off, which sees 429s as errors).
@@ -281,21 +294,7 @@ impl Default for Config {
                     false,
                 ),
                 role(MEMBER_ROLE, "Member", 0, 1, 0x2ecc71, false),
-                role(
-                    BOT_ROLE,
-                    "Ticketbot",
-                    perms::MANAGE_CHANNELS
-                        | perms::MANAGE_ROLES
-                        | perms::MANAGE_MESSAGES
-                        | perms::VIEW_CHANNEL
-                        | perms::SEND_MESSAGES
-                        | perms::EMBED_LINKS
-                        | perms::ATTACH_FILES
-                        | perms::READ_MESSAGE_HISTORY,
-                    3,
-                    0,
-                    true,
-                ),
+                role(BOT_ROLE, "Ticketbot", perms::BOT_ROLE_DEFAULT, 3, 0, true),
             ],
             channels: vec![
                 channel(GENERAL_CHANNEL, 0, "general", None, 0),
@@ -328,6 +327,7 @@ impl Default for Config {
                     roles: vec![BOT_ROLE],
                 },
             ],
+            extra_guilds: Vec::new(),
             heartbeat_interval_ms: 41_250,
             shards: 1,
             rate_limits: None,

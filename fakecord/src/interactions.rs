@@ -66,18 +66,14 @@ impl From<&FakeUser> for OptionValue {
     }
 }
 
-/// The member object of the interacting user.
-fn acting_member(r: &Render, user: &FakeUser, roles: &[u64]) -> Member {
-    let joined_at =
-        r.st.members
-            .get(&user.id)
-            .map(|m| m.joined_at.clone())
-            .unwrap_or_else(|| snowflake_time(user.id));
+/// The member object of the interacting user in guild `g`.
+fn acting_member(r: &Render, g: u64, user: &FakeUser, roles: &[u64]) -> Member {
+    let known = r.st.members_of(g).get(&user.id);
     Member {
         user: user.clone(),
         roles: roles.to_vec(),
-        nick: r.st.members.get(&user.id).and_then(|m| m.nick.clone()),
-        joined_at,
+        nick: known.and_then(|m| m.nick.clone()),
+        joined_at: known.map_or_else(|| snowflake_time(user.id), |m| m.joined_at.clone()),
     }
 }
 
@@ -92,12 +88,14 @@ pub(crate) fn base(
     channel_id: u64,
 ) -> Value {
     let cfg = r.cfg;
+    // The guild of the channel clicked in: each guild's interactions reach its own shard.
+    let guild = r.st.guild_of_channel(channel_id);
     let perms = r.st.permissions_with_roles(user.id, roles, channel_id);
-    let member = r.member(&acting_member(r, user, roles), Some(perms));
+    let member = r.member(&acting_member(r, guild, user, roles), Some(perms));
     let mut channel = match r.st.channels.get(&channel_id) {
         Some(c) => r.channel(c, true),
         None => {
-            json!({"id": sf(channel_id), "type": 0, "name": "unknown", "guild_id": sf(cfg.guild_id), "flags": 0, "position": 0, "permission_overwrites": [], "nsfw": false, "parent_id": null})
+            json!({"id": sf(channel_id), "type": 0, "name": "unknown", "guild_id": sf(guild), "flags": 0, "position": 0, "permission_overwrites": [], "nsfw": false, "parent_id": null})
         }
     };
     channel["permissions"] = json!(perms.to_string());
@@ -107,8 +105,8 @@ pub(crate) fn base(
         "type": kind,
         "token": token,
         "version": 1,
-        "guild_id": sf(cfg.guild_id),
-        "guild": {"id": sf(cfg.guild_id), "locale": "en-US", "features": []},
+        "guild_id": sf(guild),
+        "guild": {"id": sf(guild), "locale": "en-US", "features": []},
         "channel_id": sf(channel_id),
         "channel": channel,
         "member": member,
@@ -116,7 +114,7 @@ pub(crate) fn base(
         "locale": "en-US",
         "guild_locale": "en-US",
         "entitlements": [],
-        "authorizing_integration_owners": {"0": sf(cfg.guild_id)},
+        "authorizing_integration_owners": {"0": sf(guild)},
         "context": 0,
         "attachment_size_limit": 10_485_760,
     })

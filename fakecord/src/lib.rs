@@ -30,12 +30,14 @@
 mod config;
 mod faults;
 mod gateway;
+mod guilds;
 mod interactions;
 mod knobs;
 mod payloads;
 mod png;
 mod ratelimit;
 mod rest;
+mod shards;
 mod snowflake;
 mod state;
 pub mod tls;
@@ -57,12 +59,13 @@ use tokio::task::JoinHandle;
 
 pub use config::{ids, perms, ChannelSeed, Config, FakeUser, MemberSeed, RoleSeed};
 pub use faults::{FaultKind, RouteMatcher};
+pub use guilds::{ids2, GuildSeed};
 pub use interactions::OptionValue;
 pub use ratelimit::{RateLimitScore, RateLimits};
 pub use snowflake::{now_iso, snowflake_time, DISCORD_EPOCH_MS};
 pub use state::{
-    Attachment, Callback, Channel, GatewayStats, Interaction, Member, Message, Overwrite,
-    OverwriteKind, RecordedRequest, Role, State, EPHEMERAL, LOADING,
+    Attachment, Callback, Channel, GatewayStats, GuildInfo, Interaction, Member, Message,
+    Overwrite, OverwriteKind, RecordedRequest, Role, ShardSession, State, EPHEMERAL, LOADING,
 };
 pub use user_messages::{NewAttachment, UserMessage};
 
@@ -145,90 +148,47 @@ impl Shared {
         Some(kind)
     }
 
-    /// Sends a dispatch (or keeps it for replay / the first session).
+    /// Sends a dispatch to the shard of its guild (or keeps it for replay / that shard's
+    /// first session).
     pub(crate) fn dispatch(&self, t: &str, d: Value, intent: u64) {
-        let seq = self.lock_gw().dispatch(t, d, intent);
-        if let Some(s) = seq {
-            self.update(|st| {
-                st.gateway.last_seq = s;
-                st.gateway.dispatched.push((s, t.to_owned()));
-            });
+        let guild = shards::event_guild(t, &d);
+        let sent = self.lock_gw().dispatch(t, d, intent);
+        self.record_sent(sent.into_iter().map(|s| (s, t.to_owned(), guild)).collect());
+    }
+
+    /// Records dispatches sent: `(sequence and shard, t, guild)`.
+    pub(crate) fn record_sent(&self, sent: Vec<(shards::Sent, String, Option<u64>)>) {
+        if sent.is_empty() {
+            return;
         }
+        self.update(|st| {
+            for ((seq, shard), t, guild) in sent {
+                st.gateway.last_seq = seq;
+                st.gateway.dispatched.push((seq, t));
+                if let Some(g) = guild {
+                    st.gateway.guild_shards.entry(g).or_default().insert(shard);
+                }
+            }
+        });
+    }
+
+    /// Brings the gateway's view of its sessions in the state up to date.
+    pub(crate) fn sessions_changed(&self) {
+        let guilds = self.config.guild_ids();
+        let (sessions, connected, idle) = {
+            let gw = self.lock_gw();
+            (gw.snapshot(&guilds), gw.any_connected(), gw.idle(&guilds))
+        };
+        self.update(|st| {
+            st.gateway.sessions = sessions;
+            st.gateway.connected = connected;
+            st.gateway.idle_shards = idle;
+        });
     }
 
     pub(crate) fn sent_at(&self, interaction_id: u64) -> Option<Instant> {
         lock(&self.sent).get(&interaction_id).copied()
     }
-}
-
-fn seed_state(cfg: &Config) -> State {
-    const JOINED: &str = "2024-01-01T00:00:00.000000+00:00";
-    let mut st = State {
-        guild_id: cfg.guild_id,
-        owner_id: cfg.owner_id,
-        ..State::default()
-    };
-    st.roles.insert(
-        cfg.guild_id,
-        Role {
-            id: cfg.guild_id,
-            name: "@everyone".into(),
-            permissions: cfg.everyone_permissions,
-            position: 0,
-            color: 0,
-            hoist: false,
-            mentionable: false,
-            bot_id: None,
-        },
-    );
-    for r in &cfg.roles {
-        st.roles.insert(
-            r.id,
-            Role {
-                id: r.id,
-                name: r.name.clone(),
-                permissions: r.permissions,
-                position: r.position,
-                color: r.color,
-                hoist: false,
-                mentionable: false,
-                bot_id: r.bot_role.then_some(cfg.bot.id),
-            },
-        );
-    }
-    for c in &cfg.channels {
-        st.channels.insert(
-            c.id,
-            Channel {
-                id: c.id,
-                kind: c.kind,
-                guild_id: Some(cfg.guild_id),
-                name: c.name.clone(),
-                parent_id: c.parent_id,
-                position: c.position,
-                topic: c.topic.clone(),
-                nsfw: false,
-                rate_limit_per_user: 0,
-                permission_overwrites: c.permission_overwrites.clone(),
-                recipients: Vec::new(),
-                last_message_id: None,
-            },
-        );
-    }
-    st.users.insert(cfg.bot.id, cfg.bot.clone());
-    for m in &cfg.members {
-        st.users.insert(m.user.id, m.user.clone());
-        st.members.insert(
-            m.user.id,
-            Member {
-                user: m.user.clone(),
-                roles: m.roles.clone(),
-                nick: None,
-                joined_at: JOINED.into(),
-            },
-        );
-    }
-    st
 }
 
 /// Returned when a wait runs out of time.
@@ -292,7 +252,7 @@ impl FakeDiscord {
     pub async fn try_start(config: Config) -> std::io::Result<FakeDiscord> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let state = seed_state(&config);
+        let state = guilds::seed_state(&config);
         let shared = Arc::new(Shared {
             config,
             base_url: format!("http://127.0.0.1:{}", addr.port()),
@@ -845,25 +805,41 @@ impl FakeDiscord {
         lock(&self.shared.faults).iter().map(|f| f.remaining).sum()
     }
 
-    fn detach_gateway(&self, first: Option<String>, close: Option<(u16, &str)>) -> bool {
-        let conn = self.shared.lock_gw().conn.take();
-        let Some(conn) = conn else {
-            return false;
+    /// Detaches every shard's connection, sending `first` then closing with `close`; with
+    /// `forget`, the sessions go too (the client must IDENTIFY again).
+    fn detach_gateway(
+        &self,
+        first: Option<String>,
+        close: Option<(u16, &str)>,
+        forget: bool,
+    ) -> bool {
+        let conns = {
+            let mut gw = self.shared.lock_gw();
+            let conns = gw.take_conns();
+            if forget {
+                gw.forget_sessions();
+            }
+            conns
         };
-        if let Some(text) = first {
-            let _ = conn.tx.send(Out::Text(text));
+        if conns.is_empty() {
+            return false;
         }
-        if let Some((code, reason)) = close {
-            let _ = conn.tx.send(Out::Close(code, reason.to_owned()));
+        for conn in conns {
+            if let Some(text) = &first {
+                let _ = conn.tx.send(Out::Text(text.clone()));
+            }
+            if let Some((code, reason)) = close {
+                let _ = conn.tx.send(Out::Close(code, reason.to_owned()));
+            }
         }
-        self.shared.update(|st| st.gateway.connected = false);
+        self.shared.sessions_changed();
         true
     }
 
     /// Closes the gateway connection with close code 4000 (resumable): serenity reconnects and
     /// RESUMEs; dispatches sent meanwhile are replayed. Returns whether a connection was open.
     pub fn drop_gateway(&self) -> bool {
-        self.detach_gateway(None, Some((4000, "fakecord: connection dropped")))
+        self.detach_gateway(None, Some((4000, "fakecord: connection dropped")), false)
     }
 
     /// Closes the gateway connection with `code`, as Discord does: 4009 (session timed out)
@@ -871,24 +847,22 @@ impl FakeDiscord {
     /// RESUME (serenity itself identifies anew after 1000/1001). Returns whether a connection
     /// was open.
     pub fn close_gateway(&self, code: u16) -> bool {
-        if code == 4009 {
-            self.shared.lock_gw().session = None;
-        }
-        self.detach_gateway(None, Some((code, "fakecord: closed")))
+        self.detach_gateway(None, Some((code, "fakecord: closed")), code == 4009)
     }
 
     /// Sends op 7 RECONNECT: the client should reconnect and RESUME.
     pub fn request_reconnect(&self) -> bool {
-        self.detach_gateway(Some(json!({"op": 7, "d": null}).to_string()), None)
+        self.detach_gateway(Some(json!({"op": 7, "d": null}).to_string()), None, false)
     }
 
     /// Sends op 9 INVALID SESSION. With `resumable: false` the session is forgotten and the
     /// client must IDENTIFY again (new READY, GUILD_CREATE).
     pub fn invalidate_session(&self, resumable: bool) -> bool {
-        if !resumable {
-            self.shared.lock_gw().session = None;
-        }
-        self.detach_gateway(Some(json!({"op": 9, "d": resumable}).to_string()), None)
+        self.detach_gateway(
+            Some(json!({"op": 9, "d": resumable}).to_string()),
+            None,
+            !resumable,
+        )
     }
 
     // ----- waiting -----

@@ -159,19 +159,29 @@ impl Render<'_> {
         v
     }
 
-    /// The guild object; with `create` the GUILD_CREATE extras (members, channels, ...).
+    /// The first guild's object; with `create` the GUILD_CREATE extras (members, channels, ...).
     pub fn guild(&self, create: bool) -> Value {
+        self.guild_payload(self.cfg.guild_id, create)
+    }
+
+    /// Guild `g`'s object; with `create` the GUILD_CREATE extras.
+    pub fn guild_payload(&self, g: u64, create: bool) -> Value {
         let cfg = self.cfg;
-        let mut roles: Vec<&Role> = self.st.roles.values().collect();
+        let mut roles: Vec<&Role> = self.st.roles.values().filter(|r| r.guild_id == g).collect();
         roles.sort_by_key(|r| (r.position, r.id));
+        let name = self
+            .st
+            .guilds
+            .get(&g)
+            .map_or(cfg.guild_name.as_str(), |i| i.name.as_str());
         let mut v = json!({
-            "id": sf(cfg.guild_id),
-            "name": cfg.guild_name,
+            "id": sf(g),
+            "name": name,
             "icon": null,
             "icon_hash": null,
             "splash": null,
             "discovery_splash": null,
-            "owner_id": sf(self.st.owner_id),
+            "owner_id": sf(self.st.owner_of(g)),
             "region": "deprecated",
             "afk_channel_id": null,
             "afk_timeout": 300,
@@ -212,7 +222,7 @@ impl Render<'_> {
             let o = v.as_object_mut().expect("object");
             let members: Vec<Value> = self
                 .st
-                .members
+                .members_of(g)
                 .values()
                 .map(|m| self.member(m, None))
                 .collect();
@@ -220,15 +230,15 @@ impl Render<'_> {
                 .st
                 .channels
                 .values()
-                .filter(|c| c.guild_id.is_some())
+                .filter(|c| c.guild_id == Some(g))
                 .map(|c| self.channel(c, false))
                 .collect();
             let joined_at = self
                 .st
-                .members
+                .members_of(g)
                 .get(&cfg.bot.id)
                 .map(|m| m.joined_at.clone())
-                .unwrap_or_else(|| snowflake_time(cfg.guild_id));
+                .unwrap_or_else(|| snowflake_time(g));
             o.insert("joined_at".into(), json!(joined_at));
             o.insert("large".into(), json!(false));
             o.insert("lazy".into(), json!(true));
@@ -338,7 +348,7 @@ impl Render<'_> {
         if gateway {
             if let Some(g) = self.guild_of(m.channel_id) {
                 o.insert("guild_id".into(), sf(g));
-                if let Some(member) = self.st.members.get(&m.author.id) {
+                if let Some(member) = self.st.members_of(g).get(&m.author.id) {
                     let mut pm = self.partial_member(member, None);
                     pm["deaf"] = json!(false);
                     pm["mute"] = json!(false);
@@ -361,7 +371,7 @@ impl Render<'_> {
             "id": sf(i.id),
             "type": i.kind,
             "user": user_json(&self.user(i.user_id)),
-            "authorizing_integration_owners": {"0": sf(self.cfg.guild_id)},
+            "authorizing_integration_owners": {"0": sf(self.st.guild_of_channel(i.channel_id))},
         });
         if i.original_message_id.is_some() && i.original_message_id != message_id {
             meta["original_response_message_id"] = opt_sf(i.original_message_id);
@@ -416,7 +426,7 @@ impl Render<'_> {
             "redirect_uris": [],
             "interactions_endpoint_url": null,
             "role_connections_verification_url": null,
-            "approximate_guild_count": 1,
+            "approximate_guild_count": self.st.guilds.len().max(1),
             "bot": user_json(&self.cfg.bot),
         })
     }

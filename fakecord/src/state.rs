@@ -57,6 +57,16 @@ pub struct Role {
     pub mentionable: bool,
     /// Set on the bot's managed role.
     pub bot_id: Option<u64>,
+    /// The guild the role belongs to (role ids are unique across guilds, as on Discord).
+    pub guild_id: u64,
+}
+
+/// A guild the bot is in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuildInfo {
+    pub id: u64,
+    pub name: String,
+    pub owner_id: u64,
 }
 
 /// A channel: guild channels (text 0, voice 2, category 4, ...) and DM channels (1).
@@ -304,16 +314,38 @@ pub struct GatewayStats {
     pub close_codes: Vec<u16>,
     /// `[shard, count]` of every IDENTIFY, in order (`[0, 1]` when none was sent).
     pub shards_identified: Vec<(u32, u32)>,
-    /// Live sessions of shards that do not hold the guild (they get no events).
+    /// Connected sessions whose shard holds none of the guilds (they get no guild events).
     pub idle_shards: u32,
+    /// The sessions, one per shard, as they are now.
+    pub sessions: Vec<ShardSession>,
+    /// For each guild, the shards (`(id, count)`) its dispatches were routed to.
+    pub guild_shards: BTreeMap<u64, BTreeSet<(u32, u32)>>,
+}
+
+/// A gateway session of one shard.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShardSession {
+    /// `(id, count)` as the IDENTIFY gave it.
+    pub shard: (u32, u32),
+    pub session_id: String,
+    /// A connection is attached.
+    pub connected: bool,
+    /// The guilds of this shard, `(guild_id >> 22) % count == id`.
+    pub guilds: Vec<u64>,
 }
 
 /// Everything tests can inspect. Get a copy with `FakeDiscord::state()` or look inside with
 /// `FakeDiscord::with_state`.
 #[derive(Clone, Debug, Default)]
 pub struct State {
+    /// The first guild (the one `Config`'s guild fields describe); most helpers act on it.
     pub guild_id: u64,
     pub owner_id: u64,
+    /// Every guild the bot is in, the first one included.
+    pub guilds: BTreeMap<u64, GuildInfo>,
+    /// Members of the other guilds (`Config::extra_guilds`), by guild; the first guild's are
+    /// in `members`.
+    pub guild_members: BTreeMap<u64, BTreeMap<u64, Member>>,
     pub roles: BTreeMap<u64, Role>,
     pub channels: BTreeMap<u64, Channel>,
     pub deleted_channels: Vec<Channel>,
@@ -361,10 +393,49 @@ impl State {
 
     /// Live channels of the guild (categories included).
     pub fn guild_channel_count(&self) -> usize {
+        self.guild_channel_count_in(self.guild_id)
+    }
+
+    /// Live channels of guild `g` (categories included).
+    pub fn guild_channel_count_in(&self, g: u64) -> usize {
         self.channels
             .values()
-            .filter(|c| c.guild_id == Some(self.guild_id))
+            .filter(|c| c.guild_id == Some(g))
             .count()
+    }
+
+    /// The guild a channel (live or deleted) belongs to; the first guild for a DM or an
+    /// unknown channel.
+    pub fn guild_of_channel(&self, channel_id: u64) -> u64 {
+        self.channels
+            .get(&channel_id)
+            .or_else(|| self.deleted_channels.iter().find(|c| c.id == channel_id))
+            .and_then(|c| c.guild_id)
+            .unwrap_or(self.guild_id)
+    }
+
+    /// The members of guild `g` (none for an unknown guild).
+    pub fn members_of(&self, g: u64) -> &BTreeMap<u64, Member> {
+        static NONE: BTreeMap<u64, Member> = BTreeMap::new();
+        if g == self.guild_id {
+            &self.members
+        } else {
+            self.guild_members.get(&g).unwrap_or(&NONE)
+        }
+    }
+
+    /// The members of guild `g`, to change; `None` for an unknown guild.
+    pub fn members_of_mut(&mut self, g: u64) -> Option<&mut BTreeMap<u64, Member>> {
+        if g == self.guild_id {
+            Some(&mut self.members)
+        } else {
+            self.guild_members.get_mut(&g)
+        }
+    }
+
+    /// The owner of guild `g`.
+    pub fn owner_of(&self, g: u64) -> u64 {
+        self.guilds.get(&g).map_or(self.owner_id, |i| i.owner_id)
     }
 
     /// The DM channel with a user, if the bot opened one.
@@ -411,16 +482,17 @@ impl State {
 
     /// Guild-wide permissions of a member (roles, owner, administrator), Discord's way.
     pub fn base_permissions(&self, user_id: u64, roles: &[u64]) -> u64 {
-        if user_id == self.owner_id {
+        self.base_permissions_in(self.guild_id, user_id, roles)
+    }
+
+    /// Guild-wide permissions of a member of guild `g`.
+    pub fn base_permissions_in(&self, g: u64, user_id: u64, roles: &[u64]) -> u64 {
+        if user_id == self.owner_of(g) {
             return perms::ALL;
         }
-        let mut p = self
-            .roles
-            .get(&self.guild_id)
-            .map(|r| r.permissions)
-            .unwrap_or(0);
+        let mut p = self.roles.get(&g).map(|r| r.permissions).unwrap_or(0);
         for r in roles {
-            if let Some(role) = self.roles.get(r) {
+            if let Some(role) = self.roles.get(r).filter(|role| role.guild_id == g) {
                 p |= role.permissions;
             }
         }
@@ -433,20 +505,21 @@ impl State {
     /// Permissions of a user with `roles` in a channel, with its overwrites applied in
     /// Discord's order (@everyone, roles, member).
     pub fn permissions_with_roles(&self, user_id: u64, roles: &[u64], channel_id: u64) -> u64 {
-        let mut p = self.base_permissions(user_id, roles);
+        let g = self.guild_of_channel(channel_id);
+        let mut p = self.base_permissions_in(g, user_id, roles);
         if p == perms::ALL {
             return p;
         }
         let Some(ch) = self.channels.get(&channel_id) else {
             return p;
         };
-        if let Some(o) = ch.overwrite(self.guild_id) {
+        if let Some(o) = ch.overwrite(g) {
             p &= !o.deny;
             p |= o.allow;
         }
         let (mut allow, mut deny) = (0, 0);
         for o in &ch.permission_overwrites {
-            if o.kind == OverwriteKind::Role && o.id != self.guild_id && roles.contains(&o.id) {
+            if o.kind == OverwriteKind::Role && o.id != g && roles.contains(&o.id) {
                 allow |= o.allow;
                 deny |= o.deny;
             }
@@ -467,7 +540,7 @@ impl State {
     /// Permissions of a guild member (with their current roles) in a channel.
     pub fn permissions_in(&self, user_id: u64, channel_id: u64) -> u64 {
         let roles = self
-            .members
+            .members_of(self.guild_of_channel(channel_id))
             .get(&user_id)
             .map(|m| m.roles.clone())
             .unwrap_or_default();

@@ -79,14 +79,15 @@ pub(crate) fn channel_name(ctx: &Ctx, kind: u8, raw: &str) -> R<String> {
     }
 }
 
-pub(crate) fn parse_parent(st: &State, v: &Value) -> R<Option<u64>> {
+/// A `parent_id`: a category of guild `g` (one of another guild is refused, as on Discord).
+pub(crate) fn parse_parent(st: &State, v: &Value, g: u64) -> R<Option<u64>> {
     if v.is_null() {
         return Ok(None);
     }
     let id = json_sf(v)
         .ok_or_else(|| Reply::form("parent_id", "NUMBER_TYPE_COERCE", "Value is not snowflake."))?;
     match st.channels.get(&id) {
-        Some(c) if c.is_category() => Ok(Some(id)),
+        Some(c) if c.is_category() && c.guild_id == Some(g) => Ok(Some(id)),
         _ => Err(Reply::form(
             "parent_id",
             "CHANNEL_PARENT_INVALID",
@@ -119,7 +120,7 @@ fn check_category_room(ctx: &Ctx, st: &State, category: u64) -> R<()> {
 }
 
 pub(crate) fn create_channel(ctx: &mut Ctx, st: &mut State, req: &Req, g: u64) -> R<Reply> {
-    require(ctx, st, None, perms::MANAGE_CHANNELS)?;
+    require_in_guild(ctx, st, g, perms::MANAGE_CHANNELS)?;
     let body = obj(req.body()?, "name")?;
     let kind = match body.get("type") {
         None | Some(Value::Null) => 0,
@@ -146,14 +147,14 @@ pub(crate) fn create_channel(ctx: &mut Ctx, st: &mut State, req: &Req, g: u64) -
     };
     let name = channel_name(ctx, kind, raw_name)?;
     let parent_id = match body.get("parent_id") {
-        Some(v) if kind != 4 => parse_parent(st, v)?,
+        Some(v) if kind != 4 => parse_parent(st, v, g)?,
         _ => None,
     };
     if let Some(p) = parent_id {
         check_category_room(ctx, st, p)?;
     }
     let guild_limit = ctx.shared.config.guild_channel_limit;
-    if st.guild_channel_count() >= guild_limit {
+    if st.guild_channel_count_in(g) >= guild_limit {
         return Err(Reply::err(
             400,
             30013,
@@ -225,7 +226,7 @@ pub(crate) fn edit_channel(ctx: &mut Ctx, st: &mut State, req: &Req, c: &str) ->
     }
     if let Some(v) = body.get("parent_id") {
         if ch.kind != 4 {
-            let parent = parse_parent(st, v)?;
+            let parent = parse_parent(st, v, st.guild_of_channel(id))?;
             if let Some(p) = parent.filter(|p| ch.parent_id != Some(*p)) {
                 check_category_room(ctx, st, p)?;
             }

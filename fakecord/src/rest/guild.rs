@@ -205,14 +205,19 @@ pub(crate) fn member_role(
 ) -> R<Reply> {
     let u = parse_sf(u, "user_id")?;
     let r = parse_sf(r, "role_id")?;
-    let Some(position) = st.roles.get(&r).map(|role| role.position) else {
+    let Some(position) = st
+        .roles
+        .get(&r)
+        .filter(|role| role.guild_id == g)
+        .map(|role| role.position)
+    else {
         return Err(Reply::err(404, 10011, "Unknown Role"));
     };
-    require(ctx, st, None, perms::MANAGE_ROLES)?;
-    if ctx.shared.config.enforce_bot_permissions && st.owner_id != ctx.shared.config.bot.id {
+    require_in_guild(ctx, st, g, perms::MANAGE_ROLES)?;
+    if ctx.shared.config.enforce_bot_permissions && st.owner_of(g) != ctx.shared.config.bot.id {
         // Role hierarchy: the bot can only hand out roles below its highest one.
         let top = st
-            .members
+            .members_of(g)
             .get(&ctx.shared.config.bot.id)
             .into_iter()
             .flat_map(|m| m.roles.iter())
@@ -225,8 +230,8 @@ pub(crate) fn member_role(
         }
     }
     let member = st
-        .members
-        .get_mut(&u)
+        .members_of_mut(g)
+        .and_then(|m| m.get_mut(&u))
         .ok_or_else(|| Reply::err(404, 10007, "Unknown Member"))?;
     let had = member.roles.contains(&r);
     if add && !had {
@@ -235,7 +240,7 @@ pub(crate) fn member_role(
         member.roles.retain(|x| *x != r);
     }
     if add != had {
-        let m = st.members[&u].clone();
+        let m = member.clone();
         let mut d = ctx.render(st).member(&m, None);
         d["guild_id"] = sf(g);
         ctx.emit("GUILD_MEMBER_UPDATE", d, intents::GUILD_MEMBERS);

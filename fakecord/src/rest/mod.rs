@@ -218,16 +218,27 @@ pub(crate) fn require(ctx: &Ctx, st: &State, channel: Option<u64>, need: u64) ->
             }
             p
         }
-        None => {
-            let roles = st
-                .members
-                .get(&bot)
-                .map(|m| m.roles.clone())
-                .unwrap_or_default();
-            st.base_permissions(bot, &roles)
-        }
+        None => return require_in_guild(ctx, st, st.guild_id, need),
     };
     if p & need == need {
+        Ok(())
+    } else {
+        Err(missing_permissions())
+    }
+}
+
+/// Checks that the bot has `need` guild-wide in guild `g`.
+pub(crate) fn require_in_guild(ctx: &Ctx, st: &State, g: u64, need: u64) -> R<()> {
+    let cfg = &ctx.shared.config;
+    if !cfg.enforce_bot_permissions {
+        return Ok(());
+    }
+    let roles = st
+        .members_of(g)
+        .get(&cfg.bot.id)
+        .map(|m| m.roles.clone())
+        .unwrap_or_default();
+    if st.base_permissions_in(g, cfg.bot.id, &roles) & need == need {
         Ok(())
     } else {
         Err(missing_permissions())
@@ -291,7 +302,7 @@ pub(crate) fn check_webhook_app(a: &str, app: &str) -> R<()> {
 
 pub(crate) fn check_guild(st: &State, g: &str) -> R<u64> {
     let g = parse_sf(g, "guild_id")?;
-    if g == st.guild_id {
+    if st.guilds.contains_key(&g) {
         Ok(g)
     } else {
         Err(unknown_guild())

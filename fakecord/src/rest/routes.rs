@@ -51,10 +51,10 @@ pub(crate) fn route(ctx: &mut Ctx, st: &mut State, req: &Req) -> Option<R<Reply>
             check_app(a, &app).and_then(|_| delete_command(st, None, c))
         }
 
-        ("GET", ["guilds", g]) => check_guild(st, g).map(|_| {
-            let mut v = ctx.render(st).guild(false);
+        ("GET", ["guilds", g]) => check_guild(st, g).map(|g| {
+            let mut v = ctx.render(st).guild_payload(g, false);
             if req.query_param("with_counts") == Some("true") {
-                v["approximate_member_count"] = json!(st.members.len());
+                v["approximate_member_count"] = json!(st.members_of(g).len());
                 v["approximate_presence_count"] = json!(0);
             }
             Reply::ok(v)
@@ -72,14 +72,14 @@ pub(crate) fn route(ctx: &mut Ctx, st: &mut State, req: &Req) -> Option<R<Reply>
         ("POST", ["guilds", g, "channels"]) => {
             check_guild(st, g).and_then(|g| create_channel(ctx, st, req, g))
         }
-        ("GET", ["guilds", g, "roles"]) => check_guild(st, g).map(|_| {
-            let mut roles: Vec<_> = st.roles.values().collect();
+        ("GET", ["guilds", g, "roles"]) => check_guild(st, g).map(|g| {
+            let mut roles: Vec<_> = st.roles.values().filter(|r| r.guild_id == g).collect();
             roles.sort_by_key(|r| (r.position, r.id));
             Reply::ok(Value::Array(
                 roles.into_iter().map(crate::payloads::role_json).collect(),
             ))
         }),
-        ("GET", ["guilds", g, "members"]) => check_guild(st, g).map(|_| {
+        ("GET", ["guilds", g, "members"]) => check_guild(st, g).map(|g| {
             let limit: usize = req
                 .query_param("limit")
                 .and_then(|l| l.parse().ok())
@@ -91,17 +91,17 @@ pub(crate) fn route(ctx: &mut Ctx, st: &mut State, req: &Req) -> Option<R<Reply>
                 .unwrap_or(0);
             let r = ctx.render(st);
             Reply::ok(Value::Array(
-                st.members
+                st.members_of(g)
                     .range(after + 1..)
                     .take(limit)
                     .map(|(_, m)| r.member(m, None))
                     .collect(),
             ))
         }),
-        ("GET", ["guilds", g, "members", u]) => check_guild(st, g).and_then(|_| {
+        ("GET", ["guilds", g, "members", u]) => check_guild(st, g).and_then(|g| {
             let u = parse_sf(u, "user_id")?;
             let m = st
-                .members
+                .members_of(g)
                 .get(&u)
                 .ok_or_else(|| Reply::err(404, 10007, "Unknown Member"))?;
             Ok(Reply::ok(ctx.render(st).member(m, None)))
