@@ -4,6 +4,9 @@
 #
 #   bash bench/cli-bench.sh [TICKETS]        (needs sqlite3, mariadb, hyperfine, GNU time)
 #
+# BASELINE=/path/to/an/older/ticketctl adds its runs beside ours (before/after in one run);
+# SQLITE_ONLY=1 stops after the SQLite table.
+#
 # The SQLite database is generated with SQL (seconds, not minutes); MySQL gets its copy from
 # `ticketctl migrate`, which is the migrate measurement.
 set -euo pipefail
@@ -15,11 +18,12 @@ MYSQL_DB=tb_clibench
 MYSQL_URL="mysql://root@127.0.0.1:3306/$MYSQL_DB"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 cargo build --release -q -p ticketctl
-T=$CARGO_TARGET_DIR/release/ticketctl
+T=${TICKETCTL:-$CARGO_TARGET_DIR/release/ticketctl}
 rm -rf "$WORK" && mkdir -p "$WORK"
 
 echo "== generating $N tickets in $DB"
-sqlite3 "$DB" < migrations/sqlite/*.sql
+# The schema as the store makes it (every migration, recorded as applied).
+touch "$DB" && TICKETCTL_DATABASE_URL="sqlite://$DB" "$T" status > /dev/null
 sqlite3 "$DB" <<SQL
 PRAGMA journal_mode = WAL;
 CREATE TEMP TABLE n AS WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $N) SELECT i FROM c;
@@ -60,8 +64,13 @@ PAGE="SELECT $COLS FROM tickets WHERE created_at <= $C_AT AND (created_at < $C_A
 STATS="SELECT status, COUNT(*) FROM tickets GROUP BY status; SELECT closed_at - created_at FROM tickets WHERE status = 'closed' AND closed_at IS NOT NULL; SELECT created_at / 86400000000 AS d, COUNT(*) FROM tickets GROUP BY d; SELECT actor_id, kind, COUNT(*) FROM ticket_events WHERE kind IN ('claimed','closed') AND actor_id IS NOT NULL GROUP BY actor_id, kind"
 INSPECT="SELECT * FROM tickets WHERE id = '$ID'; SELECT * FROM ticket_participants WHERE ticket_id = '$ID'; SELECT * FROM ticket_events WHERE ticket_id = '$ID' ORDER BY at, id"
 
+BASE=()
+if [ -n "${BASELINE:-}" ]; then
+  BASE=(-n "baseline list" "$BASELINE list" -n "baseline stats" "$BASELINE stats"
+        -n "baseline inspect" "$BASELINE inspect $ID")
+fi
 echo "== SQLite: ticketctl beside sqlite3"
-hyperfine -N --warmup 2 --runs 15 --export-markdown "$WORK/sqlite.md" \
+hyperfine -N --warmup 2 --runs 15 --export-markdown "$WORK/sqlite.md" "${BASE[@]}" \
   -n "ticketctl list" "$T list" \
   -n "sqlite3 list" "sqlite3 $DB \"$FIRST\"" \
   -n "ticketctl list page 1000" "$T list --after $CURSOR" \
@@ -70,6 +79,8 @@ hyperfine -N --warmup 2 --runs 15 --export-markdown "$WORK/sqlite.md" \
   -n "sqlite3 stats" "sqlite3 $DB \"$STATS\"" \
   -n "ticketctl inspect" "$T inspect $ID" \
   -n "sqlite3 inspect" "sqlite3 $DB \"$INSPECT\"" 2>&1 | grep -v "^ *Warning"
+
+if [ -n "${SQLITE_ONLY:-}" ]; then cat "$WORK/sqlite.md"; exit 0; fi
 
 echo "== migrate sqlite -> mysql"
 mariadb -uroot -e "DROP DATABASE IF EXISTS $MYSQL_DB"

@@ -65,7 +65,9 @@ pub async fn connect_existing(config: &DbConfig) -> Result<Arc<dyn TicketStore>>
             crate::error::NotFound(format!("no database at {} ({hint})", config.target())).into(),
         );
     }
-    connect(config).await
+    ticketbot_common::store::open_current_store(config)
+        .await
+        .with_context(|| format!("cannot open the database ({})", config.target()))
 }
 
 /// Opens a database, creating it (and its schema) when missing.

@@ -18,7 +18,15 @@ use crate::opt::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
+    // One thread for a command that is a few queries in a row (a pool of workers would only
+    // cost its start); `migrate` reads and writes at once, on the workers.
+    let runtime = match &cli.command {
+        Command::Migrate(_) => tokio::runtime::Runtime::new(),
+        _ => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    };
+    let runtime = match runtime {
         Ok(r) => r,
         Err(e) => return error::report(&anyhow::Error::new(e).context("cannot start the runtime")),
     };

@@ -448,6 +448,17 @@ pub async fn open_store(config: &DbConfig) -> StoreResult<Arc<dyn TicketStore>> 
     })
 }
 
+/// [`open_store`] for a short-lived tool on a database that is likely current: a SQL schema
+/// already up to date is checked with one query, not migrated (MongoDB: `open_store`).
+pub async fn open_current_store(config: &DbConfig) -> StoreResult<Arc<dyn TicketStore>> {
+    Ok(match config {
+        DbConfig::Sqlite { .. } | DbConfig::Mysql(_) => {
+            Arc::new(SqlStore::connect_current(config).await?)
+        }
+        DbConfig::Mongo(mongo) => Arc::new(MongoStore::connect(mongo).await?),
+    })
+}
+
 /// Whether the configured database exists already. Nothing is created: for tools that read,
 /// a missing database is a wrong setting, not a wish for an empty one.
 pub async fn database_exists(config: &DbConfig) -> StoreResult<bool> {

@@ -87,7 +87,7 @@ impl SqlStore {
         by: Option<DiscordId>,
         at: DateTime<Utc>,
     ) -> StoreResult<Option<Ticket>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         // Take the row's write lock under the condition first: of several archivers one passes,
         // the others wait and then match nothing. The lock also makes the read below current.
         let locked = sqlx::query(
@@ -163,7 +163,7 @@ impl SqlStore {
         sql.push_str(" ORDER BY closed_at, id LIMIT ?");
         binds.push(Bind::Int(Some(i64::from(limit))));
         let rows = bind_all(sqlx::query(&sql), binds)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         rows.iter()
             .map(|r| ticket_from_row(r).map(|(t, _)| t))
@@ -175,7 +175,7 @@ impl SqlStore {
         let mut binds = Vec::new();
         archive_query_sql(query, &mut sql, &mut binds);
         let n: i64 = bind_all(sqlx::query(&sql), binds)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reader)
             .await?
             .try_get(0)?;
         Ok(n.max(0) as u64)
@@ -193,14 +193,14 @@ impl SqlStore {
         let rows = sqlx::query(&sql)
             .bind(id_to_sql(guild_id))
             .bind(id_to_sql(base_id))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         rows.iter().map(category_from_row).collect()
     }
 
     pub(crate) async fn all_overflow_categories(&self) -> StoreResult<Vec<OverflowCategory>> {
         let sql = format!("SELECT {CATEGORY_COLUMNS} FROM overflow_categories");
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(&sql).fetch_all(&self.reader).await?;
         let mut all = rows
             .iter()
             .map(category_from_row)
@@ -217,7 +217,7 @@ impl SqlStore {
     ) -> StoreResult<Option<OverflowCategory>> {
         let sql = format!("SELECT {CATEGORY_COLUMNS} FROM overflow_categories WHERE {cond}");
         let row = bind_all(sqlx::query(&sql), binds)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         row.as_ref().map(category_from_row).transpose()
     }

@@ -18,7 +18,7 @@ impl SqlStore {
         );
         let rows = sqlx::query(&sql)
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         rows.iter()
             .map(|r| {
@@ -75,7 +75,7 @@ impl SqlStore {
              ORDER BY requested_at, channel_id LIMIT ?",
         )
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter()
             .map(|r| {

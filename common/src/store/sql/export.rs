@@ -18,7 +18,7 @@ impl SqlStore {
         let rows = sqlx::query(&sql)
             .bind(after.map(|a| a.to_string()).unwrap_or_default())
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         let mut records = rows
             .iter()
@@ -56,7 +56,7 @@ impl SqlStore {
         let rows = sqlx::query(&sql)
             .bind(after.map(|a| a.to_string()).unwrap_or_default())
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         rows.iter().map(event_from_row).collect()
     }
@@ -65,7 +65,7 @@ impl SqlStore {
         // Chunks keep each statement under every server's placeholder limit.
         for chunk in records.chunks(500) {
             let attempt = || async {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 let columns: Vec<&str> = TICKET_COLUMNS.split(", ").collect();
                 let sql = format!(
                     "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES {}{}",
@@ -141,7 +141,7 @@ impl SqlStore {
     pub(crate) async fn record_counts(&self) -> StoreResult<RecordCounts> {
         let count = |table: &'static str| async move {
             let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-                .fetch_one(&self.pool)
+                .fetch_one(&self.reader)
                 .await?;
             Ok::<u64, StoreError>(n.max(0) as u64)
         };

@@ -20,7 +20,7 @@ impl SqlStore {
         at: DateTime<Utc>,
     ) -> StoreResult<Participant> {
         let attempt = || async {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             // Inserted only while the ticket is open and the user is not its creator: the
             // database decides, in the same statement.
             let res = sqlx::query(
@@ -85,7 +85,7 @@ impl SqlStore {
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
         let attempt = || async {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             let done =
                 sqlx::query("DELETE FROM ticket_participants WHERE ticket_id = ? AND user_id = ?")
                     .bind(id.to_string())
@@ -133,7 +133,7 @@ impl SqlStore {
         );
         let rows = sqlx::query(&sql)
             .bind(id.to_string())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         rows.iter().map(event_from_row).collect()
     }
@@ -145,7 +145,7 @@ impl SqlStore {
         at: DateTime<Utc>,
     ) -> StoreResult<Ticket> {
         let attempt = || async {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             // Take the row's write lock first, so the audit entry shows its final state.
             let locked = sqlx::query("UPDATE tickets SET updated_at = updated_at WHERE id = ?")
                 .bind(id.to_string())
@@ -177,7 +177,7 @@ impl SqlStore {
 
     pub(crate) async fn discard(&self, id: Uuid) -> StoreResult<bool> {
         let attempt = || async {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             let mut removed = 0;
             for table in ["ticket_participants", "ticket_events"] {
                 sqlx::query(&format!("DELETE FROM {table} WHERE ticket_id = ?"))
@@ -226,7 +226,7 @@ impl SqlStore {
              WHERE seen_at >= ? ORDER BY instance_id",
         )
         .bind(time_to_sql(since))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter()
             .map(|r| {

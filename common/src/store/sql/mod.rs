@@ -75,7 +75,10 @@ impl Dialect {
 /// A ticket store on SQLite or MySQL.
 #[derive(Clone)]
 pub struct SqlStore {
+    /// Writes, and reads that must see them (in their transaction). SQLite: one connection.
     pub(crate) pool: AnyPool,
+    /// Reads on their own. MySQL: the same pool.
+    pub(crate) reader: AnyPool,
     pub(crate) dialect: Dialect,
 }
 
@@ -94,6 +97,26 @@ fn pool_options(max: u32, wait: Duration) -> PoolOptions<Any> {
         .acquire_timeout(wait)
         // A connection the server dropped is noticed here and replaced, not handed out.
         .test_before_acquire(true)
+}
+
+/// SQLite's pools: the file is local, so a connection is not checked before each use (a ping
+/// per acquisition was a round trip to the connection's thread per statement).
+fn sqlite_pool(max: u32) -> PoolOptions<Any> {
+    pool_options(max, FILE_WAIT).test_before_acquire(false)
+}
+
+impl SqlStore {
+    /// A write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so
+    /// that a transaction that reads before it writes never fails for a lock another process
+    /// took in between; it waits in the busy handler instead.
+    pub(crate) async fn write_tx(
+        &self,
+    ) -> crate::error::StoreResult<sqlx::Transaction<'static, Any>> {
+        Ok(match self.dialect.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            _ => self.pool.begin().await?,
+        })
+    }
 }
 
 super::delegate_ticket_store!(SqlStore);

@@ -7,7 +7,7 @@ use sqlx::{Any, AnyPool, Executor};
 
 use super::rows::*;
 use super::SqlStore;
-use super::{pool_options, Dialect, MYSQL_MIGRATIONS, SQLITE_MIGRATIONS};
+use super::{pool_options, sqlite_pool, Dialect, MYSQL_MIGRATIONS, SQLITE_MIGRATIONS};
 use crate::config::{DbConfig, MysqlConfig};
 use crate::error::{StoreError, StoreResult};
 use crate::store::{legacy, Backend};
@@ -18,6 +18,11 @@ pub(crate) fn connect_error(config: &DbConfig, e: impl Into<crate::error::BoxErr
         source: e.into(),
     }
 }
+
+/// Every SQLite connection's settings: the busy timeout makes a writer of another process
+/// (ticketctl beside the bot) queue instead of failing.
+const SQLITE_CONNECTION_PRAGMAS: &str = "PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; \
+     PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 268435456;";
 
 /// How long connecting to a MySQL server may take. One that takes the connection but never
 /// answers (frozen, or behind a cut network) would otherwise hang the caller for good; this
@@ -58,38 +63,47 @@ pub(crate) fn mysql_url(m: &MysqlConfig, with_db: bool) -> String {
 }
 
 impl SqlStore {
-    /// Connects, creating the database (MySQL) or file (SQLite) when missing, and brings the
-    /// schema up to date, taking over a Python-bot database in place.
-    pub async fn connect(config: &DbConfig) -> StoreResult<SqlStore> {
+    /// The pools, nothing checked or changed yet.
+    async fn connect_only(config: &DbConfig) -> StoreResult<SqlStore> {
         sqlx::any::install_default_drivers();
-        let (pool, dialect) = match config {
+        let (pool, reader, dialect) = match config {
             DbConfig::Sqlite { path } => {
                 let opts = sqlx::sqlite::SqliteConnectOptions::new()
                     .filename(path)
                     .create_if_missing(true);
                 // sqlx encodes the path (and `mode=rwc`) into the URL the Any driver takes.
                 let url = sqlx::ConnectOptions::to_url_lossy(&opts).to_string();
-                let pool = pool_options(8, super::FILE_WAIT)
+                // One writer connection: writers queue on the pool (async, in order) instead of
+                // sleeping in SQLite's busy handler while the lock sits idle; readers have a
+                // pool of their own beside it (WAL lets them run while a write is under way).
+                let writer = sqlite_pool(1)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
-                            // WAL lets readers run beside the writer; the busy timeout makes
-                            // writers queue instead of failing.
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; \
-                                 PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY; \
-                                 PRAGMA mmap_size = 268435456; \
                                  PRAGMA journal_size_limit = 67108864;",
                             )
                             .await?;
+                            conn.execute(SQLITE_CONNECTION_PRAGMAS).await?;
                             Ok(())
                         })
                     })
                     .connect(&url)
                     .await
                     .map_err(|e| connect_error(config, e))?;
+                let reader = sqlite_pool(4)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(SQLITE_CONNECTION_PRAGMAS).await?;
+                            conn.execute("PRAGMA query_only = ON").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_lazy(&url)
+                    .map_err(|e| connect_error(config, e))?;
                 (
-                    pool,
+                    writer,
+                    reader,
                     Dialect {
                         backend: Backend::Sqlite,
                     },
@@ -111,6 +125,7 @@ impl SqlStore {
                     .await
                     .map_err(|e| connect_error(config, e))?;
                 (
+                    pool.clone(),
                     pool,
                     Dialect {
                         backend: Backend::Mysql,
@@ -123,8 +138,41 @@ impl SqlStore {
                 ))
             }
         };
-        let store = SqlStore { pool, dialect };
+        Ok(SqlStore {
+            pool,
+            reader,
+            dialect,
+        })
+    }
+
+    /// Connects, creating the database (MySQL) or file (SQLite) when missing, and brings the
+    /// schema up to date, taking over a Python-bot database in place.
+    pub async fn connect(config: &DbConfig) -> StoreResult<SqlStore> {
+        let store = Self::connect_only(config).await?;
         store.upgrade().await?;
+        Ok(store)
+    }
+
+    /// Connects for a short-lived tool: when the schema is already current (the common case),
+    /// one query checks it and the migrator, the takeover probes and the import are skipped;
+    /// otherwise this is [`SqlStore::connect`].
+    pub async fn connect_current(config: &DbConfig) -> StoreResult<SqlStore> {
+        let mut store = Self::connect_only(config).await?;
+        // A tool reads one query after another: its reads share the one connection already
+        // open instead of opening a second.
+        store.reader = store.pool.clone();
+        let latest = match store.dialect.backend {
+            Backend::Mysql => &MYSQL_MIGRATIONS,
+            _ => &SQLITE_MIGRATIONS,
+        }
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0);
+        // No migrations table yet (a new or Python-bot database) reads as "not current".
+        if store.schema_version().await.ok() != Some(latest) {
+            store.upgrade().await?;
+        }
         Ok(store)
     }
 
@@ -249,6 +297,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn close(&self) {
+        self.reader.close().await;
         self.pool.close().await;
     }
 }

@@ -154,14 +154,14 @@ impl SqlStore {
             sqlx::query(&format!("SELECT COUNT(*) FROM tickets WHERE {cond}")),
             binds,
         )
-        .fetch_one(&self.pool)
+        .fetch_one(&self.reader)
         .await?
         .try_get(0)?;
         total.skipped_with_channel = skipped.max(0) as u64;
         if !dry_run {
             let events = purged_events(query, &by_guild, at);
             retry_transient(|| async {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 for e in &events {
                     Self::insert_event(&mut tx, e).await?;
                 }
@@ -183,7 +183,7 @@ impl SqlStore {
         dry_run: bool,
         by_guild: &mut PurgeByGuild,
     ) -> StoreResult<Option<String>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let (cond, mut binds) = match kind {
             Kind::Tickets => tickets_cond(query, false),
             Kind::DeletedHistories => deleted_cond(query),

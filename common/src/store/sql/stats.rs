@@ -24,7 +24,7 @@ impl SqlStore {
         Self::filter_sql(&closed, &mut sql, &mut binds);
         sql.push_str(" AND closed_at IS NOT NULL");
         let durations: Vec<i64> = bind_all(sqlx::query(&sql), binds)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?
             .iter()
             .map(|r| r.try_get::<i64, _>("d"))
@@ -40,7 +40,7 @@ impl SqlStore {
         sql.push_str(" GROUP BY day ORDER BY day");
         let mut per_day = Vec::new();
         for row in bind_all(sqlx::query(&sql), binds)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?
         {
             if let Some(date) = day_from_number(row.try_get("day")?) {
@@ -68,7 +68,7 @@ impl SqlStore {
         sql.push_str(" GROUP BY actor_id, kind");
         let mut staff = Vec::new();
         for row in bind_all(sqlx::query(&sql), binds)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?
         {
             let user = id_from_sql(row.try_get("actor_id")?);

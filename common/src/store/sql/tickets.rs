@@ -9,8 +9,8 @@ use super::{SqlStore, EVENT_COLUMNS, TICKET_COLUMNS, TICKET_COLUMN_COUNT};
 use crate::error::{StoreError, StoreResult};
 use crate::rules::{RuleError, Transition};
 use crate::store::{
-    decide_transition, ClaimFilter, CreateOutcome, Cursor, Page, StatusCounts, TicketFilter,
-    RACE_RETRIES,
+    decide_transition, Backend, ClaimFilter, CreateOutcome, Cursor, Page, StatusCounts,
+    TicketFilter, RACE_RETRIES,
 };
 use crate::ticket::{DiscordId, EventKind, Participant, Ticket, TicketEvent, TicketStatus};
 
@@ -47,7 +47,7 @@ impl SqlStore {
         ticket: &Ticket,
         slot: u32,
     ) -> StoreResult<Option<Ticket>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let sql = format!(
             "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES {}",
             placeholders(1, TICKET_COLUMN_COUNT)
@@ -117,7 +117,7 @@ impl SqlStore {
             ),
             Transition::Reopen { .. } => return self.try_reopen(id, t).await,
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let sql = format!("UPDATE tickets SET {set}, updated_at = ? WHERE id = ? AND {cond}");
         let mut all = Vec::new();
         let (set_binds, cond_binds) = match t {
@@ -128,6 +128,18 @@ impl SqlStore {
         all.push(Bind::Int(Some(at)));
         all.push(Bind::Text(Some(id.to_string())));
         all.extend(cond_binds);
+        if self.dialect.backend == Backend::Sqlite {
+            // One statement instead of an update and a re-read.
+            let sql = format!("{sql} RETURNING {TICKET_COLUMNS}");
+            let Some(row) = bind_all(sqlx::query(&sql), all)
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let (ticket, _) = ticket_from_row(&row)?;
+            return Self::record_transition(tx, ticket, t).await.map(Some);
+        }
         let done = bind_all(sqlx::query(&sql), all).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
             return Ok(None);
@@ -138,7 +150,7 @@ impl SqlStore {
     /// Reopen takes the lowest open-ticket slot of the creator that is free, so that a reopened
     /// ticket counts against the limit again (staff may take a user over it).
     pub(crate) async fn try_reopen(&self, id: Uuid, t: &Transition) -> StoreResult<Option<Ticket>> {
-        let Some(current) = Self::fetch_ticket(&self.pool, id).await? else {
+        let Some(current) = Self::fetch_ticket(&self.reader, id).await? else {
             return Ok(None);
         };
         let used: i64 = sqlx::query_scalar(
@@ -146,11 +158,11 @@ impl SqlStore {
         )
         .bind(id_to_sql(current.guild_id))
         .bind(id_to_sql(current.creator_id))
-        .fetch_one(&self.pool)
+        .fetch_one(&self.reader)
         .await?;
         let mut slot = used.max(0);
         loop {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             let res = sqlx::query(
                 "UPDATE tickets SET status = 'open', closed_at = NULL, closed_by = NULL, \
                  close_reason = NULL, archived_at = NULL, archive_requested_at = NULL, open_slot = ?, \
@@ -180,6 +192,15 @@ impl SqlStore {
         let ticket = Self::fetch_ticket(&mut *tx, id)
             .await?
             .ok_or(RuleError::NotFound)?;
+        Self::record_transition(tx, ticket, t).await
+    }
+
+    /// Adds the transition's event to the history and commits.
+    async fn record_transition(
+        mut tx: Transaction<'_, Any>,
+        ticket: Ticket,
+        t: &Transition,
+    ) -> StoreResult<Ticket> {
         let event = TicketEvent::new(
             &ticket,
             t.event_kind(),
@@ -235,7 +256,7 @@ impl SqlStore {
         )
         .bind(first.to_string())
         .bind(last.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter().map(participant_from_row).collect()
     }
@@ -266,7 +287,7 @@ impl SqlStore {
     }
 
     pub(crate) async fn get(&self, id: Uuid) -> StoreResult<Option<Ticket>> {
-        Self::fetch_ticket(&self.pool, id).await
+        Self::fetch_ticket(&self.reader, id).await
     }
 
     pub(crate) async fn find_by_prefix(
@@ -285,7 +306,7 @@ impl SqlStore {
             .bind(prefix.clone())
             .bind(format!("{prefix}~"))
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         rows.iter()
             .map(|r| ticket_from_row(r).map(|(t, _)| t))
@@ -299,7 +320,7 @@ impl SqlStore {
         let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE channel_id = ?");
         let row = sqlx::query(&sql)
             .bind(id_to_sql(channel_id))
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         row.map(|r| ticket_from_row(&r).map(|(t, _)| t)).transpose()
     }
@@ -331,7 +352,7 @@ impl SqlStore {
         sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
         binds.push(Bind::Int(Some(i64::from(limit) + 1)));
         let rows = bind_all(sqlx::query(&sql), binds)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         let mut tickets = rows
             .iter()
@@ -352,7 +373,7 @@ impl SqlStore {
         Self::filter_sql(filter, &mut sql, &mut binds);
         sql.push_str(" GROUP BY status");
         let rows = bind_all(sqlx::query(&sql), binds)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         let mut counts = StatusCounts::default();
         for row in rows {
@@ -377,7 +398,7 @@ impl SqlStore {
         let rows = sqlx::query(&sql)
             .bind(time_to_sql(since))
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         rows.iter()
             .map(|r| ticket_from_row(r).map(|(t, _)| t))
@@ -389,15 +410,33 @@ impl SqlStore {
         id: Uuid,
         channel_id: Option<DiscordId>,
     ) -> StoreResult<Ticket> {
-        let res = sqlx::query("UPDATE tickets SET channel_id = ?, updated_at = ? WHERE id = ?")
+        let update = "UPDATE tickets SET channel_id = ?, updated_at = ? WHERE id = ?";
+        let sqlite = self.dialect.backend == Backend::Sqlite;
+        // SQLite: one statement instead of an update and a re-read.
+        let sql = if sqlite {
+            format!("{update} RETURNING {TICKET_COLUMNS}")
+        } else {
+            update.to_owned()
+        };
+        let query = sqlx::query(&sql)
             .bind(channel_id.map(id_to_sql))
             .bind(time_to_sql(crate::ticket::now()))
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await;
+            .bind(id.to_string());
+        let res = if sqlite {
+            query
+                .fetch_optional(&self.pool)
+                .await
+                .map(|row| row.is_some().then_some(row))
+        } else {
+            query
+                .execute(&self.pool)
+                .await
+                .map(|done| (done.rows_affected() > 0).then_some(None))
+        };
         match res {
-            Ok(done) if done.rows_affected() == 0 => Err(RuleError::NotFound.into()),
-            Ok(_) => Self::fetch_ticket(&self.pool, id)
+            Ok(None) => Err(RuleError::NotFound.into()),
+            Ok(Some(Some(row))) => ticket_from_row(&row).map(|(t, _)| t),
+            Ok(Some(None)) => Self::fetch_ticket(&self.reader, id)
                 .await?
                 .ok_or_else(|| RuleError::NotFound.into()),
             Err(e) if is_unique_violation(&e) => {

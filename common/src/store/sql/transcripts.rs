@@ -53,7 +53,7 @@ impl SqlStore {
         let sql = format!("SELECT {HEADER_COLUMNS} FROM transcripts WHERE ticket_id = ?");
         let row = sqlx::query(&sql)
             .bind(ticket_id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         row.as_ref().map(header_from_row).transpose()
     }
@@ -171,7 +171,7 @@ impl SqlStore {
             )
             .bind(ticket_id.to_string())
             .bind(header.version.clone())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
             let mut data = Vec::with_capacity(header.info.size as usize);
             let mut complete = rows.len() as u64 == header.chunks;
@@ -213,7 +213,7 @@ impl SqlStore {
         )
         .bind(after.map(|a| a.to_string()).unwrap_or_default())
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?
         .iter()
         .map(|r| required_text(r, "ticket_id"))
