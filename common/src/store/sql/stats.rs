@@ -65,7 +65,8 @@ impl SqlStore {
             sql.push_str(" AND at < ?");
             binds.push(Bind::Int(Some(time_to_sql(t))));
         }
-        sql.push_str(" GROUP BY actor_id, kind");
+        // In the order of `ticket_events_kind_actor_at`: the groups come off the index.
+        sql.push_str(" GROUP BY kind, actor_id");
         let mut staff = Vec::new();
         for row in bind_all(sqlx::query(&sql), binds)
             .fetch_all(&self.reader)
