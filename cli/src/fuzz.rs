@@ -6,8 +6,9 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence};
+use proptest::test_runner::Config;
 use ticketbot_common::config::Vars;
+use ticketbot_common::fuzzing::{self, text};
 use uuid::Uuid;
 
 use crate::commands::parse_time;
@@ -16,28 +17,13 @@ use crate::opt::{BackendArg, ConnectOpts, TargetOpts};
 use crate::resolve::{parse, IdArg};
 
 fn config() -> Config {
-    Config {
-        // The default run: a debug build on 2 cores, well under a second.
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(512),
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
+    fuzzing::config(
+        concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/proptest-regressions/fuzz.txt"
-        )))),
-        ..Config::default()
-    }
-}
-
-/// Any text: proptest's `any::<String>()` holds no control character (no NUL, newline, BOM
-/// or bidi override); these do.
-fn text() -> impl Strategy<Value = String> {
-    prop_oneof![
-        any::<String>(),
-        "(?s).{0,64}",
-        "[\\x00-\\x1f\\x7f\\u{85}\\u{feff}\\u{202e}\\u{2028} a-z0-9:=@/#'\"\\\\.-]{0,48}",
-    ]
+        ),
+        512,
+    )
 }
 
 /// A password with the characters that break URLs, and markers that show any part of it.

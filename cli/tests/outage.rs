@@ -38,26 +38,18 @@ const LOOKS: &[&[&str]] = &[
 /// `.env` has them. For MongoDB, `uri` replaces the configured URI (to put a password in it: the
 /// nx-27017 server knows no users, so a URI with one works only while it is down).
 fn vars(config: &DbConfig, uri: Option<&str>) -> Vec<(String, String)> {
-    let pairs: Vec<(&str, String)> = match config {
-        DbConfig::Mysql(m) => vec![
-            ("DB_TYPE", "mysql".into()),
-            ("MYSQL_HOST", m.host.clone()),
-            ("MYSQL_PORT", m.port.to_string()),
-            ("MYSQL_USER", m.user.clone()),
-            ("MYSQL_PASSWORD", m.password.expose().to_owned()),
-            ("MYSQL_DATABASE", m.database.clone()),
-        ],
-        DbConfig::Mongo(m) => vec![
-            ("DB_TYPE", "mongodb".into()),
-            (
-                "MONGO_URI",
-                uri.map_or_else(|| m.uri.expose().to_owned(), str::to_owned),
-            ),
-            ("MONGO_DB_NAME", m.database.clone()),
-        ],
-        DbConfig::Sqlite { .. } => unreachable!("no SQLite server"),
-    };
-    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    assert!(
+        !matches!(config, DbConfig::Sqlite { .. }),
+        "no SQLite server"
+    );
+    config
+        .env_vars()
+        .into_iter()
+        .map(|(k, v)| match (k, uri) {
+            ("MONGO_URI", Some(uri)) => (k.to_owned(), uri.to_owned()),
+            _ => (k.to_owned(), v),
+        })
+        .collect()
 }
 
 fn ticketctl_with(dir: &Path, vars: &[(String, String)], args: &[&str]) -> (Out, Duration) {

@@ -203,6 +203,30 @@ impl DbConfig {
         }
     }
 
+    /// The variables that select this database, with their values: what [`DbConfig::from_vars`]
+    /// reads back as this configuration (an empty MYSQL_PASSWORD is "no password").
+    pub fn env_vars(&self) -> Vec<(&'static str, String)> {
+        match self {
+            DbConfig::Sqlite { path } => vec![
+                ("DB_TYPE", "sqlite".into()),
+                ("SQLITE_PATH", path.display().to_string()),
+            ],
+            DbConfig::Mysql(m) => vec![
+                ("DB_TYPE", "mysql".into()),
+                ("MYSQL_HOST", m.host.clone()),
+                ("MYSQL_PORT", m.port.to_string()),
+                ("MYSQL_USER", m.user.clone()),
+                ("MYSQL_PASSWORD", m.password.expose().to_owned()),
+                ("MYSQL_DATABASE", m.database.clone()),
+            ],
+            DbConfig::Mongo(m) => vec![
+                ("DB_TYPE", "mongodb".into()),
+                ("MONGO_URI", m.uri.expose().to_owned()),
+                ("MONGO_DB_NAME", m.database.clone()),
+            ],
+        }
+    }
+
     /// Where the data is, fit to print: the file, or the URL with the password hidden.
     pub fn target(&self) -> String {
         match self {

@@ -4,6 +4,8 @@
 pub mod config;
 pub mod duration;
 pub mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod rules;
 pub mod stats;
 pub mod store;

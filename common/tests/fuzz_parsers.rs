@@ -15,31 +15,25 @@ use std::io::Write;
 use chrono::{DateTime, Duration};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence};
+use proptest::test_runner::Config;
 use ticketbot_common::config::{
     read_env_file, redact_uri, BotSettings, DbConfig, MysqlConfig, Secret, Vars,
 };
 use ticketbot_common::duration::{format_duration, parse_duration};
+use ticketbot_common::fuzzing::{self, text};
 use ticketbot_common::store::Cursor;
 use ticketbot_common::ticket::{short_id_from_channel_name, EventKind, Ticket, TicketStatus};
 use uuid::Uuid;
 
 /// Case counts sized for a debug build on 2 cores (the whole file in about a second).
 fn config(cases: u32) -> Config {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cases);
-    Config {
-        cases,
-        // An absolute path: proptest would otherwise resolve `file!()`, which is relative to
-        // the workspace, against the crate's directory when saving.
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
+    fuzzing::config(
+        concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/proptest-regressions/fuzz_parsers.txt"
-        )))),
-        ..Config::default()
-    }
+        ),
+        cases,
+    )
 }
 
 fn corpus(name: &str) -> Vec<String> {
@@ -61,16 +55,6 @@ fn every_corpus_line() -> Vec<String> {
 /// Whether any part of a [`password`] shows: its markers, however it was cut or encoded.
 fn shows_password(text: &str) -> bool {
     text.contains("Zq9") || text.contains("Kx7")
-}
-
-/// Any text: proptest's `any::<String>()` holds no control character (no NUL, newline, BOM
-/// or bidi override); these do.
-fn text() -> impl Strategy<Value = String> {
-    prop_oneof![
-        any::<String>(),
-        "(?s).{0,64}",
-        "[\\x00-\\x1f\\x7f\\u{85}\\u{feff}\\u{202e}\\u{2028} a-z0-9:=@/#'\"\\\\.-]{0,48}",
-    ]
 }
 
 /// What people put in variables: anything, numbers of every size, and the words the parsers

@@ -274,23 +274,20 @@ mod fuzz {
     //! `/ticket reopen|transcript id:` is typed by people: property tests (the shared corpus of
     //! nasty inputs is `common/tests/fuzz-corpus/`).
     use proptest::prelude::*;
-    use proptest::test_runner::{Config, FileFailurePersistence};
+    use proptest::test_runner::Config;
+    use ticketbot_common::fuzzing::{self, text};
     use ticketbot_common::ticket::Ticket;
 
     use super::{id_prefix, ServiceError};
 
     fn config() -> Config {
-        Config {
-            cases: std::env::var("PROPTEST_CASES")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1024),
-            failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
+        fuzzing::config(
+            concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/tests/proptest-regressions/id_prefix.txt"
-            )))),
-            ..Config::default()
-        }
+            ),
+            1024,
+        )
     }
 
     #[test]
@@ -308,16 +305,6 @@ mod fuzz {
             id_prefix("Ticket-1B4E28BA").ok().as_deref(),
             Some("1b4e28ba")
         );
-    }
-
-    /// Any text: proptest's `any::<String>()` holds no control character (no NUL, newline, BOM
-    /// or bidi override); these do.
-    fn text() -> impl Strategy<Value = String> {
-        prop_oneof![
-            any::<String>(),
-            "(?s).{0,64}",
-            "[\\x00-\\x1f\\x7f\\u{85}\\u{feff}\\u{202e}\\u{2028} a-z0-9:=@/#'\"\\\\.-]{0,48}",
-        ]
     }
 
     proptest! {

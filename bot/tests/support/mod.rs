@@ -146,27 +146,11 @@ impl TestDb {
 
     /// The variables that point the bot at this database.
     pub fn env(&self) -> Vec<(String, String)> {
-        let pairs: Vec<(&str, String)> = match &self.config {
-            DbConfig::Sqlite { path } => vec![
-                ("DB_TYPE", "sqlite".into()),
-                ("SQLITE_PATH", path.display().to_string()),
-            ],
-            DbConfig::Mysql(m) => vec![
-                ("DB_TYPE", "mysql".into()),
-                ("MYSQL_HOST", m.host.clone()),
-                ("MYSQL_PORT", m.port.to_string()),
-                ("MYSQL_USER", m.user.clone()),
-                // Set but empty means no password.
-                ("MYSQL_PASSWORD", m.password.expose().to_owned()),
-                ("MYSQL_DATABASE", m.database.clone()),
-            ],
-            DbConfig::Mongo(m) => vec![
-                ("DB_TYPE", "mongodb".into()),
-                ("MONGO_URI", m.uri.expose().to_owned()),
-                ("MONGO_DB_NAME", m.database.clone()),
-            ],
-        };
-        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+        self.config
+            .env_vars()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect()
     }
 
     /// Opens the store on this database, as the bot does.
@@ -737,12 +721,6 @@ impl E2e {
 
     /// Waits for every reply (all ephemeral) in one wait.
     pub async fn replies(&self, interactions: &[u64], timeout: Duration) -> Vec<Message> {
-        let has_reply = |st: &State, id: u64| {
-            st.replies(id).into_iter().any(|m| {
-                m.flags & fakecord::LOADING == 0
-                    && (!m.content.is_empty() || !m.embeds.is_empty() || !m.components.is_empty())
-            })
-        };
         if let Err(e) = self
             .fake
             .wait_until(|st| interactions.iter().all(|i| has_reply(st, *i)), timeout)
@@ -962,6 +940,14 @@ impl Drop for E2e {
 }
 
 /// Fails if `text` holds the token or a recognisable part of it.
+/// Whether interaction `id` has its answer: a reply that is not the "thinking…" placeholder.
+pub fn has_reply(st: &State, id: u64) -> bool {
+    st.replies(id).into_iter().any(|m| {
+        m.flags & fakecord::LOADING == 0
+            && (!m.content.is_empty() || !m.embeds.is_empty() || !m.components.is_empty())
+    })
+}
+
 /// No panic, no payload serenity could not take, no token in one output file of the bot.
 pub fn assert_clean_log(name: &str, text: &str) {
     let bad: Vec<&str> = text

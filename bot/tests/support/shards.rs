@@ -237,12 +237,6 @@ impl Cluster {
 
     /// Waits for a reply to every interaction; returns them in order.
     pub async fn replies(&self, interactions: &[u64]) -> Vec<Message> {
-        let has_reply = |st: &State, id: u64| {
-            st.replies(id).into_iter().any(|m| {
-                m.flags & fakecord::LOADING == 0
-                    && (!m.content.is_empty() || !m.embeds.is_empty() || !m.components.is_empty())
-            })
-        };
         if let Err(e) = self
             .fake
             .wait_until(|st| interactions.iter().all(|i| has_reply(st, *i)), WAIT)

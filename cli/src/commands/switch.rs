@@ -50,7 +50,7 @@ pub async fn run(source_config: &DbConfig, loaded: &Loaded, args: &SwitchArgs) -
         .env_file
         .clone()
         .unwrap_or_else(|| PathBuf::from(".env"));
-    let backup = rewrite_env(&env_path, &env_values(&target_config))?;
+    let backup = rewrite_env(&env_path, &target_config.env_vars())?;
     match backup {
         Some(b) => println!(
             "{} now points at {}; the previous file is {}",
@@ -72,29 +72,6 @@ pub async fn run(source_config: &DbConfig, loaded: &Loaded, args: &SwitchArgs) -
         target_config.target()
     );
     Ok(())
-}
-
-/// The variables that select `config`, with their values.
-pub fn env_values(config: &DbConfig) -> Vec<(&'static str, String)> {
-    match config {
-        DbConfig::Sqlite { path } => vec![
-            ("DB_TYPE", "sqlite".into()),
-            ("SQLITE_PATH", path.display().to_string()),
-        ],
-        DbConfig::Mysql(m) => vec![
-            ("DB_TYPE", "mysql".into()),
-            ("MYSQL_HOST", m.host.clone()),
-            ("MYSQL_PORT", m.port.to_string()),
-            ("MYSQL_USER", m.user.clone()),
-            ("MYSQL_PASSWORD", m.password.expose().to_owned()),
-            ("MYSQL_DATABASE", m.database.clone()),
-        ],
-        DbConfig::Mongo(m) => vec![
-            ("DB_TYPE", "mongodb".into()),
-            ("MONGO_URI", m.uri.expose().to_owned()),
-            ("MONGO_DB_NAME", m.database.clone()),
-        ],
-    }
 }
 
 /// A value as dotenv reads it back verbatim: single quotes are literal; otherwise double quotes

@@ -421,32 +421,19 @@ mod tests {
         //! `tests/fuzz_parsers.rs`; `PROPTEST_CASES=<n>` runs more.
         use chrono::{NaiveDate, TimeZone};
         use proptest::prelude::*;
-        use proptest::test_runner::{Config, FileFailurePersistence};
+        use proptest::test_runner::Config;
 
         use super::*;
+        use crate::fuzzing::{self, text};
 
         fn config() -> Config {
-            Config {
-                cases: std::env::var("PROPTEST_CASES")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(512),
-                failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
+            fuzzing::config(
+                concat!(
                     env!("CARGO_MANIFEST_DIR"),
                     "/tests/proptest-regressions/legacy.txt"
-                )))),
-                ..Config::default()
-            }
-        }
-
-        /// Any text: proptest's `any::<String>()` holds no control character (no NUL, newline, BOM
-        /// or bidi override); these do.
-        fn text() -> impl Strategy<Value = String> {
-            prop_oneof![
-                any::<String>(),
-                "(?s).{0,64}",
-                "[\\x00-\\x1f\\x7f\\u{85}\\u{feff}\\u{202e}\\u{2028} a-z0-9:=@/#'\"\\\\.-]{0,48}",
-            ]
+                ),
+                512,
+            )
         }
 
         proptest! {
