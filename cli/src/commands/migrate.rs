@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use ticketbot_common::config::DbConfig;
@@ -138,7 +138,7 @@ fn progress(total: u64) -> ProgressBar {
     let bar = ProgressBar::new(total);
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} records  {per_sec}  ETA {eta}",
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} records  {per_sec}  ETA {eta} {msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
@@ -154,10 +154,27 @@ async fn copy(
     let total = source.record_counts().await?;
     let bar = progress(record_total(&total));
     let mut copied = RecordCounts::default();
+    // An empty SQLite target takes the rows without its secondary indexes, built at the end.
+    let bulk = target
+        .begin_bulk_load()
+        .await
+        .context("preparing the target for the copy")?;
     let mut tickets = Vec::with_capacity(batch as usize);
     let mut events = Vec::with_capacity(batch as usize);
-    let mut records = source.clone().stream_all(batch);
-    while let Some(record) = records.try_next().await.context("reading the source")? {
+    // The source is read ahead by a task of its own while the target writes.
+    let (ahead, mut records) = tokio::sync::mpsc::channel(2 * batch as usize);
+    let reader = tokio::spawn({
+        let mut stream = source.clone().stream_all(batch);
+        async move {
+            while let Some(record) = stream.next().await {
+                if ahead.send(record).await.is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    while let Some(record) = records.recv().await {
+        let record = record.context("reading the source")?;
         match record {
             Record::Ticket(t) => {
                 copied.tickets += 1;
@@ -217,6 +234,14 @@ async fn copy(
         .import_events(&events)
         .await
         .context("writing history to the target")?;
+    reader.await.context("reading the source")?;
+    if bulk {
+        bar.set_message("building the target's indexes");
+        target
+            .finish_bulk_load()
+            .await
+            .context("building the target's indexes")?;
+    }
     bar.finish_and_clear();
     Ok(copied)
 }

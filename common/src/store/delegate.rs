@@ -149,6 +149,12 @@ macro_rules! delegate_ticket_store {
             ) -> $crate::error::StoreResult<()> {
                 <$ty>::import_events(self, events).await
             }
+            async fn begin_bulk_load(&self) -> $crate::error::StoreResult<bool> {
+                <$ty>::begin_bulk_load(self).await
+            }
+            async fn finish_bulk_load(&self) -> $crate::error::StoreResult<()> {
+                <$ty>::finish_bulk_load(self).await
+            }
             async fn record_counts(
                 &self,
             ) -> $crate::error::StoreResult<$crate::store::RecordCounts> {

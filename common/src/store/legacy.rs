@@ -18,7 +18,9 @@ use crate::ticket::{DiscordId, EventKind, Ticket, TicketEvent, TicketStatus};
 
 pub(crate) const LEGACY_TABLE: &str = "tickets_legacy";
 const IMPORT_MARKER: &str = "legacy_import";
-const BATCH: i64 = 1000;
+/// Legacy rows read, converted and written per transaction: big, because each commit rewrites
+/// the index pages it touched (a few MB of rows in memory at a time).
+const BATCH: i64 = 10_000;
 
 /// Namespace of the ids of events synthesised from legacy rows: the same row always yields the
 /// same event ids, so a re-run inserts nothing twice.
@@ -243,6 +245,39 @@ pub(crate) async fn sql_set_aside(pool: &AnyPool, backend: Backend) -> StoreResu
     Ok(())
 }
 
+/// The channels that several legacy tickets name, each with the ticket that keeps it: the first
+/// in import order (by id). Few or none, so memory stays flat however many tickets there are.
+async fn shared_channels(
+    pool: &AnyPool,
+    backend: Backend,
+) -> StoreResult<HashMap<DiscordId, Uuid>> {
+    let text = match backend {
+        Backend::Mysql => "CHAR",
+        _ => "TEXT",
+    };
+    // Grouped by number, not text: "123" and "123.0" are the same channel.
+    let key = match backend {
+        Backend::Mysql => "CAST(channel_id AS SIGNED)",
+        _ => "CAST(channel_id AS INTEGER)",
+    };
+    let sql = format!(
+        "SELECT CAST(MIN(channel_id) AS {text}) AS channel, CAST(MIN(id) AS {text}) AS holder \
+         FROM {LEGACY_TABLE} WHERE channel_id IS NOT NULL GROUP BY {key} HAVING COUNT(*) > 1"
+    );
+    let mut shared = HashMap::new();
+    for row in sqlx::query(&sql).fetch_all(pool).await? {
+        let channel: Option<String> = row.try_get("channel")?;
+        let holder: Option<String> = row.try_get("holder")?;
+        if let (Some(channel), Some(holder)) = (
+            channel.as_deref().and_then(parse_legacy_id),
+            holder.and_then(|h| Uuid::parse_str(h.trim()).ok()),
+        ) {
+            shared.insert(channel, holder);
+        }
+    }
+    Ok(shared)
+}
+
 /// Imports the legacy rows into the new schema, unless done already.
 pub(crate) async fn sql_import(store: &SqlStore) -> StoreResult<()> {
     let pool = store.pool();
@@ -268,12 +303,13 @@ pub(crate) async fn sql_import(store: &SqlStore) -> StoreResult<()> {
     ]
     .map(|c| format!("CAST({c} AS {text}) AS {c}"))
     .join(", ");
-    let sql = format!(
-        "SELECT {cols} FROM {LEGACY_TABLE} WHERE CAST(id AS {text}) > ? ORDER BY CAST(id AS {text}) LIMIT ?"
-    );
+    // The key itself in WHERE and ORDER BY, so that each batch is a range of the primary key
+    // (a CAST there scanned and sorted the whole table per batch: quadratic).
+    let sql = format!("SELECT {cols} FROM {LEGACY_TABLE} WHERE id > ? ORDER BY id LIMIT ?");
     let imported_at = crate::ticket::now();
     let mut slots = SlotCounter::default();
-    let mut channels: std::collections::HashMap<DiscordId, Uuid> = Default::default();
+    let shared = shared_channels(pool, backend).await?;
+    let bulk = store.begin_bulk_load().await?;
     let mut after = String::new();
     let mut total = 0usize;
     loop {
@@ -302,23 +338,25 @@ pub(crate) async fn sql_import(store: &SqlStore) -> StoreResult<()> {
             };
             after = row.id.clone();
             let (mut record, mut evs) = convert(&row, &mut slots, imported_at)?;
-            if let Some(c) = record.ticket.channel_id {
-                match channels.get(&c) {
-                    Some(holder) => give_up_shared_channel(&mut record, &mut evs, Some(*holder)),
-                    None => {
-                        channels.insert(c, record.ticket.id);
-                    }
-                }
+            if let Some(holder) = record
+                .ticket
+                .channel_id
+                .and_then(|c| shared.get(&c))
+                .filter(|holder| **holder != record.ticket.id)
+            {
+                give_up_shared_channel(&mut record, &mut evs, Some(*holder));
             }
             records.push(record);
             events.extend(evs);
         }
         total += records.len();
-        store.import_tickets(&records).await?;
-        store.import_events(&events).await?;
+        store.import_batch(&records, &events).await?;
         if rows.len() < BATCH as usize {
             break;
         }
+    }
+    if bulk {
+        store.finish_bulk_load().await?;
     }
     store
         .set_meta(IMPORT_MARKER, &format!("{total} tickets at {imported_at}"))

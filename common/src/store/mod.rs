@@ -234,6 +234,16 @@ pub trait TicketStore: Send + Sync + 'static {
     /// Inserts events that are not there yet (idempotent).
     async fn import_events(&self, events: &[TicketEvent]) -> StoreResult<()>;
 
+    /// Prepares an empty store for a bulk load (SQLite: secondary indexes set aside, to be
+    /// built once at the end), or goes on with an interrupted one. Returns whether it did;
+    /// the caller then ends with [`TicketStore::finish_bulk_load`]. A store that is not empty,
+    /// or a backend without such a mode, returns `false` and loads as usual.
+    async fn begin_bulk_load(&self) -> StoreResult<bool>;
+
+    /// Ends a bulk load: the indexes set aside are built (a no-op when none are). Opening the
+    /// store does it too, so an interrupted load never leaves a store without its indexes.
+    async fn finish_bulk_load(&self) -> StoreResult<()>;
+
     async fn record_counts(&self) -> StoreResult<RecordCounts>;
 
     /// Records a bot process's sign of life (upsert by instance id).

@@ -78,6 +78,16 @@ impl MongoStore {
         }
     }
 
+    /// MongoDB loads as it always does: its writes are unordered bulk inserts already, and its
+    /// few indexes cost little beside them.
+    pub(crate) async fn begin_bulk_load(&self) -> StoreResult<bool> {
+        Ok(false)
+    }
+
+    pub(crate) async fn finish_bulk_load(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
     pub(crate) async fn record_counts(&self) -> StoreResult<RecordCounts> {
         let live = doc! { "deleted": false };
         let tickets = self.tickets.count_documents(live.clone()).await?;

@@ -62,78 +62,98 @@ impl SqlStore {
     }
 
     pub(crate) async fn import_tickets(&self, records: &[TicketRecord]) -> StoreResult<()> {
-        // Chunks keep each statement under every server's placeholder limit.
-        for chunk in records.chunks(500) {
-            let attempt = || async {
-                let mut tx = self.write_tx().await?;
-                let columns: Vec<&str> = TICKET_COLUMNS.split(", ").collect();
-                let sql = format!(
-                    "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES {}{}",
-                    placeholders(chunk.len(), columns.len()),
-                    self.dialect.upsert("id", &columns)
-                );
-                let binds = chunk
-                    .iter()
-                    .flat_map(|r| ticket_binds(&r.ticket, r.open_slot))
-                    .collect();
-                bind_all(sqlx::query(&sql), binds).execute(&mut *tx).await?;
-                let ids = chunk
-                    .iter()
-                    .map(|r| r.ticket.id.to_string())
-                    .collect::<Vec<_>>();
-                let sql = format!(
-                    "DELETE FROM ticket_participants WHERE ticket_id IN ({})",
-                    vec!["?"; ids.len()].join(", ")
-                );
-                bind_all(
-                    sqlx::query(&sql),
-                    ids.into_iter().map(|i| Bind::Text(Some(i))).collect(),
-                )
-                .execute(&mut *tx)
-                .await?;
-                let participants: Vec<&Participant> =
-                    chunk.iter().flat_map(|r| &r.participants).collect();
-                if !participants.is_empty() {
-                    let sql = format!(
-                        "INSERT INTO ticket_participants (ticket_id, user_id, added_by, added_at) VALUES {}",
-                        placeholders(participants.len(), 4)
-                    );
-                    let binds = participants
-                        .iter()
-                        .flat_map(|p| {
-                            [
-                                Bind::Text(Some(p.ticket_id.to_string())),
-                                Bind::Int(Some(id_to_sql(p.user_id))),
-                                Bind::Int(Some(id_to_sql(p.added_by))),
-                                Bind::Int(Some(time_to_sql(p.added_at))),
-                            ]
-                        })
-                        .collect();
-                    bind_all(sqlx::query(&sql), binds).execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                Ok(())
-            };
-            retry_transient(attempt).await?;
-        }
-        Ok(())
+        self.import_batch(records, &[]).await
     }
 
     pub(crate) async fn import_events(&self, events: &[TicketEvent]) -> StoreResult<()> {
-        for chunk in events.chunks(1000) {
-            let sql = format!(
-                "{} INTO ticket_events ({EVENT_COLUMNS}) VALUES {}",
-                self.dialect.insert_ignore(),
-                placeholders(chunk.len(), 7)
-            );
-            let binds: Vec<Bind> = chunk.iter().flat_map(event_binds).collect();
-            retry_transient(|| async {
-                bind_all(sqlx::query(&sql), binds.clone())
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            })
+        self.import_batch(&[], events).await
+    }
+
+    /// Upserts tickets (with their participants) and inserts the events not there yet, all in
+    /// ONE transaction: a bulk load commits once per call, not once per statement (on SQLite
+    /// each commit rewrote the same index pages into the WAL again).
+    pub(crate) async fn import_batch(
+        &self,
+        records: &[TicketRecord],
+        events: &[TicketEvent],
+    ) -> StoreResult<()> {
+        if records.is_empty() && events.is_empty() {
+            return Ok(());
+        }
+        retry_transient(|| async {
+            let mut tx = self.write_tx().await?;
+            // Chunks keep each statement under every server's placeholder limit.
+            for chunk in records.chunks(500) {
+                self.upsert_tickets(&mut tx, chunk).await?;
+            }
+            for chunk in events.chunks(1000) {
+                let sql = format!(
+                    "{} INTO ticket_events ({EVENT_COLUMNS}) VALUES {}",
+                    self.dialect.insert_ignore(),
+                    placeholders(chunk.len(), 7)
+                );
+                bind_all(
+                    sqlx::query(&sql),
+                    chunk.iter().flat_map(event_binds).collect(),
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn upsert_tickets(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        chunk: &[TicketRecord],
+    ) -> StoreResult<()> {
+        let columns: Vec<&str> = TICKET_COLUMNS.split(", ").collect();
+        let sql = format!(
+            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES {}{}",
+            placeholders(chunk.len(), columns.len()),
+            self.dialect.upsert("id", &columns)
+        );
+        let binds = chunk
+            .iter()
+            .flat_map(|r| ticket_binds(&r.ticket, r.open_slot))
+            .collect();
+        bind_all(sqlx::query(&sql), binds)
+            .execute(&mut **tx)
             .await?;
+        // Participants are replaced whole; a record without any (most) has none to delete
+        // unless the ticket was there before, which only a re-run or an upsert can mean.
+        let ids = chunk
+            .iter()
+            .map(|r| Bind::Text(Some(r.ticket.id.to_string())))
+            .collect::<Vec<_>>();
+        let sql = format!(
+            "DELETE FROM ticket_participants WHERE ticket_id IN ({})",
+            vec!["?"; ids.len()].join(", ")
+        );
+        bind_all(sqlx::query(&sql), ids).execute(&mut **tx).await?;
+        let participants: Vec<&Participant> = chunk.iter().flat_map(|r| &r.participants).collect();
+        for part in participants.chunks(1000) {
+            let sql = format!(
+                "INSERT INTO ticket_participants (ticket_id, user_id, added_by, added_at) VALUES {}",
+                placeholders(part.len(), 4)
+            );
+            let binds = part
+                .iter()
+                .flat_map(|p| {
+                    [
+                        Bind::Text(Some(p.ticket_id.to_string())),
+                        Bind::Int(Some(id_to_sql(p.user_id))),
+                        Bind::Int(Some(id_to_sql(p.added_by))),
+                        Bind::Int(Some(time_to_sql(p.added_at))),
+                    ]
+                })
+                .collect();
+            bind_all(sqlx::query(&sql), binds)
+                .execute(&mut **tx)
+                .await?;
         }
         Ok(())
     }

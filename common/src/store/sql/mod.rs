@@ -7,6 +7,7 @@
 //! `TicketStore` impl delegates every method to the inherent method of the same name.
 
 mod archive;
+mod bulk;
 mod channel_work;
 mod export;
 mod history;
