@@ -1,5 +1,5 @@
-//! SQLite's bulk load (takeover, `ticketctl migrate` into an empty file) sets the secondary
-//! indexes aside while rows go in. Whatever interrupts it, the next open builds them again
+//! The SQL bulk load (takeover, `ticketctl migrate` into an empty file or database) sets the
+//! secondary indexes aside while rows go in. Whatever interrupts it, the next open builds them again
 //! before anything uses the database, and the data keeps every constraint.
 
 mod support;
@@ -8,13 +8,27 @@ use chrono::{TimeDelta, Utc};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 
-use support::{export_all_events, export_all_tickets, DbGuard};
+use support::{export_all_events, export_all_tickets, DbGuard, MysqlServer};
 use ticketbot_common::store::{open_current_store, TicketRecord};
 use ticketbot_common::store::{Backend, CreateOutcome};
 use ticketbot_common::{StoreError, TicketEvent, Transition};
 
-/// The explicit indexes of the file: table, name and definition.
+/// The explicit indexes: table, name and definition (MySQL: its columns and uniqueness).
 async fn indexes(guard: &DbGuard) -> Vec<(String, String, String)> {
+    if guard.backend == Backend::Mysql {
+        let pool = MysqlServer::from_env().pool(Some(&guard.name)).await;
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT CAST(TABLE_NAME AS CHAR), CAST(INDEX_NAME AS CHAR), \
+             CAST(CONCAT(NON_UNIQUE, ':', GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX)) AS CHAR) \
+             FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() \
+             AND INDEX_NAME <> 'PRIMARY' GROUP BY TABLE_NAME, INDEX_NAME, NON_UNIQUE ORDER BY 2",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("read information_schema");
+        pool.close().await;
+        return rows;
+    }
     let mut conn = SqliteConnectOptions::new()
         .filename(guard.sqlite_path())
         .connect()
@@ -62,10 +76,19 @@ async fn source() -> (DbGuard, Vec<TicketRecord>, Vec<TicketEvent>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_interrupted_bulk_load_is_finished_by_the_next_open() {
+async fn sqlite_an_interrupted_bulk_load_is_finished_by_the_next_open() {
+    interrupted_bulk_load(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_an_interrupted_bulk_load_is_finished_by_the_next_open() {
+    interrupted_bulk_load(Backend::Mysql).await;
+}
+
+async fn interrupted_bulk_load(backend: Backend) {
     let (_src, tickets, events) = source().await;
     for reopen_as_tool in [false, true] {
-        let guard = DbGuard::new(Backend::Sqlite);
+        let guard = DbGuard::new(backend);
         let store = guard.open().await;
         let full = indexes(&guard).await;
         assert!(full.len() >= 10, "the schema's indexes: {full:?}");

@@ -7,11 +7,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use futures::stream::BoxStream;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use ticketbot_common::config::DbConfig;
-use ticketbot_common::store::{Record, RecordCounts, TicketStore};
+use ticketbot_common::store::{Record, RecordCounts, TicketRecord, TicketStore};
+use ticketbot_common::TicketEvent;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::connect::{connect, connect_existing, same_database, target_config};
 use crate::error::Usage;
@@ -161,18 +165,12 @@ async fn copy(
         .context("preparing the target for the copy")?;
     let mut tickets = Vec::with_capacity(batch as usize);
     let mut events = Vec::with_capacity(batch as usize);
+    let mut writes = Writes {
+        running: tokio::task::JoinSet::new(),
+        bar: bar.clone(),
+    };
     // The source is read ahead by a task of its own while the target writes.
-    let (ahead, mut records) = tokio::sync::mpsc::channel(2 * batch as usize);
-    let reader = tokio::spawn({
-        let mut stream = source.clone().stream_all(batch);
-        async move {
-            while let Some(record) = stream.next().await {
-                if ahead.send(record).await.is_err() {
-                    break;
-                }
-            }
-        }
-    });
+    let (mut records, reader) = read_ahead(source.clone().stream_all(batch), 2 * batch as usize);
     while let Some(record) = records.recv().await {
         let record = record.context("reading the source")?;
         match record {
@@ -187,6 +185,8 @@ async fn copy(
             }
             // Transcripts are large: each is written as it comes (the stream holds few).
             Record::Transcript(t) => {
+                // After the tickets they belong to are written.
+                writes.drain().await?;
                 target
                     .put_transcript(&t)
                     .await
@@ -210,30 +210,17 @@ async fn copy(
             }
         }
         if tickets.len() >= batch as usize {
-            target
-                .import_tickets(&tickets)
-                .await
-                .context("writing tickets to the target")?;
-            bar.inc(tickets.len() as u64);
-            tickets.clear();
+            writes
+                .tickets(&target, std::mem::take(&mut tickets))
+                .await?;
         }
         if events.len() >= batch as usize {
-            target
-                .import_events(&events)
-                .await
-                .context("writing history to the target")?;
-            bar.inc(events.len() as u64);
-            events.clear();
+            writes.events(&target, std::mem::take(&mut events)).await?;
         }
     }
-    target
-        .import_tickets(&tickets)
-        .await
-        .context("writing tickets to the target")?;
-    target
-        .import_events(&events)
-        .await
-        .context("writing history to the target")?;
+    writes.tickets(&target, tickets).await?;
+    writes.events(&target, events).await?;
+    writes.drain().await?;
     reader.await.context("reading the source")?;
     if bulk {
         bar.set_message("building the target's indexes");
@@ -244,6 +231,100 @@ async fn copy(
     }
     bar.finish_and_clear();
     Ok(copied)
+}
+
+/// Batches written at once: a server (MySQL, MongoDB) takes them in parallel; SQLite queues
+/// them on its one writer, in the order they come.
+const WRITES_AT_ONCE: usize = 3;
+
+/// The batches being written to the target.
+struct Writes {
+    running: tokio::task::JoinSet<Result<u64>>,
+    bar: ProgressBar,
+}
+
+impl Writes {
+    async fn tickets(
+        &mut self,
+        target: &Arc<dyn TicketStore>,
+        batch: Vec<TicketRecord>,
+    ) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let target = target.clone();
+        self.start(async move {
+            target
+                .import_tickets(&batch)
+                .await
+                .context("writing tickets to the target")?;
+            Ok(batch.len() as u64)
+        })
+        .await
+    }
+
+    async fn events(
+        &mut self,
+        target: &Arc<dyn TicketStore>,
+        batch: Vec<TicketEvent>,
+    ) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let target = target.clone();
+        self.start(async move {
+            target
+                .import_events(&batch)
+                .await
+                .context("writing history to the target")?;
+            Ok(batch.len() as u64)
+        })
+        .await
+    }
+
+    async fn start(
+        &mut self,
+        write: impl std::future::Future<Output = Result<u64>> + Send + 'static,
+    ) -> Result<()> {
+        while self.running.len() >= WRITES_AT_ONCE {
+            self.finish_one().await?;
+        }
+        self.running.spawn(write);
+        Ok(())
+    }
+
+    async fn finish_one(&mut self) -> Result<()> {
+        if let Some(done) = self.running.join_next().await {
+            let written = done.context("a write to the target stopped")??;
+            self.bar.inc(written);
+        }
+        Ok(())
+    }
+
+    /// Waits for every batch under way.
+    async fn drain(&mut self) -> Result<()> {
+        while !self.running.is_empty() {
+            self.finish_one().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `stream` on a task of its own, up to `capacity` items ahead of the receiver. The task
+/// stops when the receiver is dropped.
+fn read_ahead<T: Send + 'static>(
+    mut stream: BoxStream<'static, T>,
+    capacity: usize,
+) -> (mpsc::Receiver<T>, JoinHandle<()>) {
+    let (ahead, received) = mpsc::channel(capacity.max(1));
+    let task = tokio::spawn(async move {
+        while let Some(item) = stream.next().await {
+            if ahead.send(item).await.is_err() {
+                break;
+            }
+        }
+    });
+    (received, task)
 }
 
 fn checksum(record: &Record) -> u64 {
@@ -290,17 +371,23 @@ async fn verify(
             describe(&b)
         );
     }
-    let mut left = source.stream_all(batch);
-    let mut right = target.stream_all(batch);
+    // Both sides are read, and their checksums computed, on tasks of their own, in parallel.
+    let summed = |store: Arc<dyn TicketStore>| {
+        let stream = store
+            .stream_all(batch)
+            .map(|r| r.map(|record| (checksum(&record), record)))
+            .boxed();
+        read_ahead(stream, batch as usize).0
+    };
+    let (mut left, mut right) = (summed(source), summed(target));
     let mut sum = 0u64;
     loop {
         match (
-            left.next().await.transpose()?,
-            right.next().await.transpose()?,
+            left.recv().await.transpose()?,
+            right.recv().await.transpose()?,
         ) {
             (None, None) => return Ok(sum),
-            (Some(x), Some(y)) => {
-                let (cx, cy) = (checksum(&x), checksum(&y));
+            (Some((cx, x)), Some((cy, y))) => {
                 if cx != cy {
                     bail!(
                         "verification failed: {} differs from the target's {}",
@@ -310,11 +397,13 @@ async fn verify(
                 }
                 sum = sum.wrapping_add(cx);
             }
-            (Some(x), None) => bail!(
+            (Some((_, x)), None) => bail!(
                 "verification failed: {} is missing from the target",
                 key(&x)
             ),
-            (None, Some(y)) => bail!("verification failed: the target has an extra {}", key(&y)),
+            (None, Some((_, y))) => {
+                bail!("verification failed: the target has an extra {}", key(&y))
+            }
         }
     }
 }

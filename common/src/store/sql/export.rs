@@ -80,13 +80,19 @@ impl SqlStore {
         if records.is_empty() && events.is_empty() {
             return Ok(());
         }
+        // In key order, each page of the history's primary key is visited once per batch
+        // (history ids are random: in their own order a big batch revisits pages the cache
+        // has dropped).
+        let mut by_id: Vec<&TicketEvent> = events.iter().collect();
+        by_id.sort_unstable_by_key(|e| e.id);
+        let by_id = &by_id;
         retry_transient(|| async {
             let mut tx = self.write_tx().await?;
             // Chunks keep each statement under every server's placeholder limit.
             for chunk in records.chunks(500) {
                 self.upsert_tickets(&mut tx, chunk).await?;
             }
-            for chunk in events.chunks(1000) {
+            for chunk in by_id.chunks(1000) {
                 let sql = format!(
                     "{} INTO ticket_events ({EVENT_COLUMNS}) VALUES {}",
                     self.dialect.insert_ignore(),
@@ -94,7 +100,7 @@ impl SqlStore {
                 );
                 bind_all(
                     sqlx::query(&sql),
-                    chunk.iter().flat_map(event_binds).collect(),
+                    chunk.iter().flat_map(|e| event_binds(e)).collect(),
                 )
                 .execute(&mut *tx)
                 .await?;
