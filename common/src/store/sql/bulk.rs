@@ -86,9 +86,16 @@ impl SqlStore {
         Ok(true)
     }
 
-    /// Whether a bulk load left indexes to build (one read, no lock).
-    pub(crate) async fn bulk_load_pending(&self) -> StoreResult<bool> {
-        Ok(self.meta(BULK_MARKER).await?.is_some())
+    /// The schema's version and whether a bulk load left indexes to build, in one read.
+    pub(crate) async fn current_state(&self) -> StoreResult<(Option<i64>, bool)> {
+        let (version, pending): (Option<i64>, i64) = sqlx::query_as(
+            "SELECT (SELECT MAX(version) FROM _sqlx_migrations WHERE success = 1), \
+             (SELECT COUNT(*) FROM ticketbot_meta WHERE meta_key = ?)",
+        )
+        .bind(BULK_MARKER)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((version, pending > 0))
     }
 
     /// Builds the indexes a bulk load set aside, if any (a no-op otherwise, and for a process

@@ -74,8 +74,9 @@ pub(crate) fn mysql_url(m: &MysqlConfig, with_db: bool) -> String {
 }
 
 impl SqlStore {
-    /// The pools, nothing checked or changed yet.
-    async fn connect_only(config: &DbConfig) -> StoreResult<SqlStore> {
+    /// The pools, nothing checked or changed yet. A `tool`'s one connection reads more than it
+    /// writes: it gets a reader's memory settings.
+    async fn connect_only(config: &DbConfig, tool: bool) -> StoreResult<SqlStore> {
         sqlx::any::install_default_drivers();
         let (pool, reader, dialect) = match config {
             DbConfig::Sqlite { path } => {
@@ -87,16 +88,21 @@ impl SqlStore {
                 // One writer connection: writers queue on the pool (async, in order) instead of
                 // sleeping in SQLite's busy handler while the lock sits idle; readers have a
                 // pool of their own beside it (WAL lets them run while a write is under way).
+                // Every setting in one round trip to the connection's thread.
+                let settings = format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA journal_size_limit = 67108864; {SQLITE_CONNECTION_PRAGMAS} {}",
+                    if tool {
+                        SQLITE_READER_MEMORY
+                    } else {
+                        SQLITE_WRITER_MEMORY
+                    }
+                );
                 let writer = sqlite_pool(1)
-                    .after_connect(|conn, _| {
+                    .after_connect(move |conn, _| {
+                        let settings = settings.clone();
                         Box::pin(async move {
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA journal_size_limit = 67108864;",
-                            )
-                            .await?;
-                            conn.execute(SQLITE_CONNECTION_PRAGMAS).await?;
-                            conn.execute(SQLITE_WRITER_MEMORY).await?;
+                            conn.execute(settings.as_str()).await?;
                             Ok(())
                         })
                     })
@@ -106,9 +112,11 @@ impl SqlStore {
                 let reader = sqlite_pool(4)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
-                            conn.execute(SQLITE_CONNECTION_PRAGMAS).await?;
-                            conn.execute(SQLITE_READER_MEMORY).await?;
-                            conn.execute("PRAGMA query_only = ON").await?;
+                            let settings = format!(
+                                "{SQLITE_CONNECTION_PRAGMAS} {SQLITE_READER_MEMORY} \
+                                 PRAGMA query_only = ON;"
+                            );
+                            conn.execute(settings.as_str()).await?;
                             Ok(())
                         })
                     })
@@ -161,7 +169,7 @@ impl SqlStore {
     /// Connects, creating the database (MySQL) or file (SQLite) when missing, and brings the
     /// schema up to date, taking over a Python-bot database in place.
     pub async fn connect(config: &DbConfig) -> StoreResult<SqlStore> {
-        let store = Self::connect_only(config).await?;
+        let store = Self::connect_only(config, false).await?;
         store.upgrade().await?;
         Ok(store)
     }
@@ -170,13 +178,10 @@ impl SqlStore {
     /// one query checks it and the migrator, the takeover probes and the import are skipped;
     /// otherwise this is [`SqlStore::connect`].
     pub async fn connect_current(config: &DbConfig) -> StoreResult<SqlStore> {
-        let mut store = Self::connect_only(config).await?;
+        let mut store = Self::connect_only(config, true).await?;
         // A tool reads one query after another: its reads share the one connection already
-        // open instead of opening a second, which then reads like a reader.
+        // open instead of opening a second.
         store.reader = store.pool.clone();
-        if store.dialect.backend == Backend::Sqlite {
-            store.pool.execute(SQLITE_READER_MEMORY).await?;
-        }
         let latest = match store.dialect.backend {
             Backend::Mysql => &MYSQL_MIGRATIONS,
             _ => &SQLITE_MIGRATIONS,
@@ -185,11 +190,13 @@ impl SqlStore {
         .map(|m| m.version)
         .max()
         .unwrap_or(0);
-        // No migrations table yet (a new or Python-bot database) reads as "not current".
-        if store.schema_version().await.ok() != Some(latest) {
-            store.upgrade().await?;
-        } else if store.bulk_load_pending().await? {
-            store.finish_bulk_load().await?;
+        // One query: the schema's version, and whether a bulk load left indexes to build. No
+        // migrations table yet (a new or Python-bot database) reads as "not current".
+        match store.current_state().await.ok() {
+            Some((version, _)) if version != Some(latest) => store.upgrade().await?,
+            None => store.upgrade().await?,
+            Some((_, true)) => store.finish_bulk_load().await?,
+            Some((_, false)) => {}
         }
         Ok(store)
     }
