@@ -33,7 +33,7 @@ const SQLITE_WRITER_MEMORY: &str =
 /// into the cache; ~25 % off `stats`) and a small cache, so that a process's memory stays
 /// bounded whatever the file's size (a full scan, such as `migrate`'s verification, included).
 pub(crate) const SQLITE_READER_MEMORY: &str =
-    "PRAGMA cache_size = -8192; PRAGMA mmap_size = 67108864;";
+    "PRAGMA cache_size = -8192; PRAGMA mmap_size = 67108864; PRAGMA temp_store = MEMORY;";
 
 /// How long connecting to a MySQL server may take. One that takes the connection but never
 /// answers (frozen, or behind a cut network) would otherwise hang the caller for good; this
@@ -71,6 +71,12 @@ pub(crate) fn mysql_url(m: &MysqlConfig, with_db: bool) -> String {
         String::new()
     };
     format!("mysql://{auth}@{}:{}/{db}", m.host, m.port)
+}
+
+/// What a tool's connection finds to do before it can read.
+enum Upgrade {
+    Migrate,
+    FinishBulkLoad,
 }
 
 impl SqlStore {
@@ -192,11 +198,24 @@ impl SqlStore {
         .unwrap_or(0);
         // One query: the schema's version, and whether a bulk load left indexes to build. No
         // migrations table yet (a new or Python-bot database) reads as "not current".
-        match store.current_state().await.ok() {
-            Some((version, _)) if version != Some(latest) => store.upgrade().await?,
-            None => store.upgrade().await?,
-            Some((_, true)) => store.finish_bulk_load().await?,
-            Some((_, false)) => {}
+        let upgrade = match store.current_state().await.ok() {
+            Some((version, pending)) if version == Some(latest) => {
+                pending.then_some(Upgrade::FinishBulkLoad)
+            }
+            _ => Some(Upgrade::Migrate),
+        };
+        if let Some(upgrade) = upgrade {
+            // Writing much (a takeover, index builds): the writer's memory settings.
+            if store.dialect.backend == Backend::Sqlite {
+                store.pool.execute(SQLITE_WRITER_MEMORY).await?;
+            }
+            match upgrade {
+                Upgrade::Migrate => store.upgrade().await?,
+                Upgrade::FinishBulkLoad => store.finish_bulk_load().await?,
+            }
+            if store.dialect.backend == Backend::Sqlite {
+                store.pool.execute(SQLITE_READER_MEMORY).await?;
+            }
         }
         Ok(store)
     }
