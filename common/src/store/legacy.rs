@@ -245,16 +245,21 @@ pub(crate) async fn sql_set_aside(pool: &AnyPool, backend: Backend) -> StoreResu
     Ok(())
 }
 
+/// The type a legacy column is read as: text, whatever the Python bot stored.
+fn text_type(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Mysql => "CHAR",
+        _ => "TEXT",
+    }
+}
+
 /// The channels that several legacy tickets name, each with the ticket that keeps it: the first
 /// in import order (by id). Few or none, so memory stays flat however many tickets there are.
 async fn shared_channels(
     pool: &AnyPool,
     backend: Backend,
 ) -> StoreResult<HashMap<DiscordId, Uuid>> {
-    let text = match backend {
-        Backend::Mysql => "CHAR",
-        _ => "TEXT",
-    };
+    let text = text_type(backend);
     // Grouped by number, not text: "123" and "123.0" are the same channel.
     let key = match backend {
         Backend::Mysql => "CAST(channel_id AS SIGNED)",
@@ -287,10 +292,7 @@ pub(crate) async fn sql_import(store: &SqlStore) -> StoreResult<()> {
     {
         return Ok(());
     }
-    let text = match backend {
-        Backend::Mysql => "CHAR",
-        _ => "TEXT",
-    };
+    let text = text_type(backend);
     let cols = [
         "id",
         "guild_id",

@@ -102,6 +102,10 @@ impl SqlStore {
     /// that finds another one finished first).
     pub(crate) async fn finish_bulk_load(&self) -> StoreResult<()> {
         let backend = self.dialect.backend;
+        // Every start passes here: a read, not the write lock, when there is nothing to do.
+        if self.meta(BULK_MARKER).await?.is_none() {
+            return Ok(());
+        }
         let mut tx = self.write_tx().await?;
         let Some(saved) = self.saved_indexes(&mut tx).await? else {
             return Ok(());

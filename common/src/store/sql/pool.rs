@@ -32,7 +32,7 @@ const SQLITE_WRITER_MEMORY: &str =
 /// A reader's memory: reads go through a bounded map of the file (faster than copying pages
 /// into the cache; ~25 % off `stats`) and a small cache, so that a process's memory stays
 /// bounded whatever the file's size (a full scan, such as `migrate`'s verification, included).
-pub(crate) const SQLITE_READER_MEMORY: &str =
+const SQLITE_READER_MEMORY: &str =
     "PRAGMA cache_size = -8192; PRAGMA mmap_size = 67108864; PRAGMA temp_store = MEMORY;";
 
 /// How long connecting to a MySQL server may take. One that takes the connection but never
