@@ -5,7 +5,7 @@
 //! same permission overwrites, recorded in the database so that every process uses it. An
 //! overflow category is deleted again once it is empty.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use poise::serenity_prelude as serenity;
 use serenity::{ChannelId, CreateChannel, GuildChannel, GuildId};
@@ -167,6 +167,11 @@ async fn place(
         if candidates.is_empty() {
             return op.place(http, None).await.map_err(classify);
         }
+        full.extend(
+            full_in_cache(cache, guild)
+                .into_iter()
+                .filter(|c| candidates.contains(c)),
+        );
         let untried: Vec<u64> = candidates
             .into_iter()
             .filter(|c| !full.contains(c))
@@ -199,6 +204,27 @@ async fn place(
         new_overflow(http, cache, data, guild, kind, &full).await?;
     }
     Err(last_full.map_or(PlaceError::GuildFull, PlaceError::Discord))
+}
+
+/// Channels a category holds at most (Discord's limit).
+const CATEGORY_LIMIT: usize = 50;
+
+/// The categories the cache already shows holding [`CATEGORY_LIMIT`] channels: not asked
+/// again (with many overflow categories, a placement would otherwise try every full one
+/// first). Below that, Discord's answer decides.
+fn full_in_cache(cache: &serenity::Cache, guild: GuildId) -> HashSet<u64> {
+    let Some(guild) = cache.guild(guild) else {
+        return HashSet::new();
+    };
+    let mut children: HashMap<ChannelId, usize> = HashMap::new();
+    for parent in guild.channels.values().filter_map(|c| c.parent_id) {
+        *children.entry(parent).or_default() += 1;
+    }
+    children
+        .into_iter()
+        .filter(|(_, n)| *n >= CATEGORY_LIMIT)
+        .map(|(c, _)| c.get())
+        .collect()
 }
 
 fn classify(e: serenity::Error) -> PlaceError {

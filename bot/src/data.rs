@@ -11,8 +11,12 @@ use tokio::sync::Notify;
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 pub type Context<'a> = poise::Context<'a, Arc<Data>, Error>;
 
-/// Channel placements at once per guild (see [`Data::placing`]).
+/// Channel placements at once per guild with serenity's rate limiter on (see [`Data::placing`]).
 const PLACEMENTS_AT_ONCE: usize = 1;
+
+/// The same behind a rate-limiting proxy (`DISCORD_API_BASE`), which queues by Discord's buckets
+/// itself: placements overlap, and a burst of openings is not one channel at a time.
+const PLACEMENTS_AT_ONCE_PROXIED: usize = 16;
 
 pub struct Data {
     pub store: Arc<dyn TicketStore>,
@@ -29,7 +33,8 @@ pub struct Data {
     /// Channel placements run one at a time per guild: Discord's channel-creation bucket is per
     /// guild, and serenity's rate limiter learns a bucket only from an answer and, after each
     /// window, lets every waiting request go at once; with even 2 at a time a burst of 200
-    /// openings met 14 429s (measured with `bot/tests/ratelimit.rs`), with 1 none.
+    /// openings met 14 429s (measured with `bot/tests/ratelimit.rs`), with 1 none. Behind a
+    /// proxy the limiter is off and the proxy queues: [`PLACEMENTS_AT_ONCE_PROXIED`].
     pub placing: std::sync::Mutex<std::collections::HashMap<u64, Arc<tokio::sync::Semaphore>>>,
     stopping: AtomicBool,
     in_flight: AtomicUsize,
@@ -106,7 +111,14 @@ impl Data {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.entry(guild)
-            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(PLACEMENTS_AT_ONCE)))
+            .or_insert_with(|| {
+                let at_once = if self.settings.api_base.is_some() {
+                    PLACEMENTS_AT_ONCE_PROXIED
+                } else {
+                    PLACEMENTS_AT_ONCE
+                };
+                Arc::new(tokio::sync::Semaphore::new(at_once))
+            })
             .clone()
     }
 

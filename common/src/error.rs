@@ -42,6 +42,9 @@ pub enum StoreError {
     Contended(String),
     #[error("SQL database error: {0}")]
     Sql(#[from] sqlx::Error),
+    /// SQLite's hot path (see the store's `lite` executor).
+    #[error("SQLite error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("MongoDB error: {0}")]
     Mongo(#[from] mongodb::error::Error),
 }
@@ -59,6 +62,10 @@ impl StoreError {
                     | sqlx::Error::Io(_)
                     | sqlx::Error::Tls(_)
                     | sqlx::Error::WorkerCrashed
+            ),
+            StoreError::Sqlite(e) => matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::SystemIoFailure)
             ),
             StoreError::Mongo(e) => {
                 use mongodb::error::ErrorKind;

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::ticket::{DiscordId, EventKind, Ticket, TicketStatus};
+use crate::ticket::{DiscordId, EventKind, Ticket, TicketEvent, TicketStatus};
 
 /// The person acting, as the bot sees them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +131,17 @@ impl Transition {
     }
 
     /// The history entry this transition writes.
+    /// The history entry this transition leaves on `ticket`.
+    pub fn event(&self, ticket: &Ticket) -> TicketEvent {
+        TicketEvent::new(
+            ticket,
+            self.event_kind(),
+            self.actor(),
+            self.at(),
+            self.event_details(),
+        )
+    }
+
     pub fn event_kind(&self) -> EventKind {
         match self {
             Transition::Claim { .. } => EventKind::Claimed,

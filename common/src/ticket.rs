@@ -250,6 +250,17 @@ pub struct TicketEvent {
 }
 
 impl TicketEvent {
+    /// The first entry of a ticket's history: its creator opened it.
+    pub fn opened(ticket: &Ticket) -> Self {
+        Self::new(
+            ticket,
+            EventKind::Opened,
+            Some(ticket.creator_id),
+            ticket.created_at,
+            None,
+        )
+    }
+
     pub fn new(
         ticket: &Ticket,
         kind: EventKind,

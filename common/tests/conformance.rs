@@ -7,7 +7,7 @@
 
 mod support;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -78,6 +78,10 @@ conformance! {
         sqlite_per_user_limit, mysql_per_user_limit, mongodb_per_user_limit;
     reopen_at_the_limit =>
         sqlite_reopen_at_the_limit, mysql_reopen_at_the_limit, mongodb_reopen_at_the_limit;
+    concurrent_channel_races =>
+        sqlite_concurrent_channel_races,
+        mysql_concurrent_channel_races,
+        mongodb_concurrent_channel_races;
     list_filters_and_pagination =>
         sqlite_list_filters_and_pagination,
         mysql_list_filters_and_pagination,
@@ -2619,6 +2623,67 @@ async fn concurrent_creates_many_users(db: &TestDb) {
     let listed_ids: HashSet<Uuid> = listed.iter().map(|t| t.id).collect();
     assert_eq!(listed.len(), n as usize);
     assert_eq!(listed_ids, ids);
+}
+
+/// Pairs of tickets race for the same channel, all at once (on SQLite, in the same group
+/// commit): one of each pair gets it, the other is told which ticket has it and keeps no
+/// channel; the winners' writes are all kept.
+async fn concurrent_channel_races(db: &TestDb) {
+    let store = db.store();
+    let pairs = 40u64;
+    let mut tickets = Vec::new();
+    for i in 0..pairs * 2 {
+        tickets.push(created(
+            store.create_ticket(GUILD, CREATOR + i, 1, now()).await,
+        ));
+    }
+    let barrier = Arc::new(Barrier::new(tickets.len()));
+    let tasks = tickets.iter().enumerate().map(|(i, t)| {
+        let (store, barrier, id) = (store.clone(), barrier.clone(), t.id);
+        let channel = CHANNEL + i as u64 / 2;
+        tokio::spawn(async move {
+            barrier.wait().await;
+            (id, channel, store.set_channel(id, Some(channel)).await)
+        })
+    });
+    let results: Vec<_> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task panicked"))
+        .collect();
+    let mut owners = HashMap::new();
+    for (id, channel, r) in &results {
+        if let Ok(t) = r {
+            assert_eq!((t.id, t.channel_id), (*id, Some(*channel)));
+            assert!(
+                owners.insert(*channel, *id).is_none(),
+                "channel {channel} given twice"
+            );
+        }
+    }
+    assert_eq!(owners.len() as u64, pairs, "every channel has one owner");
+    for (id, channel, r) in &results {
+        let owner = owners[channel];
+        if *id == owner {
+            continue;
+        }
+        match r {
+            Err(StoreError::ChannelTaken {
+                channel_id,
+                ticket_id,
+            }) if *channel_id == *channel && *ticket_id == owner => {}
+            other => panic!("ticket {id} on channel {channel}: {other:?}"),
+        }
+        assert_eq!(store.get(*id).await.unwrap().unwrap().channel_id, None);
+    }
+    for (channel, owner) in &owners {
+        let t = store
+            .get_by_channel(*channel)
+            .await
+            .unwrap()
+            .expect("owner");
+        assert_eq!(t.id, *owner);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

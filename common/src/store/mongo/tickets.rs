@@ -14,7 +14,7 @@ use crate::store::{
     decide_transition, CreateOutcome, Cursor, Page, StatusCounts, TicketFilter, TicketRecord,
     RACE_RETRIES,
 };
-use crate::ticket::{DiscordId, EventKind, Ticket, TicketEvent, TicketStatus};
+use crate::ticket::{DiscordId, Ticket, TicketEvent, TicketStatus};
 
 impl MongoStore {
     pub(crate) async fn try_reopen(&self, id: Uuid, t: &Transition) -> StoreResult<Option<Ticket>> {
@@ -92,13 +92,7 @@ impl MongoStore {
         let Some(current) = self.get(id).await? else {
             return Ok(None);
         };
-        let event = TicketEvent::new(
-            &current,
-            t.event_kind(),
-            t.actor(),
-            t.at(),
-            t.event_details(),
-        );
+        let event = t.event(&current);
         let doc = self
             .write_with_event(filter, doc! { "$set": set }, &event)
             .await?;
@@ -113,7 +107,7 @@ impl MongoStore {
         at: DateTime<Utc>,
     ) -> StoreResult<CreateOutcome> {
         let ticket = Ticket::new(guild_id, creator_id, at);
-        let opened = TicketEvent::new(&ticket, EventKind::Opened, Some(creator_id), at, None);
+        let opened = TicketEvent::opened(&ticket);
         let filter = TicketFilter {
             guild_id: Some(guild_id),
             creator_id: Some(creator_id),

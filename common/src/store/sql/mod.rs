@@ -11,6 +11,7 @@ mod bulk;
 mod channel_work;
 mod export;
 mod history;
+mod lite;
 mod pool;
 mod purge;
 mod rows;
@@ -28,12 +29,25 @@ use super::Backend;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static MYSQL_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/mysql");
-const TICKET_COLUMNS: &str = "id, guild_id, channel_id, creator_id, status, created_at, \
-     closed_at, closed_by, close_reason, claimed_by, claimed_at, updated_at, open_slot, \
-     archived_at, archive_requested_at";
+/// The ticket columns, as a literal (for `concat!` into the hot path's fixed statements).
+macro_rules! ticket_columns {
+    () => {
+        "id, guild_id, channel_id, creator_id, status, created_at, closed_at, closed_by, \
+         close_reason, claimed_by, claimed_at, updated_at, open_slot, archived_at, \
+         archive_requested_at"
+    };
+}
+pub(crate) use ticket_columns;
+const TICKET_COLUMNS: &str = ticket_columns!();
 /// How many columns `TICKET_COLUMNS` names.
 const TICKET_COLUMN_COUNT: usize = 15;
-const EVENT_COLUMNS: &str = "id, ticket_id, guild_id, kind, actor_id, at, details";
+macro_rules! event_columns {
+    () => {
+        "id, ticket_id, guild_id, kind, actor_id, at, details"
+    };
+}
+pub(crate) use event_columns;
+const EVENT_COLUMNS: &str = event_columns!();
 /// The few places where the two SQL dialects differ.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Dialect {
@@ -81,6 +95,8 @@ pub struct SqlStore {
     /// Reads on their own. MySQL: the same pool.
     pub(crate) reader: AnyPool,
     pub(crate) dialect: Dialect,
+    /// SQLite: the hot path's connections (see `lite`).
+    pub(crate) lite: Option<std::sync::Arc<lite::Lite>>,
 }
 
 /// How long a MySQL/MariaDB operation waits for a connection before the store reports the

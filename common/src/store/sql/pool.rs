@@ -21,7 +21,7 @@ pub(crate) fn connect_error(config: &DbConfig, e: impl Into<crate::error::BoxErr
 
 /// Every SQLite connection's settings: the busy timeout makes a writer of another process
 /// (ticketctl beside the bot) queue instead of failing.
-const SQLITE_CONNECTION_PRAGMAS: &str =
+pub(super) const SQLITE_CONNECTION_PRAGMAS: &str =
     "PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;";
 
 /// The writer's page cache: big, for bulk loads that update large indexes. No file map: the
@@ -32,7 +32,7 @@ const SQLITE_WRITER_MEMORY: &str =
 /// A reader's memory: reads go through a bounded map of the file (faster than copying pages
 /// into the cache; ~25 % off `stats`) and a small cache, so that a process's memory stays
 /// bounded whatever the file's size (a full scan, such as `migrate`'s verification, included).
-const SQLITE_READER_MEMORY: &str =
+pub(super) const SQLITE_READER_MEMORY: &str =
     "PRAGMA cache_size = -8192; PRAGMA mmap_size = 67108864; PRAGMA temp_store = MEMORY;";
 
 /// How long connecting to a MySQL server may take. One that takes the connection but never
@@ -84,8 +84,10 @@ impl SqlStore {
     /// writes: it gets a reader's memory settings.
     async fn connect_only(config: &DbConfig, tool: bool) -> StoreResult<SqlStore> {
         sqlx::any::install_default_drivers();
+        let mut lite = None;
         let (pool, reader, dialect) = match config {
             DbConfig::Sqlite { path } => {
+                lite = Some(std::sync::Arc::new(super::lite::Lite::new(path)));
                 let opts = sqlx::sqlite::SqliteConnectOptions::new()
                     .filename(path)
                     .create_if_missing(true);
@@ -169,6 +171,7 @@ impl SqlStore {
             pool,
             reader,
             dialect,
+            lite,
         })
     }
 
@@ -344,6 +347,9 @@ impl SqlStore {
     }
 
     pub(crate) async fn close(&self) {
+        if let Some(lite) = &self.lite {
+            lite.close();
+        }
         self.reader.close().await;
         self.pool.close().await;
     }

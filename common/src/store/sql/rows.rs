@@ -87,20 +87,52 @@ pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
     vec![one; rows].join(", ")
 }
 
-/// Text columns: MySQL reports TEXT as a blob type, which `Any` hands over as bytes.
-pub(crate) fn text(row: &AnyRow, col: &str) -> StoreResult<Option<String>> {
-    match row.try_get::<Option<String>, _>(col) {
-        Ok(v) => Ok(v),
-        Err(_) => match row.try_get::<Option<Vec<u8>>, _>(col)? {
-            None => Ok(None),
-            Some(bytes) => String::from_utf8(bytes)
-                .map(Some)
-                .map_err(|e| StoreError::corrupt(col, e)),
-        },
+/// A row's columns by name: sqlx's rows and rusqlite's (SQLite's hot path, see `lite`), so that
+/// one decoder serves both. Every stored value is an integer or a text.
+pub(crate) trait Cols {
+    fn int(&self, col: &str) -> StoreResult<Option<i64>>;
+    fn text(&self, col: &str) -> StoreResult<Option<String>>;
+}
+
+impl Cols for AnyRow {
+    fn int(&self, col: &str) -> StoreResult<Option<i64>> {
+        Ok(self.try_get::<Option<i64>, _>(col)?)
+    }
+
+    /// MySQL reports TEXT as a blob type, which `Any` hands over as bytes.
+    fn text(&self, col: &str) -> StoreResult<Option<String>> {
+        match self.try_get::<Option<String>, _>(col) {
+            Ok(v) => Ok(v),
+            Err(_) => match self.try_get::<Option<Vec<u8>>, _>(col)? {
+                None => Ok(None),
+                Some(bytes) => String::from_utf8(bytes)
+                    .map(Some)
+                    .map_err(|e| StoreError::corrupt(col, e)),
+            },
+        }
     }
 }
 
-pub(crate) fn required_text(row: &AnyRow, col: &str) -> StoreResult<String> {
+impl Cols for rusqlite::Row<'_> {
+    fn int(&self, col: &str) -> StoreResult<Option<i64>> {
+        Ok(self.get::<_, Option<i64>>(col)?)
+    }
+
+    fn text(&self, col: &str) -> StoreResult<Option<String>> {
+        Ok(self.get::<_, Option<String>>(col)?)
+    }
+}
+
+pub(crate) fn text<R: Cols + ?Sized>(row: &R, col: &str) -> StoreResult<Option<String>> {
+    row.text(col)
+}
+
+fn required_int<R: Cols + ?Sized>(row: &R, col: &str) -> StoreResult<i64> {
+    row.int(col)?
+        .ok_or_else(|| StoreError::corrupt(col, "NULL in a NOT NULL column"))
+}
+
+pub(crate) fn required_text<R: Cols + ?Sized>(row: &R, col: &str) -> StoreResult<String> {
     text(row, col)?.ok_or_else(|| StoreError::corrupt(col, "NULL in a NOT NULL column"))
 }
 
@@ -110,20 +142,19 @@ pub(crate) fn parse_uuid(s: &str) -> StoreResult<Uuid> {
 
 /// An optional snowflake. `0` is no snowflake (Discord never issues it); rows written by other
 /// tools use it for "none", and serenity panics on it, so it reads as `None`.
-pub(crate) fn opt_id(row: &AnyRow, col: &str) -> StoreResult<Option<DiscordId>> {
-    Ok(row
-        .try_get::<Option<i64>, _>(col)?
-        .filter(|&v| v != 0)
-        .map(id_from_sql))
+pub(crate) fn opt_id<R: Cols + ?Sized>(row: &R, col: &str) -> StoreResult<Option<DiscordId>> {
+    Ok(row.int(col)?.filter(|&v| v != 0).map(id_from_sql))
 }
 
-pub(crate) fn opt_time(row: &AnyRow, col: &str, id: &str) -> StoreResult<Option<DateTime<Utc>>> {
-    row.try_get::<Option<i64>, _>(col)?
-        .map(|v| time_from_sql(v, id))
-        .transpose()
+pub(crate) fn opt_time<R: Cols + ?Sized>(
+    row: &R,
+    col: &str,
+    id: &str,
+) -> StoreResult<Option<DateTime<Utc>>> {
+    row.int(col)?.map(|v| time_from_sql(v, id)).transpose()
 }
 
-pub(crate) fn ticket_from_row(row: &AnyRow) -> StoreResult<(Ticket, Option<u32>)> {
+pub(crate) fn ticket_from_row<R: Cols + ?Sized>(row: &R) -> StoreResult<(Ticket, Option<u32>)> {
     let id_text = required_text(row, "id")?;
     let id = parse_uuid(&id_text)?;
     let status = required_text(row, "status")?
@@ -131,49 +162,49 @@ pub(crate) fn ticket_from_row(row: &AnyRow) -> StoreResult<(Ticket, Option<u32>)
         .map_err(|e| StoreError::corrupt(&id_text, e))?;
     let ticket = Ticket {
         id,
-        guild_id: id_from_sql(row.try_get("guild_id")?),
+        guild_id: id_from_sql(required_int(row, "guild_id")?),
         channel_id: opt_id(row, "channel_id")?,
-        creator_id: id_from_sql(row.try_get("creator_id")?),
+        creator_id: id_from_sql(required_int(row, "creator_id")?),
         status,
-        created_at: time_from_sql(row.try_get("created_at")?, &id_text)?,
+        created_at: time_from_sql(required_int(row, "created_at")?, &id_text)?,
         closed_at: opt_time(row, "closed_at", &id_text)?,
         closed_by: opt_id(row, "closed_by")?,
         close_reason: text(row, "close_reason")?,
         claimed_by: opt_id(row, "claimed_by")?,
         claimed_at: opt_time(row, "claimed_at", &id_text)?,
-        updated_at: time_from_sql(row.try_get("updated_at")?, &id_text)?,
+        updated_at: time_from_sql(required_int(row, "updated_at")?, &id_text)?,
         archived_at: opt_time(row, "archived_at", &id_text)?,
         archive_requested_at: opt_time(row, "archive_requested_at", &id_text)?,
     };
     let slot = row
-        .try_get::<Option<i64>, _>("open_slot")?
+        .int("open_slot")?
         .map(|s| u32::try_from(s).map_err(|e| StoreError::corrupt(&id_text, e)))
         .transpose()?;
     Ok((ticket, slot))
 }
 
-pub(crate) fn event_from_row(row: &AnyRow) -> StoreResult<TicketEvent> {
+pub(crate) fn event_from_row<R: Cols + ?Sized>(row: &R) -> StoreResult<TicketEvent> {
     let id_text = required_text(row, "id")?;
     Ok(TicketEvent {
         id: parse_uuid(&id_text)?,
         ticket_id: parse_uuid(&required_text(row, "ticket_id")?)?,
-        guild_id: id_from_sql(row.try_get("guild_id")?),
+        guild_id: id_from_sql(required_int(row, "guild_id")?),
         kind: required_text(row, "kind")?
             .parse::<EventKind>()
             .map_err(|e| StoreError::corrupt(&id_text, e))?,
         actor_id: opt_id(row, "actor_id")?,
-        at: time_from_sql(row.try_get("at")?, &id_text)?,
+        at: time_from_sql(required_int(row, "at")?, &id_text)?,
         details: text(row, "details")?,
     })
 }
 
-pub(crate) fn participant_from_row(row: &AnyRow) -> StoreResult<Participant> {
+pub(crate) fn participant_from_row<R: Cols + ?Sized>(row: &R) -> StoreResult<Participant> {
     let ticket = required_text(row, "ticket_id")?;
     Ok(Participant {
         ticket_id: parse_uuid(&ticket)?,
-        user_id: id_from_sql(row.try_get("user_id")?),
-        added_by: id_from_sql(row.try_get("added_by")?),
-        added_at: time_from_sql(row.try_get("added_at")?, &ticket)?,
+        user_id: id_from_sql(required_int(row, "user_id")?),
+        added_by: id_from_sql(required_int(row, "added_by")?),
+        added_at: time_from_sql(required_int(row, "added_at")?, &ticket)?,
     })
 }
 

@@ -4,15 +4,16 @@ use chrono::{DateTime, Utc};
 use sqlx::{Any, Executor, Row, Transaction};
 use uuid::Uuid;
 
+use super::lite;
 use super::rows::*;
 use super::{SqlStore, EVENT_COLUMNS, TICKET_COLUMNS, TICKET_COLUMN_COUNT};
 use crate::error::{StoreError, StoreResult};
 use crate::rules::{RuleError, Transition};
 use crate::store::{
-    decide_transition, Backend, ClaimFilter, CreateOutcome, Cursor, Page, StatusCounts,
-    TicketFilter, RACE_RETRIES,
+    decide_transition, ClaimFilter, CreateOutcome, Cursor, Page, StatusCounts, TicketFilter,
+    RACE_RETRIES,
 };
-use crate::ticket::{DiscordId, EventKind, Participant, Ticket, TicketEvent, TicketStatus};
+use crate::ticket::{DiscordId, Participant, Ticket, TicketEvent, TicketStatus};
 
 impl SqlStore {
     pub(crate) async fn fetch_ticket<'e, E>(executor: E, id: Uuid) -> StoreResult<Option<Ticket>>
@@ -60,13 +61,7 @@ impl SqlStore {
             Err(e) if is_unique_violation(&e) => return Ok(None),
             Err(e) => return Err(e.into()),
         }
-        let opened = TicketEvent::new(
-            ticket,
-            EventKind::Opened,
-            Some(ticket.creator_id),
-            ticket.created_at,
-            None,
-        );
+        let opened = TicketEvent::opened(ticket);
         Self::insert_event(&mut tx, &opened).await?;
         tx.commit().await?;
         Ok(Some(ticket.clone()))
@@ -128,18 +123,6 @@ impl SqlStore {
         all.push(Bind::Int(Some(at)));
         all.push(Bind::Text(Some(id.to_string())));
         all.extend(cond_binds);
-        if self.dialect.backend == Backend::Sqlite {
-            // One statement instead of an update and a re-read.
-            let sql = format!("{sql} RETURNING {TICKET_COLUMNS}");
-            let Some(row) = bind_all(sqlx::query(&sql), all)
-                .fetch_optional(&mut *tx)
-                .await?
-            else {
-                return Ok(None);
-            };
-            let (ticket, _) = ticket_from_row(&row)?;
-            return Self::record_transition(tx, ticket, t).await.map(Some);
-        }
         let done = bind_all(sqlx::query(&sql), all).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
             return Ok(None);
@@ -201,13 +184,7 @@ impl SqlStore {
         ticket: Ticket,
         t: &Transition,
     ) -> StoreResult<Ticket> {
-        let event = TicketEvent::new(
-            &ticket,
-            t.event_kind(),
-            t.actor(),
-            t.at(),
-            t.event_details(),
-        );
+        let event = t.event(&ticket);
         Self::insert_event(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(ticket)
@@ -269,6 +246,12 @@ impl SqlStore {
         at: DateTime<Utc>,
     ) -> StoreResult<CreateOutcome> {
         let ticket = Ticket::new(guild_id, creator_id, at);
+        if let Some(lite) = &self.lite {
+            return lite
+                .writer
+                .run(move |conn| lite::create(conn, &ticket, max_open))
+                .await;
+        }
         for _ in 0..RACE_RETRIES {
             for slot in 0..max_open.max(1) {
                 let created = retry_transient(|| self.try_create(&ticket, slot)).await?;
@@ -287,6 +270,9 @@ impl SqlStore {
     }
 
     pub(crate) async fn get(&self, id: Uuid) -> StoreResult<Option<Ticket>> {
+        if let Some(lite) = &self.lite {
+            return lite.read(|conn| lite::get(conn, id));
+        }
         Self::fetch_ticket(&self.reader, id).await
     }
 
@@ -317,6 +303,9 @@ impl SqlStore {
         &self,
         channel_id: DiscordId,
     ) -> StoreResult<Option<Ticket>> {
+        if let Some(lite) = &self.lite {
+            return lite.read(|conn| lite::get_by_channel(conn, channel_id));
+        }
         let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE channel_id = ?");
         let row = sqlx::query(&sql)
             .bind(id_to_sql(channel_id))
@@ -410,33 +399,23 @@ impl SqlStore {
         id: Uuid,
         channel_id: Option<DiscordId>,
     ) -> StoreResult<Ticket> {
-        let update = "UPDATE tickets SET channel_id = ?, updated_at = ? WHERE id = ?";
-        let sqlite = self.dialect.backend == Backend::Sqlite;
-        // SQLite: one statement instead of an update and a re-read.
-        let sql = if sqlite {
-            format!("{update} RETURNING {TICKET_COLUMNS}")
-        } else {
-            update.to_owned()
-        };
-        let query = sqlx::query(&sql)
+        if let Some(lite) = &self.lite {
+            let now = time_to_sql(crate::ticket::now());
+            return lite
+                .writer
+                .run(move |conn| lite::set_channel(conn, id, channel_id, now))
+                .await;
+        }
+        // MySQL (SQLite went to `lite` above): the update, then a read.
+        let res = sqlx::query("UPDATE tickets SET channel_id = ?, updated_at = ? WHERE id = ?")
             .bind(channel_id.map(id_to_sql))
             .bind(time_to_sql(crate::ticket::now()))
-            .bind(id.to_string());
-        let res = if sqlite {
-            query
-                .fetch_optional(&self.pool)
-                .await
-                .map(|row| row.is_some().then_some(row))
-        } else {
-            query
-                .execute(&self.pool)
-                .await
-                .map(|done| (done.rows_affected() > 0).then_some(None))
-        };
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await;
         match res {
-            Ok(None) => Err(RuleError::NotFound.into()),
-            Ok(Some(Some(row))) => ticket_from_row(&row).map(|(t, _)| t),
-            Ok(Some(None)) => Self::fetch_ticket(&self.reader, id)
+            Ok(done) if done.rows_affected() == 0 => Err(RuleError::NotFound.into()),
+            Ok(_) => Self::fetch_ticket(&self.reader, id)
                 .await?
                 .ok_or_else(|| RuleError::NotFound.into()),
             Err(e) if is_unique_violation(&e) => {
@@ -456,6 +435,19 @@ impl SqlStore {
         id: Uuid,
         transition: &Transition,
     ) -> StoreResult<Ticket> {
+        if let Some(lite) = &self.lite {
+            return decide_transition(
+                id,
+                transition,
+                || {
+                    let t = transition.clone();
+                    lite.writer
+                        .run(move |conn| lite::try_transition(conn, id, &t))
+                },
+                || self.get(id),
+            )
+            .await;
+        }
         decide_transition(
             id,
             transition,
