@@ -16,7 +16,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::store::Backend;
 
 /// Meta key holding the dropped indexes (a JSON array of [`SavedIndex`]).
-const BULK_MARKER: &str = "bulk_load_indexes";
+pub(super) const BULK_MARKER: &str = "bulk_load_indexes";
 
 /// The tables a bulk load fills.
 const RECORD_TABLES: &str = "'tickets', 'ticket_events', 'ticket_participants'";

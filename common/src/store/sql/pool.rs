@@ -73,6 +73,18 @@ pub(crate) fn mysql_url(m: &MysqlConfig, with_db: bool) -> String {
     format!("mysql://{auth}@{}:{}/{db}", m.host, m.port)
 }
 
+/// The version of the last migration this build knows for `backend`'s SQL dialect.
+fn latest_migration(backend: Backend) -> i64 {
+    match backend {
+        Backend::Mysql => &MYSQL_MIGRATIONS,
+        _ => &SQLITE_MIGRATIONS,
+    }
+    .iter()
+    .map(|m| m.version)
+    .max()
+    .unwrap_or(0)
+}
+
 /// What a tool's connection finds to do before it can read.
 enum Upgrade {
     Migrate,
@@ -82,7 +94,8 @@ enum Upgrade {
 impl SqlStore {
     /// The pools, nothing checked or changed yet. A `tool`'s one connection reads more than it
     /// writes: it gets a reader's memory settings.
-    async fn connect_only(config: &DbConfig, tool: bool) -> StoreResult<SqlStore> {
+    /// `lazy` (SQLite): the writer connects on first use.
+    async fn connect_only(config: &DbConfig, tool: bool, lazy: bool) -> StoreResult<SqlStore> {
         sqlx::any::install_default_drivers();
         let mut lite = None;
         let (pool, reader, dialect) = match config {
@@ -106,17 +119,19 @@ impl SqlStore {
                         SQLITE_WRITER_MEMORY
                     }
                 );
-                let writer = sqlite_pool(1)
-                    .after_connect(move |conn, _| {
-                        let settings = settings.clone();
-                        Box::pin(async move {
-                            conn.execute(settings.as_str()).await?;
-                            Ok(())
-                        })
+                let writer = sqlite_pool(1).after_connect(move |conn, _| {
+                    let settings = settings.clone();
+                    Box::pin(async move {
+                        conn.execute(settings.as_str()).await?;
+                        Ok(())
                     })
-                    .connect(&url)
-                    .await
-                    .map_err(|e| connect_error(config, e))?;
+                });
+                let writer = if lazy {
+                    writer.connect_lazy(&url)
+                } else {
+                    writer.connect(&url).await
+                }
+                .map_err(|e| connect_error(config, e))?;
                 let reader = sqlite_pool(4)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
@@ -178,7 +193,7 @@ impl SqlStore {
     /// Connects, creating the database (MySQL) or file (SQLite) when missing, and brings the
     /// schema up to date, taking over a Python-bot database in place.
     pub async fn connect(config: &DbConfig) -> StoreResult<SqlStore> {
-        let store = Self::connect_only(config, false).await?;
+        let store = Self::connect_only(config, false, false).await?;
         store.upgrade().await?;
         Ok(store)
     }
@@ -187,18 +202,26 @@ impl SqlStore {
     /// one query checks it and the migrator, the takeover probes and the import are skipped;
     /// otherwise this is [`SqlStore::connect`].
     pub async fn connect_current(config: &DbConfig) -> StoreResult<SqlStore> {
-        let mut store = Self::connect_only(config, true).await?;
+        if let DbConfig::Sqlite { path } = config {
+            // The common case checked on one of the hot path's read connections, in the
+            // caller's thread; sqlx's connection (a thread of its own) opens only if the command
+            // writes through it. Anything else takes the path below, which says what is wrong.
+            if path.exists() {
+                let lite = super::lite::Lite::new(path);
+                let state = lite.read(|c| super::lite::current_state(c, super::bulk::BULK_MARKER));
+                if matches!(state, Ok((Some(v), false)) if v == latest_migration(Backend::Sqlite)) {
+                    let mut store = Self::connect_only(config, true, true).await?;
+                    store.lite = Some(std::sync::Arc::new(lite));
+                    store.reader = store.pool.clone();
+                    return Ok(store);
+                }
+            }
+        }
+        let mut store = Self::connect_only(config, true, false).await?;
         // A tool reads one query after another: its reads share the one connection already
         // open instead of opening a second.
         store.reader = store.pool.clone();
-        let latest = match store.dialect.backend {
-            Backend::Mysql => &MYSQL_MIGRATIONS,
-            _ => &SQLITE_MIGRATIONS,
-        }
-        .iter()
-        .map(|m| m.version)
-        .max()
-        .unwrap_or(0);
+        let latest = latest_migration(store.dialect.backend);
         // One query: the schema's version, and whether a bulk load left indexes to build. No
         // migrations table yet (a new or Python-bot database) reads as "not current".
         let upgrade = match store.current_state().await.ok() {

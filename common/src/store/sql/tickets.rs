@@ -227,14 +227,20 @@ impl SqlStore {
         first: &Uuid,
         last: &Uuid,
     ) -> StoreResult<Vec<Participant>> {
-        let rows = sqlx::query(
-            "SELECT ticket_id, user_id, added_by, added_at FROM ticket_participants \
-             WHERE ticket_id >= ? AND ticket_id <= ? ORDER BY ticket_id, user_id",
-        )
-        .bind(first.to_string())
-        .bind(last.to_string())
-        .fetch_all(&self.reader)
-        .await?;
+        let sql = "SELECT ticket_id, user_id, added_by, added_at FROM ticket_participants \
+             WHERE ticket_id >= ? AND ticket_id <= ? ORDER BY ticket_id, user_id";
+        if let Some(lite) = &self.lite {
+            let binds = [
+                Bind::Text(Some(first.to_string())),
+                Bind::Text(Some(last.to_string())),
+            ];
+            return lite.read(|c| lite::all(c, sql, &binds, |r| participant_from_row(r)));
+        }
+        let rows = sqlx::query(sql)
+            .bind(first.to_string())
+            .bind(last.to_string())
+            .fetch_all(&self.reader)
+            .await?;
         rows.iter().map(participant_from_row).collect()
     }
 
@@ -340,13 +346,17 @@ impl SqlStore {
         }
         sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
         binds.push(Bind::Int(Some(i64::from(limit) + 1)));
-        let rows = bind_all(sqlx::query(&sql), binds)
-            .fetch_all(&self.reader)
-            .await?;
-        let mut tickets = rows
-            .iter()
-            .map(|r| ticket_from_row(r).map(|(t, _)| t))
-            .collect::<StoreResult<Vec<_>>>()?;
+        let mut tickets = match &self.lite {
+            Some(lite) => {
+                lite.read(|c| lite::all(c, &sql, &binds, |r| ticket_from_row(r).map(|(t, _)| t)))?
+            }
+            None => bind_all(sqlx::query(&sql), binds)
+                .fetch_all(&self.reader)
+                .await?
+                .iter()
+                .map(|r| ticket_from_row(r).map(|(t, _)| t))
+                .collect::<StoreResult<Vec<_>>>()?,
+        };
         let next = if tickets.len() > limit as usize {
             tickets.truncate(limit as usize);
             tickets.last().map(Cursor::after)

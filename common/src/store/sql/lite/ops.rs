@@ -35,6 +35,35 @@ fn one_ticket(conn: &Connection, sql: &str, params: &[&dyn ToSql]) -> StoreResul
     }
 }
 
+/// Every row `sql` selects with `binds`, decoded (the sqlx code's dynamic queries: lists,
+/// histories).
+pub(crate) fn all<T>(
+    conn: &Connection,
+    sql: &str,
+    binds: &[Bind],
+    decode: impl Fn(&rusqlite::Row<'_>) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params_from_iter(binds))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(decode(row)?);
+    }
+    Ok(out)
+}
+
+/// The schema's version and whether a bulk load left indexes to build (see
+/// `SqlStore::current_state`); an error when there is no migrations table yet.
+pub(crate) fn current_state(conn: &Connection, marker: &str) -> StoreResult<(Option<i64>, bool)> {
+    let (version, pending): (Option<i64>, i64) = conn.query_row(
+        "SELECT (SELECT MAX(version) FROM _sqlx_migrations WHERE success = 1), \
+         (SELECT COUNT(*) FROM ticketbot_meta WHERE meta_key = ?1)",
+        [marker],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    Ok((version, pending > 0))
+}
+
 pub(crate) fn get(conn: &Connection, id: Uuid) -> StoreResult<Option<Ticket>> {
     one_ticket(
         conn,
