@@ -131,15 +131,8 @@ impl SqlStore {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM ticket_events WHERE ticket_id = ? ORDER BY at, id"
         );
-        if let Some(lite) = &self.lite {
-            let binds = [Bind::Text(Some(id.to_string()))];
-            return lite.read(|c| super::lite::all(c, &sql, &binds, |r| event_from_row(r)));
-        }
-        let rows = sqlx::query(&sql)
-            .bind(id.to_string())
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(event_from_row).collect()
+        let binds = vec![Bind::Text(Some(id.to_string()))];
+        self.read_all(&sql, binds, |r| event_from_row(r)).await
     }
 
     pub(crate) async fn delete(

@@ -136,4 +136,25 @@ impl SqlStore {
     }
 }
 
+impl SqlStore {
+    /// Every row of a read query, decoded: on SQLite through the hot path's read connections
+    /// (in the caller's thread: no row crosses a thread), elsewhere through the reader pool.
+    pub(crate) async fn read_all<T>(
+        &self,
+        sql: &str,
+        binds: Vec<rows::Bind>,
+        decode: impl Fn(&dyn rows::Cols) -> crate::error::StoreResult<T>,
+    ) -> crate::error::StoreResult<Vec<T>> {
+        match &self.lite {
+            Some(lite) => lite.read(|c| lite::all(c, sql, &binds, |r| decode(r))),
+            None => rows::bind_all(sqlx::query(sql), binds)
+                .fetch_all(&self.reader)
+                .await?
+                .iter()
+                .map(|r| decode(r))
+                .collect(),
+        }
+    }
+}
+
 super::delegate_ticket_store!(SqlStore);

@@ -1,7 +1,5 @@
 //! Statistics over tickets and their history.
 
-use sqlx::Row;
-
 use super::rows::*;
 use super::SqlStore;
 use crate::error::StoreResult;
@@ -23,12 +21,9 @@ impl SqlStore {
         };
         Self::filter_sql(&closed, &mut sql, &mut binds);
         sql.push_str(" AND closed_at IS NOT NULL");
-        let durations: Vec<i64> = bind_all(sqlx::query(&sql), binds)
-            .fetch_all(&self.reader)
-            .await?
-            .iter()
-            .map(|r| r.try_get::<i64, _>("d"))
-            .collect::<Result<_, _>>()?;
+        let durations: Vec<i64> = self
+            .read_all(&sql, binds, |r| Ok(r.int("d")?.unwrap_or(0)))
+            .await?;
 
         let day = match self.dialect.backend {
             Backend::Mysql => format!("created_at DIV {MICROS_PER_DAY}"),
@@ -38,16 +33,16 @@ impl SqlStore {
         let mut binds = Vec::new();
         Self::filter_sql(filter, &mut sql, &mut binds);
         sql.push_str(" GROUP BY day ORDER BY day");
-        let mut per_day = Vec::new();
-        for row in bind_all(sqlx::query(&sql), binds)
-            .fetch_all(&self.reader)
+        let per_day = self
+            .read_all(&sql, binds, |r| {
+                let day = r.int("day")?.unwrap_or(0);
+                let opened = r.int("n")?.unwrap_or(0).max(0) as u64;
+                Ok(day_from_number(day).map(|date| DayCount { date, opened }))
+            })
             .await?
-        {
-            if let Some(date) = day_from_number(row.try_get("day")?) {
-                let opened = row.try_get::<i64, _>("n")?.max(0) as u64;
-                per_day.push(DayCount { date, opened });
-            }
-        }
+            .into_iter()
+            .flatten()
+            .collect();
 
         let mut sql = "SELECT actor_id, kind, COUNT(*) AS n FROM ticket_events \
                        WHERE kind IN ('claimed', 'closed') AND actor_id IS NOT NULL"
@@ -67,14 +62,16 @@ impl SqlStore {
         }
         // In the order of `ticket_events_kind_actor_at`: the groups come off the index.
         sql.push_str(" GROUP BY kind, actor_id");
+        let rows = self
+            .read_all(&sql, binds, |r| {
+                let user = id_from_sql(r.int("actor_id")?.unwrap_or(0));
+                let n = r.int("n")?.unwrap_or(0).max(0) as u64;
+                Ok((user, n, required_text(r, "kind")?))
+            })
+            .await?;
         let mut staff = Vec::new();
-        for row in bind_all(sqlx::query(&sql), binds)
-            .fetch_all(&self.reader)
-            .await?
-        {
-            let user = id_from_sql(row.try_get("actor_id")?);
-            let n = row.try_get::<i64, _>("n")?.max(0) as u64;
-            match required_text(&row, "kind")?.as_str() {
+        for (user, n, kind) in rows {
+            match kind.as_str() {
                 "claimed" => tally(&mut staff, user, n, 0),
                 _ => tally(&mut staff, user, 0, n),
             }

@@ -1,7 +1,7 @@
 //! Creating, reading, listing and transitioning tickets.
 
 use chrono::{DateTime, Utc};
-use sqlx::{Any, Executor, Row, Transaction};
+use sqlx::{Any, Executor, Transaction};
 use uuid::Uuid;
 
 use super::lite;
@@ -229,19 +229,11 @@ impl SqlStore {
     ) -> StoreResult<Vec<Participant>> {
         let sql = "SELECT ticket_id, user_id, added_by, added_at FROM ticket_participants \
              WHERE ticket_id >= ? AND ticket_id <= ? ORDER BY ticket_id, user_id";
-        if let Some(lite) = &self.lite {
-            let binds = [
-                Bind::Text(Some(first.to_string())),
-                Bind::Text(Some(last.to_string())),
-            ];
-            return lite.read(|c| lite::all(c, sql, &binds, |r| participant_from_row(r)));
-        }
-        let rows = sqlx::query(sql)
-            .bind(first.to_string())
-            .bind(last.to_string())
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(participant_from_row).collect()
+        let binds = vec![
+            Bind::Text(Some(first.to_string())),
+            Bind::Text(Some(last.to_string())),
+        ];
+        self.read_all(sql, binds, |r| participant_from_row(r)).await
     }
 
     pub(crate) async fn create_ticket(
@@ -346,17 +338,9 @@ impl SqlStore {
         }
         sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
         binds.push(Bind::Int(Some(i64::from(limit) + 1)));
-        let mut tickets = match &self.lite {
-            Some(lite) => {
-                lite.read(|c| lite::all(c, &sql, &binds, |r| ticket_from_row(r).map(|(t, _)| t)))?
-            }
-            None => bind_all(sqlx::query(&sql), binds)
-                .fetch_all(&self.reader)
-                .await?
-                .iter()
-                .map(|r| ticket_from_row(r).map(|(t, _)| t))
-                .collect::<StoreResult<Vec<_>>>()?,
-        };
+        let mut tickets = self
+            .read_all(&sql, binds, |r| ticket_from_row(r).map(|(t, _)| t))
+            .await?;
         let next = if tickets.len() > limit as usize {
             tickets.truncate(limit as usize);
             tickets.last().map(Cursor::after)
@@ -371,13 +355,15 @@ impl SqlStore {
         let mut binds = Vec::new();
         Self::filter_sql(filter, &mut sql, &mut binds);
         sql.push_str(" GROUP BY status");
-        let rows = bind_all(sqlx::query(&sql), binds)
-            .fetch_all(&self.reader)
+        let rows = self
+            .read_all(&sql, binds, |r| {
+                let n = u64::try_from(r.int("n")?.unwrap_or(0)).unwrap_or(0);
+                Ok((required_text(r, "status")?, n))
+            })
             .await?;
         let mut counts = StatusCounts::default();
-        for row in rows {
-            let n = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0);
-            match required_text(&row, "status")?.parse::<TicketStatus>() {
+        for (status, n) in rows {
+            match status.parse::<TicketStatus>() {
                 Ok(TicketStatus::Open) => counts.open += n,
                 Ok(TicketStatus::Closed) => counts.closed += n,
                 Err(e) => return Err(StoreError::corrupt("tickets.status", e)),
