@@ -3,8 +3,10 @@
 //! the snowflake, times as microseconds since 1970), which is what `Any` carries exactly on both.
 //!
 //! One file per concern: `pool` (connect, migrations), `rows` (value encoding, row decoding),
-//! `tickets`, `history`, `stats`, `export`, `archive`, `transcripts`, `purge`. The
-//! `TicketStore` impl delegates every method to the inherent method of the same name.
+//! `tickets`, `history`, `stats`, `export`, `archive`, `transcripts`, `purge`, `bulk`; `lite`
+//! is SQLite's hot path (rusqlite: the ticket operations run whole on the caller's thread,
+//! group commit, inline reads). The `TicketStore` impl delegates every method to the inherent
+//! method of the same name.
 
 mod archive;
 mod bulk;

@@ -30,8 +30,8 @@ const SQLITE_WRITER_MEMORY: &str =
     "PRAGMA cache_size = -32768; PRAGMA mmap_size = 0; PRAGMA temp_store = FILE;";
 
 /// A reader's memory: reads go through a bounded map of the file (faster than copying pages
-/// into the cache; ~25 % off `stats`) and a small cache, so that a process's memory stays
-/// bounded whatever the file's size (a full scan, such as `migrate`'s verification, included).
+/// into the cache for long scans) and a small cache, so that a process's memory stays bounded
+/// whatever the file's size (a full scan, such as `migrate`'s verification, included).
 pub(super) const SQLITE_READER_MEMORY: &str =
     "PRAGMA cache_size = -8192; PRAGMA mmap_size = 67108864; PRAGMA temp_store = MEMORY;";
 
