@@ -148,7 +148,9 @@ impl SqlStore {
         decode: impl Fn(&dyn rows::Cols) -> crate::error::StoreResult<T>,
     ) -> crate::error::StoreResult<Vec<T>> {
         match &self.lite {
-            Some(lite) => lite.read(|c| lite::all(c, sql, &binds, |r| decode(r))),
+            Some(lite) => {
+                lite.read(|c| lite::all(c, sql, rusqlite::params_from_iter(&binds), |r| decode(r)))
+            }
             None => rows::bind_all(sqlx::query(sql), binds)
                 .fetch_all(&self.reader)
                 .await?

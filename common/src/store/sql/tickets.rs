@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::lite;
 use super::rows::*;
-use super::{SqlStore, EVENT_COLUMNS, TICKET_COLUMNS, TICKET_COLUMN_COUNT};
+use super::{ticket_columns, SqlStore, EVENT_COLUMNS, TICKET_COLUMNS, TICKET_COLUMN_COUNT};
 use crate::error::{StoreError, StoreResult};
 use crate::rules::{RuleError, Transition};
 use crate::store::{
@@ -87,6 +87,13 @@ impl SqlStore {
         id: Uuid,
         t: &Transition,
     ) -> StoreResult<Option<Ticket>> {
+        if let Some(lite) = &self.lite {
+            let t = t.clone();
+            return lite
+                .writer
+                .run(move |conn| lite::try_transition(conn, id, &t))
+                .await;
+        }
         let at = time_to_sql(t.at());
         let (set, cond, binds): (&str, &str, Vec<Bind>) = match t {
             Transition::Claim { by, .. } => (
@@ -268,10 +275,17 @@ impl SqlStore {
     }
 
     pub(crate) async fn get(&self, id: Uuid) -> StoreResult<Option<Ticket>> {
-        if let Some(lite) = &self.lite {
-            return lite.read(|conn| lite::get(conn, id));
-        }
-        Self::fetch_ticket(&self.reader, id).await
+        let sql = concat!("SELECT ", ticket_columns!(), " FROM tickets WHERE id = ?");
+        let binds = vec![Bind::Text(Some(id.to_string()))];
+        self.one_ticket(sql, binds).await
+    }
+
+    /// The first ticket a read query selects.
+    async fn one_ticket(&self, sql: &str, binds: Vec<Bind>) -> StoreResult<Option<Ticket>> {
+        let found = self
+            .read_all(sql, binds, |r| ticket_from_row(r).map(|(t, _)| t))
+            .await?;
+        Ok(found.into_iter().next())
     }
 
     pub(crate) async fn find_by_prefix(
@@ -301,15 +315,13 @@ impl SqlStore {
         &self,
         channel_id: DiscordId,
     ) -> StoreResult<Option<Ticket>> {
-        if let Some(lite) = &self.lite {
-            return lite.read(|conn| lite::get_by_channel(conn, channel_id));
-        }
-        let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE channel_id = ?");
-        let row = sqlx::query(&sql)
-            .bind(id_to_sql(channel_id))
-            .fetch_optional(&self.reader)
-            .await?;
-        row.map(|r| ticket_from_row(&r).map(|(t, _)| t)).transpose()
+        let sql = concat!(
+            "SELECT ",
+            ticket_columns!(),
+            " FROM tickets WHERE channel_id = ?"
+        );
+        let binds = vec![Bind::Int(Some(id_to_sql(channel_id)))];
+        self.one_ticket(sql, binds).await
     }
 
     pub(crate) async fn list(
@@ -431,19 +443,6 @@ impl SqlStore {
         id: Uuid,
         transition: &Transition,
     ) -> StoreResult<Ticket> {
-        if let Some(lite) = &self.lite {
-            return decide_transition(
-                id,
-                transition,
-                || {
-                    let t = transition.clone();
-                    lite.writer
-                        .run(move |conn| lite::try_transition(conn, id, &t))
-                },
-                || self.get(id),
-            )
-            .await;
-        }
         decide_transition(
             id,
             transition,

@@ -2,7 +2,7 @@
 //! (`tickets.rs`), run synchronously in the writer's transaction or on a read connection.
 
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
-use rusqlite::{params_from_iter, Connection, ToSql};
+use rusqlite::{params_from_iter, Connection, Params, ToSql};
 use uuid::Uuid;
 
 use super::is_unique_violation;
@@ -25,31 +25,29 @@ impl ToSql for Bind {
     }
 }
 
-/// The first ticket `sql` selects (its columns first).
-fn one_ticket(conn: &Connection, sql: &str, params: &[&dyn ToSql]) -> StoreResult<Option<Ticket>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(params)?;
-    match rows.next()? {
-        Some(row) => Ok(Some(ticket_from_row(row)?.0)),
-        None => Ok(None),
-    }
-}
-
-/// Every row `sql` selects with `binds`, decoded (the sqlx code's dynamic queries: lists,
-/// histories).
+/// Every row `sql` selects with `params`, decoded.
 pub(crate) fn all<T>(
     conn: &Connection,
     sql: &str,
-    binds: &[Bind],
+    params: impl Params,
     decode: impl Fn(&rusqlite::Row<'_>) -> StoreResult<T>,
 ) -> StoreResult<Vec<T>> {
     let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(params_from_iter(binds))?;
+    let mut rows = stmt.query(params)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         out.push(decode(row)?);
     }
     Ok(out)
+}
+
+fn tickets(conn: &Connection, sql: &str, params: impl Params) -> StoreResult<Vec<Ticket>> {
+    all(conn, sql, params, |r| ticket_from_row(r).map(|(t, _)| t))
+}
+
+/// The first ticket `sql` selects, or the one an `UPDATE … RETURNING` changed.
+fn one_ticket(conn: &Connection, sql: &str, params: &[&dyn ToSql]) -> StoreResult<Option<Ticket>> {
+    Ok(tickets(conn, sql, params)?.into_iter().next())
 }
 
 /// The schema's version and whether a bulk load left indexes to build (see
@@ -64,15 +62,7 @@ pub(crate) fn current_state(conn: &Connection, marker: &str) -> StoreResult<(Opt
     Ok((version, pending > 0))
 }
 
-pub(crate) fn get(conn: &Connection, id: Uuid) -> StoreResult<Option<Ticket>> {
-    one_ticket(
-        conn,
-        concat!("SELECT ", ticket_columns!(), " FROM tickets WHERE id = ?1"),
-        &[&id.to_string()],
-    )
-}
-
-pub(crate) fn get_by_channel(conn: &Connection, channel: DiscordId) -> StoreResult<Option<Ticket>> {
+fn get_by_channel(conn: &Connection, channel: DiscordId) -> StoreResult<Option<Ticket>> {
     one_ticket(
         conn,
         concat!(
@@ -117,17 +107,16 @@ pub(crate) fn create(
             Err(e) => return Err(e.into()),
         }
     }
-    let mut stmt = conn.prepare_cached(concat!(
-        "SELECT ",
-        ticket_columns!(),
-        " FROM tickets WHERE guild_id = ?1 AND status = 'open' AND creator_id = ?2 \
-         ORDER BY created_at DESC, id DESC LIMIT 100"
-    ))?;
-    let mut rows = stmt.query([id_to_sql(ticket.guild_id), id_to_sql(ticket.creator_id)])?;
-    let mut open = Vec::new();
-    while let Some(row) = rows.next()? {
-        open.push(ticket_from_row(row)?.0);
-    }
+    let open = tickets(
+        conn,
+        concat!(
+            "SELECT ",
+            ticket_columns!(),
+            " FROM tickets WHERE guild_id = ?1 AND status = 'open' AND creator_id = ?2 \
+             ORDER BY created_at DESC, id DESC LIMIT 100"
+        ),
+        [id_to_sql(ticket.guild_id), id_to_sql(ticket.creator_id)],
+    )?;
     Ok(CreateOutcome::LimitReached { open })
 }
 
