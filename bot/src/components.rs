@@ -10,10 +10,10 @@ use serenity::{
 };
 use uuid::Uuid;
 
-use crate::access;
 use crate::data::Data;
 use crate::embeds::*;
 use crate::service::{self, Outcome, Req, ServiceError};
+use crate::{access, deadline};
 
 /// Handles a click on one of our buttons; others are ignored (another bot's, or poise's).
 pub async fn handle(
@@ -52,18 +52,25 @@ pub async fn handle(
             .await?;
         return Ok(());
     }
-    // Acknowledge at once; the work may take longer than Discord's 3 seconds.
+    // Answered at once when the work is quick, acknowledged first when it is not.
     let defer =
         CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
-    click.create_response(&ctx.http, defer).await?;
+    let (outcome, acknowledged) = deadline::run(
+        work(ctx, data, click, id),
+        click.create_response(&ctx.http, defer),
+    )
+    .await;
+    answer(ctx, data, click, outcome, acknowledged).await
+}
+
+async fn work(
+    ctx: &serenity::Context,
+    data: &Arc<Data>,
+    click: &ComponentInteraction,
+    id: &str,
+) -> Outcome {
     let Some(guild_id) = click.guild_id else {
-        return follow_up(
-            ctx,
-            data,
-            click,
-            Err(ServiceError::User("Tickets work inside a server.".into())),
-        )
-        .await;
+        return Err(ServiceError::User("Tickets work inside a server.".into()));
     };
     let actor = access::actor(
         click.user.id,
@@ -75,7 +82,7 @@ pub async fn handle(
         channel_id: click.channel_id,
         actor,
     };
-    let outcome = match id {
+    match id {
         OPEN_BUTTON => service::open(ctx, data, guild_id, click.user.id).await,
         CLOSE_BUTTON => service::close(ctx, data, &req, None).await,
         CLAIM_BUTTON => service::claim(ctx, data, &req).await,
@@ -91,15 +98,16 @@ pub async fn handle(
                 "This button is no longer supported; use the /ticket commands.".into(),
             )),
         },
-    };
-    follow_up(ctx, data, click, outcome).await
+    }
 }
 
-async fn follow_up(
+/// The outcome, ephemerally: as the response, or as a follow-up once acknowledged.
+async fn answer(
     ctx: &serenity::Context,
     data: &Data,
     click: &ComponentInteraction,
     outcome: Outcome,
+    acknowledged: bool,
 ) -> anyhow::Result<()> {
     let reply = match outcome {
         Ok(r) => r,
@@ -114,19 +122,19 @@ async fn follow_up(
             )
         }
     };
-    let mut msg = CreateInteractionResponseFollowup::new()
-        .ephemeral(true)
-        .components(reply.components)
-        .add_files(reply.files);
-    if !reply.content.is_empty() {
-        msg = msg.content(reply.content);
-    }
-    if let Some(e) = reply.embed {
-        msg = msg.embed(e);
-    }
-    if let Err(e) = click.create_followup(&ctx.http, msg).await {
+    let reply = reply.ephemeral();
+    let sent = if acknowledged {
+        let msg = reply.to_slash_followup_response(CreateInteractionResponseFollowup::new());
+        click.create_followup(&ctx.http, msg).await.map(drop)
+    } else {
+        let msg = reply.to_slash_initial_response(CreateInteractionResponseMessage::new());
+        click
+            .create_response(&ctx.http, CreateInteractionResponse::Message(msg))
+            .await
+    };
+    if let Err(e) = sent {
         // The channel may be gone (a confirmed delete): nothing left to answer in.
-        tracing::debug!("follow-up not delivered: {e}");
+        tracing::debug!("answer not delivered: {e}");
     }
     Ok(())
 }

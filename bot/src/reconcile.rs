@@ -242,6 +242,21 @@ pub async fn guild(
             adopted += 1;
             continue;
         }
+        let reported = data
+            .reported_strays
+            .lock()
+            .map(|seen| seen.contains(&ch.id.get()))
+            .unwrap_or(false);
+        if reported {
+            continue;
+        }
+        // The channel list is a snapshot: a channel deleted since (by `channel_work`, which
+        // then forgets the deletion, or by hand) is no stray.
+        if let Err(serenity::Error::Http(e)) = http.get_channel(ch.id).await {
+            if e.status_code() == Some(serenity::StatusCode::NOT_FOUND) {
+                continue;
+            }
+        }
         let first_time = data
             .reported_strays
             .lock()

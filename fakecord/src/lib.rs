@@ -51,6 +51,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get};
+use axum::serve::ListenerExt as _;
 use axum::Router;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
@@ -279,6 +280,11 @@ impl FakeDiscord {
             .with_state(Arc::clone(&shared));
         let served = app.clone();
         let task = tokio::spawn(async move {
+            // Discord's edge does not hold small writes back (Nagle): without this, an answer
+            // written in two pieces waits for the peer's delayed ACK, 40 ms on Linux.
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             if let Err(e) = axum::serve(listener, served).await {
                 tracing::error!("fakecord server stopped: {e}");
             }

@@ -82,6 +82,8 @@ async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, app: Router) 
         let Ok((tcp, _)) = listener.accept().await else {
             continue;
         };
+        // As on the plain listener: no Nagle delay on small writes.
+        let _ = tcp.set_nodelay(true);
         let (acceptor, app) = (acceptor.clone(), app.clone());
         tokio::spawn(async move {
             let Ok(tls) = acceptor.accept(tcp).await else {

@@ -1,6 +1,7 @@
 //! The `/ticket` slash command group. Every subcommand requires the support role (checked on
-//! the parent, which poise applies to each subcommand), answers ephemerally, and defers first
-//! so that Discord's 3-second limit never bites.
+//! the parent, which poise applies to each subcommand) and answers ephemerally: at once when
+//! the work is quick, after a deferral when it is not, so that Discord's 3-second limit never
+//! bites (`deadline`).
 
 mod ticket;
 

@@ -1,10 +1,12 @@
 //! `/ticket <verb>`: thin handlers over `service`.
 
+use std::future::Future;
+
 use poise::serenity_prelude as serenity;
 
 use crate::data::{Context, Error, WorkGuard};
 use crate::service::{self, Outcome, Req, ServiceError};
-use crate::{access, events};
+use crate::{access, deadline, events};
 
 /// Staff only: the support role (or administrator), checked for every use.
 async fn require_staff(ctx: Context<'_>) -> Result<bool, Error> {
@@ -15,7 +17,7 @@ async fn require_staff(ctx: Context<'_>) -> Result<bool, Error> {
     ))
 }
 
-/// Defers (ephemeral) and describes the request; `None` when the bot is shutting down.
+/// Describes the request; `None` (the user told why) when the bot is shutting down.
 async fn start(ctx: Context<'_>) -> Result<Option<(Req, WorkGuard)>, Error> {
     let Some(work) = ctx.data().begin_work() else {
         events::say(
@@ -25,7 +27,6 @@ async fn start(ctx: Context<'_>) -> Result<Option<(Req, WorkGuard)>, Error> {
         .await?;
         return Ok(None);
     };
-    ctx.defer_ephemeral().await?;
     let Some(guild_id) = ctx.guild_id() else {
         events::say(
             ctx,
@@ -50,22 +51,13 @@ async fn start(ctx: Context<'_>) -> Result<Option<(Req, WorkGuard)>, Error> {
     )))
 }
 
-async fn respond(ctx: Context<'_>, outcome: Outcome) -> Result<(), Error> {
+/// Runs the work and answers with its outcome, ephemerally: at once when it is quick, after
+/// an acknowledgement when it is not (see `deadline`).
+async fn respond(ctx: Context<'_>, work: impl Future<Output = Outcome>) -> Result<(), Error> {
+    let (outcome, _acknowledged) = deadline::run(work, ctx.defer_ephemeral()).await;
     match outcome {
         Ok(reply) => {
-            let mut r = poise::CreateReply::default()
-                .ephemeral(true)
-                .components(reply.components);
-            for f in reply.files {
-                r = r.attachment(f);
-            }
-            if !reply.content.is_empty() {
-                r = r.content(reply.content);
-            }
-            if let Some(e) = reply.embed {
-                r = r.embed(e);
-            }
-            ctx.send(r).await?;
+            ctx.send(reply.ephemeral()).await?;
             Ok(())
         }
         Err(ServiceError::User(msg)) => events::say(ctx, &msg).await,
@@ -107,7 +99,7 @@ pub async fn setup(ctx: Context<'_>) -> Result<(), Error> {
     let Some((req, _work)) = start(ctx).await? else {
         return Ok(());
     };
-    respond(ctx, service::post_panel(ctx.serenity_context(), &req).await).await
+    respond(ctx, service::post_panel(ctx.serenity_context(), &req)).await
 }
 
 /// Open a ticket for yourself.
@@ -119,7 +111,7 @@ pub async fn create(ctx: Context<'_>) -> Result<(), Error> {
     let user = serenity::UserId::new(req.actor.user_id);
     respond(
         ctx,
-        service::open(ctx.serenity_context(), ctx.data(), req.guild_id, user).await,
+        service::open(ctx.serenity_context(), ctx.data(), req.guild_id, user),
     )
     .await
 }
@@ -137,7 +129,7 @@ pub async fn close(
     };
     respond(
         ctx,
-        service::close(ctx.serenity_context(), ctx.data(), &req, reason).await,
+        service::close(ctx.serenity_context(), ctx.data(), &req, reason),
     )
     .await
 }
@@ -148,7 +140,7 @@ pub async fn delete(ctx: Context<'_>) -> Result<(), Error> {
     let Some((req, _work)) = start(ctx).await? else {
         return Ok(());
     };
-    respond(ctx, service::request_delete(ctx.data(), &req).await).await
+    respond(ctx, service::request_delete(ctx.data(), &req)).await
 }
 
 /// Add someone to this ticket.
@@ -162,7 +154,7 @@ pub async fn add(
     };
     respond(
         ctx,
-        service::add(ctx.serenity_context(), ctx.data(), &req, user.id).await,
+        service::add(ctx.serenity_context(), ctx.data(), &req, user.id),
     )
     .await
 }
@@ -178,7 +170,7 @@ pub async fn remove(
     };
     respond(
         ctx,
-        service::remove(ctx.serenity_context(), ctx.data(), &req, user.id).await,
+        service::remove(ctx.serenity_context(), ctx.data(), &req, user.id),
     )
     .await
 }
@@ -191,7 +183,7 @@ pub async fn claim(ctx: Context<'_>) -> Result<(), Error> {
     };
     respond(
         ctx,
-        service::claim(ctx.serenity_context(), ctx.data(), &req).await,
+        service::claim(ctx.serenity_context(), ctx.data(), &req),
     )
     .await
 }
@@ -204,7 +196,7 @@ pub async fn unclaim(ctx: Context<'_>) -> Result<(), Error> {
     };
     respond(
         ctx,
-        service::unclaim(ctx.serenity_context(), ctx.data(), &req).await,
+        service::unclaim(ctx.serenity_context(), ctx.data(), &req),
     )
     .await
 }
@@ -215,7 +207,7 @@ pub async fn info(ctx: Context<'_>) -> Result<(), Error> {
     let Some((req, _work)) = start(ctx).await? else {
         return Ok(());
     };
-    respond(ctx, service::info(ctx.data(), &req).await).await
+    respond(ctx, service::info(ctx.data(), &req)).await
 }
 
 /// Reopen this closed ticket, or an archived one by its id (it gets a new channel).
@@ -231,7 +223,7 @@ pub async fn reopen(
     };
     respond(
         ctx,
-        service::reopen(ctx.serenity_context(), ctx.data(), &req, id.as_deref()).await,
+        service::reopen(ctx.serenity_context(), ctx.data(), &req, id.as_deref()),
     )
     .await
 }
@@ -244,7 +236,7 @@ pub async fn archive(ctx: Context<'_>) -> Result<(), Error> {
     };
     respond(
         ctx,
-        service::archive(ctx.serenity_context(), ctx.data(), &req).await,
+        service::archive(ctx.serenity_context(), ctx.data(), &req),
     )
     .await
 }
@@ -262,7 +254,7 @@ pub async fn transcript(
     };
     respond(
         ctx,
-        service::transcript(ctx.serenity_context(), ctx.data(), &req, id.as_deref()).await,
+        service::transcript(ctx.serenity_context(), ctx.data(), &req, id.as_deref()),
     )
     .await
 }

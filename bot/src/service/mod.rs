@@ -65,6 +65,23 @@ impl Reply {
             ..Reply::default()
         }
     }
+
+    /// As poise's builder, ephemeral; it renders as a response or as a follow-up.
+    pub fn ephemeral(self) -> poise::CreateReply {
+        let mut r = poise::CreateReply::default()
+            .ephemeral(true)
+            .components(self.components);
+        for f in self.files {
+            r = r.attachment(f);
+        }
+        if !self.content.is_empty() {
+            r = r.content(self.content);
+        }
+        if let Some(e) = self.embed {
+            r = r.embed(e);
+        }
+        r
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

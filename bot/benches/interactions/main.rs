@@ -7,18 +7,24 @@
 //! 2. resident memory (VmRSS) of the bot after ~3 s idle;
 //! 3. a burst of N clicks on the panel's "Open Ticket" button (`ticketbot:open`, panel posted
 //!    with `/ticket setup` by the staff user) by N distinct members at once: latency from
-//!    sending each INTERACTION_CREATE to the fake receiving the interaction's callback (the bot
-//!    defers: type 5) and its follow-up (the ticket link), throughput, and a check that N
+//!    sending each INTERACTION_CREATE to the fake receiving the interaction's callback (type 4
+//!    with the ticket link when the bot answers within its 1 s budget, else type 5 and then a
+//!    follow-up with the link) and to the link, throughput, and a check that N
 //!    tickets (rows and channels) exist; where the time goes, from the requests the bot makes
 //!    for each ticket (matched to the clicker by the mentions in their bodies), and the CPU
 //!    used per ticket by the bot, this process (the fake) and the MySQL server;
 //! 4. resident memory after `--tickets` tickets created the same way (bursts of N), and peak
 //!    (VmHWM); then `--idle-secs` (70) of watching the bot idle, which includes its minute-ly
-//!    repair pass over every ticket channel.
+//!    repair pass over every ticket channel;
+//! 5. `/ticket info` asked by staff 1,000 times one after the other in ticket channels, after
+//!    the first burst and at the end: send → the answer with its embed.
 //!
 //! ```text
 //! cargo bench -p ticketbot --bench interactions -- [--backends sqlite,mysql] [--burst 1000] [--tickets 10000] [--idle-secs 70]
+//! cargo bench -p ticketbot --bench interactions -- --python-bot PYTHON [--burst 200]
 //! ```
+//!
+//! The second form measures only a burst, side by side with the Python bot (see `python.rs`).
 //!
 //! SQLite uses a file in a temp directory; MySQL/MariaDB is `BENCH_MYSQL_HOST` (127.0.0.1),
 //! `BENCH_MYSQL_PORT` (3306), `BENCH_MYSQL_USER` (root), `BENCH_MYSQL_PASSWORD` (empty), on a
@@ -45,6 +51,8 @@ use std::time::{Duration, Instant};
 use fakecord::{ids, Config, FakeDiscord, FakeUser, RecordedRequest, State};
 use tokio::process::{Child, Command};
 
+mod python;
+
 /// Shaped like a real token (`a.b.c`); the fake does not check it.
 const TOKEN: &str = "MTIxMDAwMDAwMDAwMDAwMDAx.GxBnCh.bench-token-not-a-secret";
 const MYSQL_DB: &str = "tb_botbench";
@@ -56,6 +64,8 @@ const STARTS: usize = 3;
 const IDLE: Duration = Duration::from_secs(3);
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
 const BURST_TIMEOUT: Duration = Duration::from_secs(900);
+/// `/ticket info` asked this many times, one after the other, after the first burst and at the end.
+const INFO_ASKS: usize = 1000;
 const TOKEN_PREFIX: &str = "fakecord-interaction-token-";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,9 +89,12 @@ struct Args {
     tickets: usize,
     /// How long the bot is watched idle after the tickets (its minute-ly repair pass included).
     idle_secs: u64,
+    /// Instead of the above: our bot beside the Python bot's open path, bursts of `burst`.
+    python_bot: Option<PathBuf>,
 }
 
-const USAGE: &str = "usage: cargo bench -p ticketbot --bench interactions -- [--backends sqlite,mysql] [--burst 1000] [--tickets 10000] [--idle-secs 70]";
+const USAGE: &str = "usage: cargo bench -p ticketbot --bench interactions -- [--backends sqlite,mysql] [--burst 1000] [--tickets 10000] [--idle-secs 70]
+       cargo bench -p ticketbot --bench interactions -- --python-bot PYTHON [--burst 200]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -89,7 +102,9 @@ fn parse_args() -> Result<Args, String> {
         burst: 1000,
         tickets: 10_000,
         idle_secs: 70,
+        python_bot: None,
     };
+    let mut burst_given = false;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let (key, inline) = match arg.split_once('=') {
@@ -116,6 +131,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--burst" => {
                 args.burst = value()?.parse().map_err(|e| format!("--burst: {e}"))?;
+                burst_given = true;
             }
             "--tickets" => {
                 args.tickets = value()?.parse().map_err(|e| format!("--tickets: {e}"))?;
@@ -123,6 +139,7 @@ fn parse_args() -> Result<Args, String> {
             "--idle-secs" => {
                 args.idle_secs = value()?.parse().map_err(|e| format!("--idle-secs: {e}"))?;
             }
+            "--python-bot" => args.python_bot = Some(PathBuf::from(value()?)),
             // cargo bench passes --bench to harness = false targets.
             "--bench" => {}
             "-h" | "--help" => {
@@ -134,6 +151,9 @@ fn parse_args() -> Result<Args, String> {
     }
     if args.backends.is_empty() || args.burst == 0 {
         return Err(format!("nothing to do\n{USAGE}"));
+    }
+    if args.python_bot.is_some() && !burst_given {
+        args.burst = 200;
     }
     args.tickets = args.tickets.max(args.burst);
     Ok(args)
@@ -255,7 +275,16 @@ impl Db {
         if let Ok(filter) = std::env::var("BENCH_BOT_RUST_LOG") {
             env.push(("RUST_LOG", filter));
         }
-        env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+        let mut env: Vec<(String, String)> =
+            env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        // Another: BENCH_BOT_ENV=K=V,K=V, e.g. heaptrack's LD_PRELOAD and DUMP_HEAPTRACK_OUTPUT.
+        if let Ok(extra) = std::env::var("BENCH_BOT_ENV") {
+            env.extend(extra.split(',').filter_map(|kv| {
+                let (k, v) = kv.split_once('=')?;
+                Some((k.to_owned(), v.to_owned()))
+            }));
+        }
+        env
     }
 
     /// Ticket rows, and how many of them have a channel.
@@ -349,11 +378,29 @@ struct Bot {
 
 impl Bot {
     fn spawn(dir: &Path, env: &[(String, String)], output_name: &str) -> Result<Bot, String> {
+        Bot::spawn_program(
+            Path::new(env!("CARGO_BIN_EXE_bot")),
+            &[],
+            dir,
+            env,
+            output_name,
+        )
+    }
+
+    /// Any program as the bot (the Python bot's model), with only `env` and PATH.
+    fn spawn_program(
+        program: &Path,
+        args: &[&Path],
+        dir: &Path,
+        env: &[(String, String)],
+        output_name: &str,
+    ) -> Result<Bot, String> {
         let output = dir.join(output_name);
         let file = std::fs::File::create(&output).map_err(|e| format!("output file: {e}"))?;
         let err = file.try_clone().map_err(|e| format!("output file: {e}"))?;
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bot"));
-        cmd.current_dir(dir)
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .current_dir(dir)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -363,7 +410,7 @@ impl Bot {
             .kill_on_drop(true);
         let child = cmd
             .spawn()
-            .map_err(|e| format!("cannot start the bot: {e}"))?;
+            .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
         let pid = child.id().ok_or("the bot has no pid")?;
         Ok(Bot { child, pid, output })
     }
@@ -527,17 +574,30 @@ fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
 }
 
-/// (VmRSS, VmHWM) in KiB.
-fn memory_kib(pid: u32) -> (Option<u64>, Option<u64>) {
+/// Fields of `/proc/<pid>/status` in KiB (`VmRSS:` …), `None` where missing.
+fn status_kib<const N: usize>(pid: u32, names: [&str; N]) -> [Option<u64>; N] {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
+    names.map(|name| {
         status
             .lines()
             .find_map(|l| l.strip_prefix(name))
             .and_then(|v| v.split_whitespace().next())
             .and_then(|v| v.parse().ok())
-    };
-    (field("VmRSS:"), field("VmHWM:"))
+    })
+}
+
+/// (VmRSS, VmHWM) in KiB.
+fn memory_kib(pid: u32) -> (Option<u64>, Option<u64>) {
+    let [rss, hwm] = status_kib(pid, ["VmRSS:", "VmHWM:"]);
+    (rss, hwm)
+}
+
+/// What the resident memory is: the heap and stacks (anonymous), mapped files (SQLite's map of
+/// the database), shared memory (SQLite's WAL index).
+fn rss_parts(pid: u32) -> String {
+    status_kib(pid, ["RssAnon:", "RssFile:", "RssShmem:"])
+        .map(kib)
+        .join(" / ")
 }
 
 /// The 1-, 5- and 15-minute load averages.
@@ -568,13 +628,15 @@ struct Started {
 async fn start_bot(db: &Db, run: usize) -> Result<Started, String> {
     // Discord's 500 channels a guild would stop a burst of 1,000 half-way: raised here (the
     // 50 a category stays, so the overflow categories are part of what is measured).
-    let fake = Arc::new(
-        FakeDiscord::start(Config {
-            guild_channel_limit: usize::MAX,
-            ..Config::default()
-        })
-        .await,
-    );
+    let config = Config {
+        guild_channel_limit: usize::MAX,
+        ..Config::default()
+    };
+    start_bot_on(db, run, config).await
+}
+
+async fn start_bot_on(db: &Db, run: usize, config: Config) -> Result<Started, String> {
+    let fake = Arc::new(FakeDiscord::start(config).await);
     let env = db.env(&fake.http_url());
     let spawned = Instant::now();
     let mut bot = Bot::spawn(db.dir.path(), &env, &format!("bot-start{run}.out"))?;
@@ -667,6 +729,14 @@ fn route_of(r: &RecordedRequest) -> String {
     format!("{} {}", r.method, norm.join("/"))
 }
 
+/// Whether a message body is the open button's answer with the ticket's link (ours, or the
+/// Python bot's "Ticket created: #channel").
+fn has_link(message: &serde_json::Value) -> bool {
+    message["content"]
+        .as_str()
+        .is_some_and(|c| c.contains("Your ticket is open") || c.starts_with("Ticket created"))
+}
+
 impl Obs {
     fn scan(&mut self, st: &State) {
         let now = Instant::now();
@@ -696,14 +766,17 @@ impl Obs {
                     if let Ok(id) = id.parse() {
                         let kind = r.body["type"].as_u64().unwrap_or(0);
                         self.callbacks.entry(id).or_insert((now, kind));
+                        // Answered at once (type 4): the answer is the reply.
+                        if kind == 4 {
+                            self.followups
+                                .entry(id)
+                                .or_insert((now, has_link(&r.body["data"])));
+                        }
                     }
                 }
                 ["webhooks", _app, token] => {
                     if let Some(id) = interaction_of_token(token) {
-                        let linked = r.body["content"]
-                            .as_str()
-                            .is_some_and(|c| c.contains("Your ticket is open"));
-                        self.followups.entry(id).or_insert((now, linked));
+                        self.followups.entry(id).or_insert((now, has_link(&r.body)));
                     }
                 }
                 ["guilds", _, "channels"] => {
@@ -788,9 +861,9 @@ struct Burst {
     wall: Duration,
     /// first send → last send
     send_span: Duration,
-    /// defer → channel created (create_ticket in the DB + the channel request); channel →
-    /// welcome (set_channel in the DB + the message); welcome → audit message; audit →
-    /// follow-up
+    /// click → channel created (create_ticket in the DB + the channel request); channel → the
+    /// user's link (set_channel in the DB + the answer); channel → welcome message; channel →
+    /// audit message (the last two run after the link, beside other tickets)
     steps: [Vec<Duration>; 4],
     routes: HashMap<String, (usize, usize)>,
     failures: Vec<String>,
@@ -902,15 +975,15 @@ async fn burst(
             }
             None => b.no_reply += 1,
         }
-        let chain = [
-            cb.map(|c| c.0),
-            o.channel.get(user).copied(),
-            o.welcome.get(user).copied(),
-            o.audit.get(user).copied(),
-            o.followups.get(id).map(|f| f.0),
+        let channel = o.channel.get(user).copied();
+        let steps = [
+            (Some(*at), channel),
+            (channel, o.followups.get(id).map(|f| f.0)),
+            (channel, o.welcome.get(user).copied()),
+            (channel, o.audit.get(user).copied()),
         ];
-        for (k, w) in chain.windows(2).enumerate() {
-            if let [Some(a), Some(z)] = w {
+        for (k, step) in steps.iter().enumerate() {
+            if let (Some(a), Some(z)) = step {
                 b.steps[k].push(z.saturating_duration_since(*a));
             }
         }
@@ -931,11 +1004,16 @@ struct Report {
     /// after the first burst and at the end: (fake ticket channels, rows, rows with a channel)
     check_first: (usize, i64, i64),
     check_all: (usize, i64, i64),
+    /// `/ticket info`, one at a time: after the first burst, at the end
+    info_first: Vec<Duration>,
+    info_all: Vec<Duration>,
     rss_after: Option<u64>,
     idle: IdleUse,
     /// open fds: idle after start, after the first burst, at the end
     fds: (usize, usize, usize),
     rss_after_idle: Option<u64>,
+    /// anonymous / file / shared, after the tickets
+    rss_parts_after: String,
     hwm_after: Option<u64>,
     size: String,
     warnings: Vec<String>,
@@ -946,6 +1024,72 @@ struct Report {
     members_added: Duration,
     load_start: String,
     load_end: String,
+}
+
+/// `/ticket info` by staff in ticket channels, one at a time: send → the answer with its
+/// embed (a deferred answer counts when its follow-up arrives).
+async fn info_latency(fake: &FakeDiscord, count: usize) -> Result<Vec<Duration>, String> {
+    let channels: Vec<u64> = fake.with_state(|st| {
+        st.channels
+            .values()
+            .filter(|c| c.parent_id == Some(ids::OPEN_CATEGORY) && c.name.starts_with("ticket-"))
+            .map(|c| c.id)
+            .take(count)
+            .collect()
+    });
+    if channels.is_empty() {
+        return Err("no ticket channel to ask /ticket info in".into());
+    }
+    let staff = fake.user(ids::STAFF);
+    let roles = fake.member_roles(ids::STAFF);
+    let mut took = Vec::with_capacity(count);
+    for i in 0..count {
+        let channel = channels[i % channels.len()];
+        let t = Instant::now();
+        let id = fake.send_slash_command(&staff, &roles, channel, "ticket", Some("info"), &[]);
+        let reply = fake
+            .wait_for_reply(id, Duration::from_secs(10))
+            .await
+            .map_err(|e| format!("/ticket info: {e}"))?;
+        took.push(t.elapsed());
+        if reply.embeds.is_empty() {
+            return Err(format!(
+                "/ticket info answered without its embed: {}",
+                reply.content
+            ));
+        }
+    }
+    Ok(took)
+}
+
+/// The panel, as staff would post it with `/ticket setup`; returns its message id.
+async fn post_panel(fake: &FakeDiscord, bot: &Bot) -> Result<u64, String> {
+    let staff = fake.user(ids::STAFF);
+    let setup = fake.send_slash_command(
+        &staff,
+        &fake.member_roles(ids::STAFF),
+        ids::PANEL_CHANNEL,
+        "ticket",
+        Some("setup"),
+        &[],
+    );
+    fake.wait_for_reply(setup, Duration::from_secs(30))
+        .await
+        .map_err(|e| format!("/ticket setup: {e}\n{}", bot.output_tail(30)))?;
+    Ok(fake
+        .messages(ids::PANEL_CHANNEL)
+        .into_iter()
+        .find(|m| m.custom_ids().iter().any(|c| c == OPEN_BUTTON))
+        .ok_or("the panel message with the open button was not posted")?
+        .id)
+}
+
+/// Every member who will click (`USER_BASE + i`).
+fn add_members(fake: &FakeDiscord, n: usize) {
+    for i in 0..n {
+        let user = FakeUser::new(USER_BASE + i as u64, &format!("bench{i}"));
+        fake.add_member(&user, &[ids::MEMBER_ROLE]);
+    }
 }
 
 fn ticket_channels(fake: &FakeDiscord) -> usize {
@@ -1006,32 +1150,9 @@ async fn run_on(db: &Db, args: &Args) -> Result<Report, String> {
         hwm_idle
     );
 
-    // The panel, as staff would post it.
-    let staff = fake.user(ids::STAFF);
-    let setup = fake.send_slash_command(
-        &staff,
-        &fake.member_roles(ids::STAFF),
-        ids::PANEL_CHANNEL,
-        "ticket",
-        Some("setup"),
-        &[],
-    );
-    fake.wait_for_reply(setup, Duration::from_secs(30))
-        .await
-        .map_err(|e| format!("/ticket setup: {e}\n{}", bot.output_tail(30)))?;
-    let panel = fake
-        .messages(ids::PANEL_CHANNEL)
-        .into_iter()
-        .find(|m| m.custom_ids().iter().any(|c| c == OPEN_BUTTON))
-        .ok_or("the panel message with the open button was not posted")?
-        .id;
-
-    // Every member who will click.
+    let panel = post_panel(&fake, &bot).await?;
     let t = Instant::now();
-    for i in 0..args.tickets {
-        let user = FakeUser::new(USER_BASE + i as u64, &format!("bench{i}"));
-        fake.add_member(&user, &[ids::MEMBER_ROLE]);
-    }
+    add_members(&fake, args.tickets);
     let members_added = t.elapsed();
 
     let mut fds = (open_fds(bot.pid), 0, 0);
@@ -1041,6 +1162,7 @@ async fn run_on(db: &Db, args: &Args) -> Result<Report, String> {
     };
     let mut bursts = Vec::new();
     let mut check_first = (0, 0, 0);
+    let mut info_first = Vec::new();
     let mut rss_after = None;
     let mut first = 0;
     while first < args.tickets {
@@ -1071,11 +1193,18 @@ async fn run_on(db: &Db, args: &Args) -> Result<Report, String> {
         if bursts.is_empty() {
             let (rows, with_channel) = db.count_tickets().await?;
             check_first = (ticket_channels(&fake), rows, with_channel);
+            info_first = info_latency(&fake, INFO_ASKS).await?;
+            eprintln!(
+                "[{}] /ticket info after the first burst: p50/p99/max {} ms",
+                backend.name(),
+                spread(&mut info_first.clone())
+            );
         }
         bursts.push(b);
     }
     tokio::time::sleep(IDLE).await;
     let (rss_after_idle, hwm_after) = memory_kib(bot.pid);
+    let rss_parts_after = rss_parts(bot.pid);
     let idle = watch_idle(&bot, db_pid.as_deref(), args.idle_secs).await;
     eprintln!(
         "[{}] idle {} s with {} tickets: bot CPU {:.2} s, busiest second {:.0}%, {} busy seconds; VmRSS {:?} KiB",
@@ -1088,6 +1217,7 @@ async fn run_on(db: &Db, args: &Args) -> Result<Report, String> {
         idle.rss
     );
     fds.2 = open_fds(bot.pid);
+    let info_all = info_latency(&fake, INFO_ASKS).await?;
     let (rows, with_channel) = db.count_tickets().await?;
     let check_all = (ticket_channels(&fake), rows, with_channel);
     let size = db.size().await;
@@ -1124,10 +1254,13 @@ async fn run_on(db: &Db, args: &Args) -> Result<Report, String> {
         bursts,
         check_first,
         check_all,
+        info_first,
+        info_all,
         rss_after,
         idle,
         fds,
         rss_after_idle,
+        rss_parts_after,
         hwm_after,
         size,
         warnings,
@@ -1273,10 +1406,10 @@ fn report(args: &Args, reports: &[Report]) {
         })
     });
     row(
-        &format!("burst of {n}: click → follow-up p50/p99/max (ms)"),
+        &format!("burst of {n}: click → the ticket link p50/p99/max (ms)"),
         &|r| first_burst(r).map_or("-".into(), |b| spread(&mut b.reply.clone())),
     );
-    row("  follow-ups with the ticket link", &|r| {
+    row("  answers with the ticket link", &|r| {
         first_burst(r).map_or("-".into(), |b| format!("{} / {}", b.linked, b.n))
     });
     row(
@@ -1290,6 +1423,12 @@ fn report(args: &Args, reports: &[Report]) {
     row("  clicks sent in (ms)", &|r| {
         first_burst(r).map_or("-".into(), |b| ms(b.send_span))
     });
+    row(
+        &format!(
+            "/ticket info ×{INFO_ASKS}, one at a time, after it: send → answer p50/p99/max (ms)"
+        ),
+        &|r| spread(&mut r.info_first.clone()),
+    );
     row("  ticket channels / rows / rows with channel", &|r| {
         format!(
             "{} / {} / {}",
@@ -1304,10 +1443,10 @@ fn report(args: &Args, reports: &[Report]) {
         first_burst(r).map_or("-".into(), |b| format!("{:.0}", b.cpu.machine_busy))
     });
     let steps = [
-        "  step: defer → channel created (DB insert + POST channel)",
-        "  step: channel → welcome posted (DB update + POST message)",
-        "  step: welcome → audit posted (POST log message)",
-        "  step: audit → follow-up (POST webhook)",
+        "  step: click → channel created (DB insert + POST channel)",
+        "  step: channel → link (DB update + the answer)",
+        "  step: channel → welcome posted (POST message, after the link)",
+        "  step: channel → audit posted (POST log message, after the link)",
     ];
     for (k, name) in steps.iter().enumerate() {
         row(&format!("{name} p50/p99/max (ms)"), &|r| {
@@ -1323,18 +1462,18 @@ fn report(args: &Args, reports: &[Report]) {
             .last()
             .map_or("-".into(), |b| spread(&mut b.ack.clone()))
     });
-    row("  click → follow-up p50/p99/max (ms)", &|r| {
+    row("  click → the ticket link p50/p99/max (ms)", &|r| {
         r.bursts
             .last()
             .map_or("-".into(), |b| spread(&mut b.reply.clone()))
     });
-    row("  step: defer → channel created p50 (ms)", &|r| {
+    row("  step: click → channel created p50 (ms)", &|r| {
         r.bursts.last().map_or("-".into(), |b| {
             let mut v = b.steps[0].clone();
             ms(median(&mut v))
         })
     });
-    row("  step: channel → welcome posted p50 (ms)", &|r| {
+    row("  step: channel → link p50 (ms)", &|r| {
         r.bursts.last().map_or("-".into(), |b| {
             let mut v = b.steps[1].clone();
             ms(median(&mut v))
@@ -1354,7 +1493,11 @@ fn report(args: &Args, reports: &[Report]) {
         ),
         &|r| format!("{} / {} / {}", r.check_all.0, r.check_all.1, r.check_all.2),
     );
-    row("  follow-ups with link, all bursts", &|r| {
+    row(
+        &format!("  /ticket info ×{INFO_ASKS} then, one at a time: p50/p99/max (ms)"),
+        &|r| spread(&mut r.info_all.clone()),
+    );
+    row("  answers with the link, all bursts", &|r| {
         let linked: usize = r.bursts.iter().map(|b| b.linked).sum();
         let n: usize = r.bursts.iter().map(|b| b.n).sum();
         format!("{linked} / {n}")
@@ -1364,6 +1507,10 @@ fn report(args: &Args, reports: &[Report]) {
         &|r| kib(r.rss_after),
     );
     row("VmRSS after 3 s idle", &|r| kib(r.rss_after_idle));
+    row(
+        "  of which anonymous / mapped files / shared memory",
+        &|r| r.rss_parts_after.clone(),
+    );
     row("VmHWM (peak)", &|r| kib(r.hwm_after));
     row(
         &format!(
@@ -1501,6 +1648,13 @@ fn main() {
         .expect("cannot start the async runtime");
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         eprintln!("load average at the start: {}", load.trim());
+    }
+    if let Some(python) = &args.python_bot {
+        if let Err(e) = runtime.block_on(python::compare(python, args.burst)) {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+        return;
     }
     let mut reports = Vec::new();
     for &backend in &args.backends {
