@@ -38,6 +38,8 @@ pub struct Data {
     pub placing: std::sync::Mutex<std::collections::HashMap<u64, Arc<tokio::sync::Semaphore>>>,
     stopping: AtomicBool,
     in_flight: AtomicUsize,
+    /// Units of work begun since the start (`memory` trims after new work).
+    begun: AtomicUsize,
     idle: Notify,
 }
 
@@ -61,6 +63,7 @@ impl Data {
             placing: Default::default(),
             stopping: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
+            begun: AtomicUsize::new(0),
             idle: Notify::new(),
         }
     }
@@ -68,6 +71,7 @@ impl Data {
     /// Marks one unit of work as running; `None` once shutdown has begun (no new work).
     pub fn begin_work(self: &Arc<Self>) -> Option<WorkGuard> {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.begun.fetch_add(1, Ordering::Relaxed);
         if self.stopping.load(Ordering::SeqCst) {
             self.end_work();
             return None;
@@ -79,6 +83,11 @@ impl Data {
         if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.idle.notify_waiters();
         }
+    }
+
+    /// Units of work begun since the start.
+    pub fn work_begun(&self) -> usize {
+        self.begun.load(Ordering::Relaxed)
     }
 
     /// Refuses new work from now on and waits for what is running to finish.

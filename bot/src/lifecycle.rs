@@ -242,6 +242,8 @@ pub async fn run(client: &mut serenity::Client, data: Arc<Data>) -> Result<()> {
     let archiver = supervise("archive", move || {
         crate::archive::run_loop(h.clone(), c.clone(), d.clone())
     });
+    let d = data.clone();
+    let memory = supervise("memory", move || crate::memory::trim_loop(d.clone()));
     let plan = data.settings.shards;
     tracing::info!("starting {plan}");
     let connect = async {
@@ -269,6 +271,7 @@ pub async fn run(client: &mut serenity::Client, data: Arc<Data>) -> Result<()> {
     channel_work.abort();
     repair.abort();
     archiver.abort();
+    memory.abort();
     data.store.remove_heartbeat(&data.instance_id).await.ok();
     data.store.close().await;
     tracing::info!("stopped");

@@ -15,6 +15,7 @@ mod embeds;
 mod events;
 mod lifecycle;
 mod logging;
+mod memory;
 mod reconcile;
 mod service;
 mod sync;

@@ -1012,7 +1012,8 @@ struct Report {
     /// open fds: idle after start, after the first burst, at the end
     fds: (usize, usize, usize),
     rss_after_idle: Option<u64>,
-    /// anonymous / file / shared, after the tickets
+    /// anonymous / file / shared: idle after start, after the tickets
+    rss_parts_idle: String,
     rss_parts_after: String,
     hwm_after: Option<u64>,
     size: String,
@@ -1143,6 +1144,7 @@ async fn run_on(db: &Db, args: &Args) -> Result<Report, String> {
 
     tokio::time::sleep(IDLE).await;
     let (rss_idle, hwm_idle) = memory_kib(bot.pid);
+    let rss_parts_idle = rss_parts(bot.pid);
     eprintln!(
         "[{}] idle: VmRSS {:?} KiB, VmHWM {:?} KiB",
         backend.name(),
@@ -1260,6 +1262,7 @@ async fn run_on(db: &Db, args: &Args) -> Result<Report, String> {
         idle,
         fds,
         rss_after_idle,
+        rss_parts_idle,
         rss_parts_after,
         hwm_after,
         size,
@@ -1385,6 +1388,10 @@ fn report(args: &Args, reports: &[Report]) {
     });
     row("VmRSS idle, 3 s after start", &|r| kib(r.rss_idle));
     row("  VmHWM then", &|r| kib(r.hwm_idle));
+    row(
+        "  of which anonymous / mapped files / shared memory",
+        &|r| r.rss_parts_idle.clone(),
+    );
     let n = args.burst;
     row(
         &format!("burst of {n}: click → callback p50/p99/max (ms)"),
