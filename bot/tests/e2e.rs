@@ -2185,3 +2185,56 @@ async fn the_python_bots_env_and_sqlite_database_work_as_they_are() {
     }
     e.finish().await;
 }
+
+// ----- answering within Discord's 3 s -----
+
+/// The callbacks and follow-ups an interaction received, once it has its reply.
+async fn answers(e: &E2e, id: u64) -> (Vec<u8>, usize, String) {
+    let text = e.reply_text(id).await;
+    let i = e.fake.interaction(id).expect("the interaction");
+    (
+        i.callbacks.iter().map(|c| c.kind).collect(),
+        i.followup_ids.len(),
+        text,
+    )
+}
+
+/// Quick work gets one response with the answer (no "thinking…" and follow-up: a round trip
+/// less); work still running after the bot's 1 s budget is acknowledged first and answered by
+/// a follow-up, before Discord's 3 s run out (fakecord refuses a late acknowledgement).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_work_is_answered_at_once_slow_work_is_acknowledged_first() {
+    let config = Config {
+        interaction_ack_deadline: Some(Duration::from_secs(3)),
+        ..Config::default()
+    };
+    let e = E2e::start_with(Backend::Sqlite, config, &[]).await;
+    let panel = e.post_panel().await;
+
+    let quick = e.click(ids::ALICE, ids::PANEL_CHANNEL, panel, OPEN_BUTTON);
+    let (callbacks, followups, text) = answers(&e, quick).await;
+    assert_eq!(callbacks, [4], "one response with the answer: {text}");
+    assert_eq!(followups, 0);
+    assert!(text.starts_with("Your ticket is open: <#"), "{text}");
+    let channel = channel_mention(&text).expect("the channel");
+
+    let info = e.slash(ids::STAFF, channel, "info", &[]);
+    let (callbacks, followups, _) = answers(&e, info).await;
+    assert_eq!((callbacks, followups), (vec![4], 0));
+    let m = e.reply(info).await;
+    assert!(!m.embeds.is_empty(), "the ticket's details: {m:?}");
+
+    // Discord takes 1.8 s to create the next channel.
+    e.fake.fail_next(
+        "POST /guilds/*/channels",
+        FaultKind::Delay(Duration::from_millis(1800)),
+    );
+    let slow = e.click(ids::BOB, ids::PANEL_CHANNEL, panel, OPEN_BUTTON);
+    let (callbacks, followups, text) = answers(&e, slow).await;
+    assert_eq!(callbacks, [5], "acknowledged (deferred), then followed up");
+    assert_eq!(followups, 1);
+    assert!(text.starts_with("Your ticket is open: <#"), "{text}");
+    let ack = e.fake.interaction(slow).expect("the interaction").callbacks[0].clone();
+    assert_eq!(ack.flags & 64, 64, "the acknowledgement is ephemeral");
+    e.finish().await;
+}
