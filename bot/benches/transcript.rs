@@ -29,19 +29,21 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fakecord::{ids, Config, FakeDiscord, OptionValue, RecordedRequest, State, UserMessage};
+use fakecord::{ids, Config, FakeDiscord, OptionValue, RecordedRequest, UserMessage};
 use serde_json::{json, Value};
 use ticketbot_common::config::DbConfig;
 use ticketbot_common::{Ticket, TicketStore};
 use ticketbot_transcript as tr;
-use tokio::process::{Child, Command};
 
-/// Shaped like a real token (`a.b.c`); the fake does not check it.
-const TOKEN: &str = "MTIxMDAwMDAwMDAwMDAwMDAx.GxBnCh.bench-token-not-a-secret";
+#[path = "shared/mod.rs"]
+mod shared;
+
+use shared::{cpu_secs, kib, loadavg, memory_kib, ms, print_table, registered, Bot};
+
 const OPEN_BUTTON: &str = "ticketbot:open";
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -98,86 +100,18 @@ fn parse_args() -> Result<Args, String> {
 
 // ----- the bot process -----
 
-struct Bot {
-    child: Child,
-    pid: u32,
-    output: PathBuf,
-}
-
-impl Bot {
-    fn spawn(dir: &Path, env: &[(String, String)]) -> Result<Bot, String> {
-        let output = dir.join("bot.out");
-        let file = std::fs::File::create(&output).map_err(|e| format!("output file: {e}"))?;
-        let err = file.try_clone().map_err(|e| format!("output file: {e}"))?;
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bot"));
-        cmd.current_dir(dir)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::null())
-            .stdout(file)
-            .stderr(err)
-            .kill_on_drop(true);
-        let child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot start the bot: {e}"))?;
-        let pid = child.id().ok_or("the bot has no pid")?;
-        Ok(Bot { child, pid, output })
-    }
-
-    fn output(&self) -> String {
-        std::fs::read(&self.output)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
-    }
-
-    fn output_tail(&self, lines: usize) -> String {
-        let text = self.output();
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
-    }
-
-    /// SIGTERM, then SIGKILL after 15 s.
-    async fn stop(&mut self) -> Option<ExitStatus> {
-        // SAFETY: kill(2) on the pid of our own child, which has not been reaped yet.
-        unsafe {
-            libc::kill(self.pid as libc::pid_t, libc::SIGTERM);
-        }
-        match tokio::time::timeout(Duration::from_secs(15), self.child.wait()).await {
-            Ok(s) => s.ok(),
-            Err(_) => {
-                let _ = self.child.start_kill();
-                self.child.wait().await.ok()
-            }
-        }
-    }
-}
-
 fn bot_env(dir: &Path, fake: &FakeDiscord) -> Vec<(String, String)> {
-    let mut env: Vec<(&str, String)> = vec![
-        ("BOT_TOKEN", TOKEN.into()),
-        ("GUILD_ID", ids::GUILD.to_string()),
-        ("SUPPORT_ROLE_ID", ids::SUPPORT_ROLE.to_string()),
-        ("OPEN_TICKETS_CATEGORY_ID", ids::OPEN_CATEGORY.to_string()),
-        (
-            "CLOSED_TICKETS_CATEGORY_ID",
-            ids::CLOSED_CATEGORY.to_string(),
-        ),
-        ("LOG_CHANNEL_ID", ids::LOG_CHANNEL.to_string()),
-        (
-            "LOG_FILE",
-            dir.join("logs").join("bot.log").display().to_string(),
-        ),
-        ("DISCORD_API_BASE", fake.http_url()),
-        ("DISCORD_CDN_BASE", fake.http_url()),
-        ("ARCHIVE_CLOSED_AFTER", "0".into()),
-        ("DB_TYPE", "sqlite".into()),
-        ("SQLITE_PATH", sqlite_path(dir).display().to_string()),
-    ];
-    if let Ok(filter) = std::env::var("BENCH_BOT_RUST_LOG") {
-        env.push(("RUST_LOG", filter));
-    }
-    env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    let mut env = shared::bot_env(dir, &fake.http_url());
+    env.extend(
+        [
+            ("DISCORD_CDN_BASE", fake.http_url()),
+            ("ARCHIVE_CLOSED_AFTER", "0".into()),
+            ("DB_TYPE", "sqlite".into()),
+            ("SQLITE_PATH", sqlite_path(dir).display().to_string()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+    env
 }
 
 fn sqlite_path(dir: &Path) -> PathBuf {
@@ -186,40 +120,9 @@ fn sqlite_path(dir: &Path) -> PathBuf {
 
 // ----- /proc -----
 
-/// (VmRSS, VmHWM) in KiB.
-fn memory_kib(pid: u32) -> (Option<u64>, Option<u64>) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
 /// Resets VmHWM to the current VmRSS (`5` to `/proc/<pid>/clear_refs`, Linux ≥ 4.0).
 fn reset_peak(pid: u32) -> bool {
     std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
-}
-
-/// CPU time (user + system) a process has used, in seconds.
-fn cpu_secs(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // After the command: state is field 3; utime and stime are fields 14 and 15.
-    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    Some(ticks as f64 / if hz > 0 { hz as f64 } else { 100.0 })
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
 }
 
 // ----- content -----
@@ -297,15 +200,6 @@ fn channel_mention(text: &str) -> Option<u64> {
     let start = text.find("<#")? + 2;
     let end = text[start..].find('>')? + start;
     text[start..end].parse().ok()
-}
-
-fn registered(st: &State) -> bool {
-    st.requests.iter().any(|r| {
-        r.method == "PUT"
-            && (200..300).contains(&r.status)
-            && r.path.starts_with("/applications/")
-            && r.path.ends_with("/commands")
-    })
 }
 
 async fn open_ticket(
@@ -585,7 +479,7 @@ async fn run(args: &Args) -> Result<Report, String> {
         .tempdir()
         .map_err(|e| format!("temp dir: {e}"))?;
     let fake = Arc::new(FakeDiscord::start(Config::default()).await);
-    let mut bot = Bot::spawn(dir.path(), &bot_env(dir.path(), &fake))?;
+    let mut bot = Bot::spawn(dir.path(), &bot_env(dir.path(), &fake), "bot.out")?;
     let ready = fake.wait_until(registered, READY_TIMEOUT);
     tokio::select! {
         r = ready => r.map_err(|e| format!("the bot did not register /ticket: {e}\n{}", bot.output_tail(40)))?,
@@ -654,7 +548,7 @@ async fn run(args: &Args) -> Result<Report, String> {
 
     let load_end = loadavg();
     store.close().await;
-    let exit = bot.stop().await;
+    let (_, exit) = bot.stop().await;
     let text = bot.output();
     let noisy: Vec<&str> = text
         .lines()
@@ -679,23 +573,8 @@ async fn run(args: &Args) -> Result<Report, String> {
 
 // ----- output -----
 
-fn ms(d: Duration) -> String {
-    let v = d.as_secs_f64() * 1000.0;
-    if v < 10.0 {
-        format!("{v:.2}")
-    } else if v < 100.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.0}")
-    }
-}
-
 fn opt_ms(d: Option<Duration>) -> String {
     d.map_or_else(|| "-".into(), ms)
-}
-
-fn mib_kib(v: Option<u64>) -> String {
-    v.map_or_else(|| "?".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
 }
 
 fn mib(bytes: u64) -> String {
@@ -707,39 +586,6 @@ fn files(f: &(Vec<String>, u64)) -> String {
         "-".into()
     } else {
         format!("{} ({})", mib(f.1), f.0.join(", "))
-    }
-}
-
-fn print_table(title: &str, header: &[String], rows: &[Vec<String>]) {
-    let mut width = vec![0; header.len()];
-    for r in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
-        for (i, c) in r.iter().enumerate() {
-            width[i] = width[i].max(c.chars().count());
-        }
-    }
-    let line = |r: &[String]| {
-        let mut s = String::new();
-        for (i, c) in r.iter().enumerate() {
-            let pad = " ".repeat(width[i] - c.chars().count());
-            if i == 0 {
-                let _ = write!(s, "| {c}{pad} ");
-            } else {
-                let _ = write!(s, "| {pad}{c} ");
-            }
-        }
-        s.push('|');
-        s
-    };
-    let mut rule = String::new();
-    for w in &width {
-        let _ = write!(rule, "|{}", "-".repeat(w + 2));
-    }
-    rule.push('|');
-    println!("\n{title}\n");
-    println!("{}", line(header));
-    println!("{rule}");
-    for r in rows {
-        println!("{}", line(r));
     }
 }
 
@@ -825,18 +671,18 @@ fn report(args: &Args, r: &Report) {
     row("bot CPU during the command (s)", &|o| {
         format!("{:.2}", o.bot_cpu)
     });
-    row("bot VmRSS before", &|o| mib_kib(o.rss_before));
-    row("bot VmHWM before (since start)", &|o| mib_kib(o.hwm_before));
+    row("bot VmRSS before", &|o| kib(o.rss_before));
+    row("bot VmHWM before (since start)", &|o| kib(o.hwm_before));
     row("bot VmHWM during the command (peak)", &|o| {
-        let s = mib_kib(o.hwm_during);
+        let s = kib(o.hwm_during);
         if o.peak_reset {
             s
         } else {
             format!("{s} (peak not reset: since start)")
         }
     });
-    row("bot VmRSS right after the reply", &|o| mib_kib(o.rss_after));
-    row("bot VmRSS 2 s later", &|o| mib_kib(o.rss_settled));
+    row("bot VmRSS right after the reply", &|o| kib(o.rss_after));
+    row("bot VmRSS 2 s later", &|o| kib(o.rss_settled));
     row("stored transcript (compressed)", &|o| {
         o.stored
             .as_ref()
@@ -907,7 +753,7 @@ fn report(args: &Args, r: &Report) {
     );
     println!(
         "bot VmRSS 2 s after start: {}; images posted: {} in {} messages; filling a channel took {} ms",
-        mib_kib(r.rss_idle),
+        kib(r.rss_idle),
         mib(r.image_bytes),
         args.images,
         ms(r.fill)

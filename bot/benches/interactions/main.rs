@@ -43,18 +43,21 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use fakecord::{ids, Config, FakeDiscord, FakeUser, RecordedRequest, State};
-use tokio::process::{Child, Command};
 
 mod python;
+#[path = "../shared/mod.rs"]
+mod shared;
 
-/// Shaped like a real token (`a.b.c`); the fake does not check it.
-const TOKEN: &str = "MTIxMDAwMDAwMDAwMDAwMDAx.GxBnCh.bench-token-not-a-secret";
+use shared::{
+    cpu_secs, kib, loadavg, memory_kib, ms, print_table, registered, status_kib, Bot, TOKEN,
+};
+
 const MYSQL_DB: &str = "tb_botbench";
 const OPEN_BUTTON: &str = "ticketbot:open";
 /// Ids of the members who click (`USER_BASE + i`).
@@ -234,55 +237,23 @@ impl Db {
     }
 
     fn env(&self, api_base: &str) -> Vec<(String, String)> {
-        let mut env: Vec<(&str, String)> = vec![
-            ("BOT_TOKEN", TOKEN.into()),
-            ("GUILD_ID", ids::GUILD.to_string()),
-            ("SUPPORT_ROLE_ID", ids::SUPPORT_ROLE.to_string()),
-            ("OPEN_TICKETS_CATEGORY_ID", ids::OPEN_CATEGORY.to_string()),
-            (
-                "CLOSED_TICKETS_CATEGORY_ID",
-                ids::CLOSED_CATEGORY.to_string(),
-            ),
-            ("LOG_CHANNEL_ID", ids::LOG_CHANNEL.to_string()),
-            (
-                "LOG_FILE",
-                self.dir
-                    .path()
-                    .join("logs")
-                    .join("bot.log")
-                    .display()
-                    .to_string(),
-            ),
-            ("DISCORD_API_BASE", api_base.to_owned()),
-        ];
+        let mut env = shared::bot_env(self.dir.path(), api_base);
+        let mut set = |k: &str, v: String| env.push((k.to_owned(), v));
         match self.backend {
             Backend::Sqlite => {
-                env.push(("DB_TYPE", "sqlite".into()));
-                env.push(("SQLITE_PATH", self.sqlite_path().display().to_string()));
+                set("DB_TYPE", "sqlite".into());
+                set("SQLITE_PATH", self.sqlite_path().display().to_string());
             }
             Backend::Mysql => {
                 let s = mysql_server();
-                env.push(("DB_TYPE", "mysql".into()));
-                env.push(("MYSQL_HOST", s.host));
-                env.push(("MYSQL_PORT", s.port.to_string()));
-                env.push(("MYSQL_USER", s.user));
+                set("DB_TYPE", "mysql".into());
+                set("MYSQL_HOST", s.host);
+                set("MYSQL_PORT", s.port.to_string());
+                set("MYSQL_USER", s.user);
                 // Set but empty means no password.
-                env.push(("MYSQL_PASSWORD", s.password));
-                env.push(("MYSQL_DATABASE", MYSQL_DB.into()));
+                set("MYSQL_PASSWORD", s.password);
+                set("MYSQL_DATABASE", MYSQL_DB.into());
             }
-        }
-        // A diagnosis: e.g. BENCH_BOT_RUST_LOG=info,sqlx::query=debug times every statement.
-        if let Ok(filter) = std::env::var("BENCH_BOT_RUST_LOG") {
-            env.push(("RUST_LOG", filter));
-        }
-        let mut env: Vec<(String, String)> =
-            env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        // Another: BENCH_BOT_ENV=K=V,K=V, e.g. heaptrack's LD_PRELOAD and DUMP_HEAPTRACK_OUTPUT.
-        if let Ok(extra) = std::env::var("BENCH_BOT_ENV") {
-            env.extend(extra.split(',').filter_map(|kv| {
-                let (k, v) = kv.split_once('=')?;
-                Some((k.to_owned(), v.to_owned()))
-            }));
         }
         env
     }
@@ -370,89 +341,6 @@ fn mib(bytes: u64) -> String {
 
 // ----- the bot process -----
 
-struct Bot {
-    child: Child,
-    pid: u32,
-    output: PathBuf,
-}
-
-impl Bot {
-    fn spawn(dir: &Path, env: &[(String, String)], output_name: &str) -> Result<Bot, String> {
-        Bot::spawn_program(
-            Path::new(env!("CARGO_BIN_EXE_bot")),
-            &[],
-            dir,
-            env,
-            output_name,
-        )
-    }
-
-    /// Any program as the bot (the Python bot's model), with only `env` and PATH.
-    fn spawn_program(
-        program: &Path,
-        args: &[&Path],
-        dir: &Path,
-        env: &[(String, String)],
-        output_name: &str,
-    ) -> Result<Bot, String> {
-        let output = dir.join(output_name);
-        let file = std::fs::File::create(&output).map_err(|e| format!("output file: {e}"))?;
-        let err = file.try_clone().map_err(|e| format!("output file: {e}"))?;
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .current_dir(dir)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::null())
-            .stdout(file)
-            .stderr(err)
-            .kill_on_drop(true);
-        let child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
-        let pid = child.id().ok_or("the bot has no pid")?;
-        Ok(Bot { child, pid, output })
-    }
-
-    fn output_tail(&self, lines: usize) -> String {
-        let text = std::fs::read(&self.output)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
-    }
-
-    /// SIGTERM, then SIGKILL after 15 s. Returns how long it took to exit.
-    async fn stop(&mut self) -> (Duration, Option<ExitStatus>) {
-        let t = Instant::now();
-        // SAFETY: kill(2) on the pid of our own child, which has not been reaped yet.
-        unsafe {
-            libc::kill(self.pid as libc::pid_t, libc::SIGTERM);
-        }
-        let status = match tokio::time::timeout(Duration::from_secs(15), self.child.wait()).await {
-            Ok(s) => s.ok(),
-            Err(_) => {
-                let _ = self.child.start_kill();
-                self.child.wait().await.ok()
-            }
-        };
-        (t.elapsed(), status)
-    }
-}
-
-/// CPU time (user + system) a process has used, in seconds.
-fn cpu_secs(pid: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // After the command: state is field 3; utime and stime are fields 14 and 15.
-    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    Some(ticks as f64 / if hz > 0 { hz as f64 } else { 100.0 })
-}
-
 /// (busy, total) jiffies of the whole machine.
 fn machine_jiffies() -> (u64, u64) {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
@@ -496,7 +384,7 @@ struct CpuSnap {
 fn cpu_snap(bot_pid: u32, db_pid: Option<&str>) -> CpuSnap {
     let (busy, total) = machine_jiffies();
     CpuSnap {
-        bot: cpu_secs(&bot_pid.to_string()).unwrap_or(0.0),
+        bot: cpu_secs(bot_pid).unwrap_or(0.0),
         bench: cpu_secs("self").unwrap_or(0.0),
         db: db_pid.and_then(cpu_secs),
         busy,
@@ -554,7 +442,7 @@ async fn watch_idle(bot: &Bot, db_pid: Option<&str>, secs: u64) -> IdleUse {
     tick.tick().await;
     for _ in 0..secs {
         tick.tick().await;
-        let now = cpu_secs(&bot.pid.to_string()).unwrap_or(prev);
+        let now = cpu_secs(bot.pid).unwrap_or(prev);
         let pct = (now - prev) * 100.0;
         u.peak_pct = u.peak_pct.max(pct);
         if pct > 10.0 {
@@ -574,47 +462,12 @@ fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
 }
 
-/// Fields of `/proc/<pid>/status` in KiB (`VmRSS:` …), `None` where missing.
-fn status_kib<const N: usize>(pid: u32, names: [&str; N]) -> [Option<u64>; N] {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    names.map(|name| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-    })
-}
-
-/// (VmRSS, VmHWM) in KiB.
-fn memory_kib(pid: u32) -> (Option<u64>, Option<u64>) {
-    let [rss, hwm] = status_kib(pid, ["VmRSS:", "VmHWM:"]);
-    (rss, hwm)
-}
-
 /// What the resident memory is: the heap and stacks (anonymous), mapped files (SQLite's map of
 /// the database), shared memory (SQLite's WAL index).
 fn rss_parts(pid: u32) -> String {
     status_kib(pid, ["RssAnon:", "RssFile:", "RssShmem:"])
         .map(kib)
         .join(" / ")
-}
-
-/// The 1-, 5- and 15-minute load averages.
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
-}
-
-fn registered(st: &State) -> bool {
-    st.requests.iter().any(|r| {
-        r.method == "PUT"
-            && (200..300).contains(&r.status)
-            && r.path.starts_with("/applications/")
-            && r.path.contains("/guilds/")
-            && r.path.ends_with("/commands")
-    })
 }
 
 struct Started {
@@ -815,17 +668,6 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
     }
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> String {
-    let v = d.as_secs_f64() * 1000.0;
-    if v < 10.0 {
-        format!("{v:.2}")
-    } else if v < 100.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.0}")
-    }
 }
 
 /// "p50 / p99 / max" in ms.
@@ -1303,47 +1145,6 @@ fn statement_times(log: &str) -> Vec<(String, Vec<Duration>)> {
 }
 
 // ----- output -----
-
-fn kib(v: Option<u64>) -> String {
-    v.map_or_else(|| "?".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
-}
-
-fn print_table(title: &str, header: &[String], rows: &[Vec<String>]) {
-    let cols = header.len();
-    let mut width = vec![0; cols];
-    for r in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
-        for (i, c) in r.iter().enumerate() {
-            width[i] = width[i].max(c.chars().count());
-        }
-    }
-    let line = |r: &[String]| {
-        let mut s = String::new();
-        for (i, c) in r.iter().enumerate() {
-            let pad = width[i] - c.chars().count();
-            if i == 0 {
-                let _ = write!(s, "| {c}{} ", " ".repeat(pad));
-            } else {
-                let _ = write!(s, "| {}{c} ", " ".repeat(pad));
-            }
-        }
-        s.push('|');
-        s
-    };
-    let rule: String = {
-        let mut s = String::new();
-        for w in &width {
-            let _ = write!(s, "|{}", "-".repeat(w + 2));
-        }
-        s.push('|');
-        s
-    };
-    println!("\n{title}\n");
-    println!("{}", line(header));
-    println!("{rule}");
-    for r in rows {
-        println!("{}", line(r));
-    }
-}
 
 fn first_burst(r: &Report) -> Option<&Burst> {
     r.bursts.first()
