@@ -2204,11 +2204,8 @@ async fn answers(e: &E2e, id: u64) -> (Vec<u8>, usize, String) {
 /// a follow-up, before Discord's 3 s run out (fakecord refuses a late acknowledgement).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quick_work_is_answered_at_once_slow_work_is_acknowledged_first() {
-    let config = Config {
-        interaction_ack_deadline: Some(Duration::from_secs(3)),
-        ..Config::default()
-    };
-    let e = E2e::start_with(Backend::Sqlite, config, &[]).await;
+    // The harness holds every test to Discord's 3 s (`with_discord_deadline`).
+    let e = E2e::start(Backend::Sqlite).await;
     let panel = e.post_panel().await;
 
     let quick = e.click(ids::ALICE, ids::PANEL_CHANNEL, panel, OPEN_BUTTON);
