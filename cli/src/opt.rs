@@ -207,6 +207,13 @@ pub struct StatsArgs {
     /// Only tickets opened (and events) at or after T.
     #[arg(long, value_name = "T")]
     pub since: Option<String>,
+    /// Only tickets opened (and events) before T.
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+    /// Also write the figures as one self-contained HTML page (charts inline, no script, no
+    /// network) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub json: JsonFlag,
 }

@@ -37,9 +37,11 @@ for_each_backend!(
     inspect_ambiguous_prefix,
     inspect_deleted_ticket,
     inspect_not_found_and_malformed,
+    inspect_imported_claim,
     force_close_and_idempotence,
     stats_values,
     stats_empty_database,
+    stats_html_report,
     status_and_bot_detection,
     usage_errors_exit_2,
     odd_input_never_panics,
@@ -449,6 +451,43 @@ fn lifecycle(db: &TestDb) -> (Ticket, chrono::DateTime<chrono::Utc>) {
             .unwrap()
     });
     (t, t0)
+}
+
+/// A claim taken over from the Python bot has no time: its time to claim is unknown, not 0s,
+/// and its history reads opened → claimed though both entries share the opening's instant.
+fn inspect_imported_claim(backend: Backend) {
+    let db = TestDb::new(backend);
+    let created = at("2025-03-01T08:00:00Z");
+    let mut t = ticket(Uuid::new_v4(), G, U1, created);
+    t.claimed_by = Some(S1);
+    db.import(std::slice::from_ref(&t));
+    // The claim's id sorts first: the order must come from the entries' meaning, not their ids.
+    let mut claim = event(&t, EventKind::Claimed, Some(S1), created);
+    claim.details = Some(ticketbot_common::ticket::CLAIM_TIME_UNKNOWN.into());
+    let opened = event(&t, EventKind::Opened, Some(U1), created);
+    let imported = event(&t, EventKind::Imported, None, created + secs(60));
+    db.import_events(&[claim, opened, imported]);
+
+    let v = db.run(&["inspect", &t.short_id(), "--json"]).ok().json();
+    assert_eq!(v["durations"]["time_to_claim_secs"], Value::Null, "{v}");
+    let kinds: Vec<&str> = v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["opened", "claimed", "imported"]);
+
+    let out = db.run(&["inspect", &t.short_id()]).ok();
+    let row = out
+        .table_rows()
+        .into_iter()
+        .find(|r| r.first().map(String::as_str) == Some("time to claim"))
+        .unwrap_or_else(|| panic!("no time to claim row\n{out}"));
+    assert_eq!(row[1], "unknown", "{out}");
+    // Nor does it count in the statistics' time to claim.
+    let v = db.run(&["stats", "--json"]).ok().json();
+    assert_eq!(v["time_to_claim"]["count"], 0, "{v}");
 }
 
 fn inspect_every_form(backend: Backend) {
@@ -883,30 +922,67 @@ fn seed_stats(db: &TestDb) {
     db.import_events(&events);
 }
 
+/// The figures `stats --json` had before the analytics were added: they must not change.
+const OLD_FIELDS: &[&str] = &["counts", "time_to_close", "staff", "per_day"];
+
+/// The object with only `keys`.
+fn only(v: serde_json::Value, keys: &[&str]) -> serde_json::Value {
+    let obj = v.as_object().expect("a JSON object");
+    serde_json::Value::Object(
+        keys.iter()
+            .filter_map(|k| obj.get(*k).map(|x| ((*k).to_owned(), x.clone())))
+            .collect(),
+    )
+}
+
+/// `key`'s value, and the object without it.
+fn without(mut v: serde_json::Value, key: &str) -> (serde_json::Value, serde_json::Value) {
+    let taken = v
+        .as_object_mut()
+        .and_then(|o| o.remove(key))
+        .unwrap_or_default();
+    (taken, v)
+}
+
 fn stats_values(backend: Backend) {
     let db = TestDb::new(backend);
     seed_stats(&db);
     let g = G.to_string();
 
     let v = db.run(&["stats", "--guild", &g, "--json"]).ok().json();
+    let (hours, v) = without(v, "busiest_hours");
     assert_eq!(
         v,
         json!({
             "counts": {"open": 3, "closed": 10},
+            // From the history: two openings; 3 + 4 staff closes, a system close, a forced one.
+            "activity": {"opened": 2, "closed": 9, "reopened": 0, "archived": 0},
+            "backlog": {"open": 3, "unclaimed": 3, "oldest_unclaimed_at": "2025-02-01T23:59:59.999999Z"},
+            // The claims are in the history only: no ticket holds a claim time.
+            "time_to_claim": {"count": 0, "median_secs": null, "p90_secs": null},
             "time_to_close": {"count": 10, "median_secs": 3000.25, "p90_secs": 5400.25},
+            "close_times": [5, 5, 0, 0, 0, 0],
             "staff": [
                 {"user_id": "900000000000000001", "claims": 3, "closes": 3},
                 {"user_id": "900000000000000002", "claims": 1, "closes": 4},
             ],
             "per_day": [
-                {"date": "2025-02-01", "opened": 4},
-                {"date": "2025-02-02", "opened": 5},
-                {"date": "2025-02-04", "opened": 4},
+                {"date": "2025-02-01", "opened": 4, "closed": 2},
+                {"date": "2025-02-02", "opened": 5, "closed": 4},
+                {"date": "2025-02-04", "opened": 4, "closed": 3},
             ],
         })
     );
+    let hours = hours.as_array().unwrap().clone();
+    let opened: u64 = hours.iter().map(|h| h["opened"].as_u64().unwrap()).sum();
+    assert_eq!(opened, 13, "every ticket in an hour of the week: {hours:?}");
+    // 2025-02-01 was a Saturday.
+    assert!(
+        hours.contains(&json!({"weekday": 5, "hour": 23, "opened": 1})),
+        "{hours:?}"
+    );
 
-    let v = db.run(&["stats", "--json"]).ok().json();
+    let v = only(db.run(&["stats", "--json"]).ok().json(), OLD_FIELDS);
     assert_eq!(
         v,
         json!({
@@ -917,19 +993,21 @@ fn stats_values(backend: Backend) {
                 {"user_id": "900000000000000002", "claims": 1, "closes": 4},
             ],
             "per_day": [
-                {"date": "2025-02-01", "opened": 5},
-                {"date": "2025-02-02", "opened": 5},
-                {"date": "2025-02-03", "opened": 1},
-                {"date": "2025-02-04", "opened": 4},
+                {"date": "2025-02-01", "opened": 5, "closed": 2},
+                {"date": "2025-02-02", "opened": 5, "closed": 4},
+                {"date": "2025-02-03", "opened": 1, "closed": 0},
+                {"date": "2025-02-04", "opened": 4, "closed": 3},
             ],
         })
     );
 
     // --since limits both the tickets and the events.
-    let v = db
-        .run(&["stats", "--guild", &g, "--since", "2025-02-02", "--json"])
-        .ok()
-        .json();
+    let v = only(
+        db.run(&["stats", "--guild", &g, "--since", "2025-02-02", "--json"])
+            .ok()
+            .json(),
+        OLD_FIELDS,
+    );
     assert_eq!(
         v,
         json!({
@@ -940,8 +1018,8 @@ fn stats_values(backend: Backend) {
                 {"user_id": "900000000000000002", "claims": 0, "closes": 4},
             ],
             "per_day": [
-                {"date": "2025-02-02", "opened": 5},
-                {"date": "2025-02-04", "opened": 4},
+                {"date": "2025-02-02", "opened": 5, "closed": 4},
+                {"date": "2025-02-04", "opened": 4, "closed": 3},
             ],
         })
     );
@@ -970,20 +1048,68 @@ fn stats_values(backend: Backend) {
         rows.contains(&vec!["900000000000000002".into(), "1".into(), "4".into()]),
         "{out}"
     );
-    let days: Vec<(String, String)> = rows
+    let days: Vec<(String, String, String)> = rows
         .iter()
-        .filter(|r| r.len() == 2 && r[0].starts_with("2025-"))
-        .map(|r| (r[0].clone(), r[1].clone()))
+        .filter(|r| r.len() == 3 && r[0].starts_with("2025-"))
+        .map(|r| (r[0].clone(), r[1].clone(), r[2].clone()))
         .collect();
     assert_eq!(
         days,
         [
-            ("2025-02-01".to_owned(), "4".to_owned()),
-            ("2025-02-02".to_owned(), "5".to_owned()),
-            ("2025-02-04".to_owned(), "4".to_owned()),
+            ("2025-02-01".into(), "4".into(), "2".into()),
+            ("2025-02-02".into(), "5".into(), "4".into()),
+            ("2025-02-04".into(), "4".into(), "3".into()),
         ],
         "{out}"
     );
+}
+
+/// `--html` writes the report beside the usual output; an unwritable path is a clear error.
+fn stats_html_report(backend: Backend) {
+    let db = TestDb::new(backend);
+    seed_stats(&db);
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let out = db
+        .run(&[
+            "stats",
+            "--guild",
+            &G.to_string(),
+            "--html",
+            page.to_str().unwrap(),
+        ])
+        .ok();
+    assert!(
+        out.stdout.contains("tickets: 13 (3 open, 10 closed)"),
+        "{out}"
+    );
+    assert!(out.stdout.contains("report written to"), "{out}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("Content-Security-Policy"));
+    assert!(html.contains(&format!("Guild {G}, all time")));
+    // A bar pair per day from Feb 1 to Feb 4 (the empty Feb 3 included), 10 closes bucketed.
+    assert_eq!(html.matches("<g class=\"period\">").count(), 4);
+    assert!(
+        html.contains("<title>2025-02-02: 5 opened, 4 closed</title>"),
+        "{html}"
+    );
+    assert!(html.contains("<title>under 1h: 5</title>"), "{html}");
+    assert!(
+        html.contains("<td>900000000000000002</td><td class=\"n\">1</td><td class=\"n\">4</td>")
+    );
+    // With --json, the JSON still goes to stdout and the page is written.
+    let page2 = dir.path().join("again.html");
+    let v = db
+        .run(&["stats", "--json", "--html", page2.to_str().unwrap()])
+        .ok()
+        .json();
+    assert_eq!(v["counts"]["open"], 4);
+    assert!(page2.is_file());
+
+    let bad = dir.path().join("no-such-dir").join("r.html");
+    let out = db.run(&["stats", "--html", bad.to_str().unwrap()]);
+    assert_ne!(out.code, 0, "{out}");
+    assert!(out.stderr.contains("writing the report to"), "{out}");
 }
 
 fn stats_empty_database(backend: Backend) {
@@ -993,9 +1119,14 @@ fn stats_empty_database(backend: Backend) {
         v,
         json!({
             "counts": {"open": 0, "closed": 0},
+            "activity": {"opened": 0, "closed": 0, "reopened": 0, "archived": 0},
+            "backlog": {"open": 0, "unclaimed": 0, "oldest_unclaimed_at": null},
+            "time_to_claim": {"count": 0, "median_secs": null, "p90_secs": null},
             "time_to_close": {"count": 0, "median_secs": null, "p90_secs": null},
+            "close_times": [0, 0, 0, 0, 0, 0],
             "staff": [],
             "per_day": [],
+            "busiest_hours": [],
         })
     );
     let out = db.run(&["stats"]).ok();

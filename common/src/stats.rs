@@ -1,5 +1,7 @@
-//! Ticket statistics: counts, time to close, staff activity, tickets per day. The stores
-//! gather the raw figures; the arithmetic (percentiles, day buckets) is here, once.
+//! Ticket statistics: counts, activity, backlog, time to claim and to close, staff activity,
+//! tickets per day and the busiest hours. The stores aggregate in the database (counts per
+//! hour, percentiles by rank); the roll-ups from those aggregates (days, weekday × hour) are
+//! here, once.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -7,9 +9,16 @@ use serde::Serialize;
 use crate::store::StatusCounts;
 use crate::ticket::DiscordId;
 
+pub const MICROS_PER_MINUTE: i64 = 60_000_000;
+pub const MICROS_PER_HOUR: i64 = 3_600_000_000;
 pub const MICROS_PER_DAY: i64 = 86_400_000_000;
 
-/// Median and 90th percentile of a set of durations, in seconds.
+/// Upper bounds (exclusive) of the time-to-close buckets, in hours; one more bucket holds the
+/// rest. Support leads read "within the hour / the working day / the day / the week".
+pub const CLOSE_BUCKET_HOURS: [i64; 5] = [1, 4, 24, 72, 168];
+
+/// Median and 90th percentile of a set of durations, in seconds. A duration that is not known
+/// (a claim imported from the Python bot has no time) is left out, not counted as zero.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct DurationSummary {
     /// How many durations were measured.
@@ -22,22 +31,97 @@ impl DurationSummary {
     /// From durations in microseconds, in any order (sorted here).
     pub fn from_micros(mut micros: Vec<i64>) -> Self {
         micros.sort_unstable();
-        let pick = |q: f64| percentile(&micros, q).map(|v| v as f64 / 1e6);
+        let pick = |q: Quantile| {
+            q.rank(micros.len() as u64)
+                .map(|r| micros[r as usize - 1] as f64 / 1e6)
+        };
         DurationSummary {
             count: micros.len() as u64,
-            median_secs: pick(0.5),
-            p90_secs: pick(0.9),
+            median_secs: pick(Quantile::Median),
+            p90_secs: pick(Quantile::P90),
+        }
+    }
+
+    /// From the count and the durations (microseconds) at the two ranks of [`Quantile`].
+    pub fn from_ranks(count: u64, median_micros: Option<i64>, p90_micros: Option<i64>) -> Self {
+        let secs = |v: Option<i64>| v.filter(|_| count > 0).map(|v| v as f64 / 1e6);
+        DurationSummary {
+            count,
+            median_secs: secs(median_micros),
+            p90_secs: secs(p90_micros),
         }
     }
 }
 
-/// Nearest-rank percentile of sorted values (`q` in 0..=1).
-pub fn percentile(sorted: &[i64], q: f64) -> Option<i64> {
-    if sorted.is_empty() {
-        return None;
+/// The percentiles a report shows, by nearest rank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantile {
+    Median,
+    P90,
+}
+
+impl Quantile {
+    /// The 1-based rank of this percentile among `n` sorted values: ⌈q·n⌉, in integers so that
+    /// every backend (and SQL, see [`Quantile::rank_sql`]) picks the same value.
+    pub fn rank(self, n: u64) -> Option<u64> {
+        (n > 0).then(|| match self {
+            Quantile::Median => n.div_ceil(2),
+            Quantile::P90 => (9 * n).div_ceil(10),
+        })
     }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+
+    /// [`Quantile::rank`] as SQL over the count column `n`, with `div` the dialect's integer
+    /// division operator.
+    pub fn rank_sql(self, n: &str, div: &str) -> String {
+        match self {
+            Quantile::Median => format!("(({n} + 1) {div} 2)"),
+            Quantile::P90 => format!("((9 * {n} + 9) {div} 10)"),
+        }
+    }
+}
+
+/// Where the value of 1-based `rank` is among durations counted per minute (`(minute, count)`,
+/// minutes ascending, as integer division truncating towards zero makes them): its minute and
+/// its 0-based place among that minute's values.
+pub fn rank_in_minutes(minutes: &[(i64, u64)], rank: u64) -> Option<(i64, u64)> {
+    let mut before = 0;
+    for &(minute, n) in minutes {
+        if rank <= before + n {
+            return rank.checked_sub(before + 1).map(|offset| (minute, offset));
+        }
+        before += n;
+    }
+    None
+}
+
+/// The durations (microseconds) that truncating division puts in `minute`, as exclusive
+/// bounds `(low, high)`: minute 0 holds both sides of zero.
+pub fn minute_range(minute: i64) -> (i64, i64) {
+    let w = MICROS_PER_MINUTE;
+    match minute {
+        0 => (-w, w),
+        m if m > 0 => (m * w - 1, (m + 1) * w),
+        m => ((m - 1) * w, m * w + 1),
+    }
+}
+
+/// What happened in the period, from the tickets' history (so deleted tickets still count).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Activity {
+    pub opened: u64,
+    /// Closes by anyone, force-closes by the operator included.
+    pub closed: u64,
+    pub reopened: u64,
+    pub archived: u64,
+}
+
+/// The open tickets now (of the guild, whatever the period).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Backlog {
+    pub open: u64,
+    pub unclaimed: u64,
+    /// When the oldest open, unclaimed ticket was opened.
+    pub oldest_unclaimed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -51,18 +135,87 @@ pub struct StaffActivity {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct DayCount {
     pub date: NaiveDate,
+    /// Tickets opened that day (of those the filter selects).
+    pub opened: u64,
+    /// Tickets closed that day (close events in the period).
+    pub closed: u64,
+}
+
+/// Tickets opened in one hour of the week (UTC), over the whole period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct HourCount {
+    /// 0 = Monday … 6 = Sunday.
+    pub weekday: u8,
+    pub hour: u8,
     pub opened: u64,
 }
 
 /// Everything `ticketctl stats` shows.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TicketStats {
+    /// The tickets the filter selects (opened in the period), by their status now.
     pub counts: StatusCounts,
+    pub activity: Activity,
+    pub backlog: Backlog,
+    /// Opening → the current claim, over claimed tickets whose claim time is known.
+    pub time_to_claim: DurationSummary,
     pub time_to_close: DurationSummary,
+    /// Closed tickets per bucket of [`CLOSE_BUCKET_HOURS`] (one more for the rest).
+    pub close_times: [u64; CLOSE_BUCKET_HOURS.len() + 1],
     /// Most active first.
     pub staff: Vec<StaffActivity>,
-    /// Tickets opened per UTC day, oldest first; days without tickets are left out.
+    /// Oldest first; days with nothing opened or closed are left out.
     pub per_day: Vec<DayCount>,
+    /// Hours of the week with tickets opened, Monday 00:00 first.
+    pub busiest_hours: Vec<HourCount>,
+}
+
+/// The bucket of [`CLOSE_BUCKET_HOURS`] a time to close (microseconds) falls in.
+pub fn close_bucket(micros: i64) -> usize {
+    CLOSE_BUCKET_HOURS
+        .iter()
+        .position(|h| micros < h * MICROS_PER_HOUR)
+        .unwrap_or(CLOSE_BUCKET_HOURS.len())
+}
+
+/// Counts per hour since 1970 (as the stores group them) rolled up into days and into the
+/// hours of the week.
+pub fn roll_up_hours(
+    opened: &[(i64, u64)],
+    closed: &[(i64, u64)],
+) -> (Vec<DayCount>, Vec<HourCount>) {
+    use std::collections::BTreeMap;
+    let mut days: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+    let mut week = [0u64; 7 * 24];
+    for &(h, n) in opened {
+        days.entry(h.div_euclid(24)).or_default().0 += n;
+        // 1970-01-01 was a Thursday: hour 0 is hour 72 of a Monday-first week.
+        week[(h + 72).rem_euclid(168) as usize] += n;
+    }
+    for &(h, n) in closed {
+        days.entry(h.div_euclid(24)).or_default().1 += n;
+    }
+    let per_day = days
+        .into_iter()
+        .filter_map(|(day, (opened, closed))| {
+            day_from_number(day).map(|date| DayCount {
+                date,
+                opened,
+                closed,
+            })
+        })
+        .collect();
+    let busiest = week
+        .iter()
+        .enumerate()
+        .filter(|(_, &n)| n > 0)
+        .map(|(i, &opened)| HourCount {
+            weekday: (i / 24) as u8,
+            hour: (i % 24) as u8,
+            opened,
+        })
+        .collect();
+    (per_day, busiest)
 }
 
 /// The UTC date of a day number (days since 1970-01-01).
@@ -100,17 +253,91 @@ mod tests {
 
     #[test]
     fn nearest_rank_percentiles() {
-        let v: Vec<i64> = (1..=10).collect();
-        assert_eq!(percentile(&v, 0.5), Some(5));
-        assert_eq!(percentile(&v, 0.9), Some(9));
-        assert_eq!(percentile(&v, 1.0), Some(10));
-        assert_eq!(percentile(&[7], 0.9), Some(7));
-        assert_eq!(percentile(&[], 0.5), None);
+        let ranks = |n| (Quantile::Median.rank(n), Quantile::P90.rank(n));
+        assert_eq!(ranks(0), (None, None));
+        assert_eq!(ranks(1), (Some(1), Some(1)));
+        assert_eq!(ranks(10), (Some(5), Some(9)));
+        assert_eq!(ranks(11), (Some(6), Some(10)));
         let s = DurationSummary::from_micros(vec![3_000_000, 1_000_000, 2_000_000]);
         assert_eq!(
             (s.count, s.median_secs, s.p90_secs),
             (3, Some(2.0), Some(3.0))
         );
+        assert_eq!(
+            DurationSummary::from_ranks(0, None, None),
+            DurationSummary::default()
+        );
+    }
+
+    #[test]
+    fn ranks_are_found_in_minute_counts() {
+        let minutes = [(-1, 1), (0, 2), (5, 3)];
+        assert_eq!(rank_in_minutes(&minutes, 1), Some((-1, 0)));
+        assert_eq!(rank_in_minutes(&minutes, 3), Some((0, 1)));
+        assert_eq!(rank_in_minutes(&minutes, 4), Some((5, 0)));
+        assert_eq!(rank_in_minutes(&minutes, 6), Some((5, 2)));
+        assert_eq!(rank_in_minutes(&minutes, 7), None);
+        assert_eq!(rank_in_minutes(&minutes, 0), None);
+        let w = MICROS_PER_MINUTE;
+        // Every value lands in the minute whose range holds it.
+        for v in [-w - 1, -w, -w + 1, -1, 0, 1, w - 1, w, w + 1, 5 * w + 7] {
+            let (low, high) = minute_range(v / w);
+            assert!(
+                low < v && v < high,
+                "{v} in minute {}: ({low}, {high})",
+                v / w
+            );
+        }
+    }
+
+    #[test]
+    fn hours_roll_up_into_days_and_weekdays() {
+        // Hour 0 of 1970 was Thursday 00:00; hour 96 is Monday 00:00 (day 4).
+        let (days, week) = roll_up_hours(&[(0, 2), (23, 1), (96, 5)], &[(24, 3)]);
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(
+            days,
+            vec![
+                DayCount {
+                    date: d(1970, 1, 1),
+                    opened: 3,
+                    closed: 0
+                },
+                DayCount {
+                    date: d(1970, 1, 2),
+                    opened: 0,
+                    closed: 3
+                },
+                DayCount {
+                    date: d(1970, 1, 5),
+                    opened: 5,
+                    closed: 0
+                },
+            ]
+        );
+        assert_eq!(
+            week,
+            vec![
+                HourCount {
+                    weekday: 0,
+                    hour: 0,
+                    opened: 5
+                },
+                HourCount {
+                    weekday: 3,
+                    hour: 0,
+                    opened: 2
+                },
+                HourCount {
+                    weekday: 3,
+                    hour: 23,
+                    opened: 1
+                },
+            ]
+        );
+        assert_eq!(close_bucket(0), 0);
+        assert_eq!(close_bucket(MICROS_PER_HOUR), 1);
+        assert_eq!(close_bucket(200 * MICROS_PER_HOUR), 5);
     }
 
     #[test]

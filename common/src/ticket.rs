@@ -249,7 +249,42 @@ pub struct TicketEvent {
     pub details: Option<String>,
 }
 
+/// The note on a claim taken over from the Python bot, which kept no claim time: the entry is
+/// dated at the opening, and its time is not a time to claim.
+pub const CLAIM_TIME_UNKNOWN: &str = "imported; time of claim unknown";
+
+impl EventKind {
+    /// Where an entry goes among entries of the same instant: an imported ticket's opening,
+    /// claim and close can share one, and must still read opened → claimed → closed.
+    pub fn logical_rank(self) -> u8 {
+        match self {
+            EventKind::Opened => 0,
+            EventKind::ParticipantAdded => 1,
+            EventKind::Claimed => 2,
+            EventKind::Unclaimed => 3,
+            EventKind::ParticipantRemoved => 4,
+            EventKind::Closed | EventKind::ForceClosed => 5,
+            EventKind::Reopened => 6,
+            EventKind::Archived => 7,
+            EventKind::Deleted => 8,
+            EventKind::Purged => 9,
+            EventKind::Imported => 10,
+        }
+    }
+}
+
+/// Puts a ticket's history in the order it happened: by time, entries of the same instant by
+/// [`EventKind::logical_rank`], then by id (UUID v7: creation order).
+pub fn in_logical_order(events: &mut [TicketEvent]) {
+    events.sort_by_key(|e| (e.at, e.kind.logical_rank(), e.id));
+}
+
 impl TicketEvent {
+    /// Whether `at` is when it happened. False for a claim imported from the Python bot.
+    pub fn time_known(&self) -> bool {
+        !(self.kind == EventKind::Claimed && self.details.as_deref() == Some(CLAIM_TIME_UNKNOWN))
+    }
+
     /// The first entry of a ticket's history: its creator opened it.
     pub fn opened(ticket: &Ticket) -> Self {
         Self::new(

@@ -1888,46 +1888,102 @@ async fn stream_all_yields_everything(db: &TestDb) {
 // ---------------------------------------------------------------------------------------------
 // Statistics.
 
-/// `stats` computed from the exported data: the oracle.
+/// `stats` computed from the exported data, row by row: the oracle.
 fn expected_stats(
     tickets: &[Ticket],
     events: &[TicketEvent],
     f: &TicketFilter,
 ) -> ticketbot_common::stats::TicketStats {
-    use ticketbot_common::stats::{sort_staff, tally, DayCount, DurationSummary, TicketStats};
+    use chrono::{Datelike, Timelike};
+    use ticketbot_common::stats::{
+        close_bucket, sort_staff, tally, Activity, Backlog, DayCount, DurationSummary, HourCount,
+        TicketStats,
+    };
     let selected: Vec<&Ticket> = tickets.iter().filter(|t| selects(f, t)).collect();
-    let durations = selected
+    let micros = |d: chrono::Duration| d.num_microseconds().unwrap();
+    let close_durations: Vec<i64> = selected
         .iter()
         .filter(|t| t.status == TicketStatus::Closed)
-        .filter_map(|t| {
-            t.closed_at
-                .map(|c| (c - t.created_at).num_microseconds().unwrap())
-        })
+        .filter_map(|t| t.closed_at.map(|c| micros(c - t.created_at)))
         .collect();
-    let mut days: BTreeMap<chrono::NaiveDate, u64> = BTreeMap::new();
+    let mut close_times = [0u64; 6];
+    for d in &close_durations {
+        close_times[close_bucket(*d)] += 1;
+    }
+    let claim_durations = selected
+        .iter()
+        .filter_map(|t| t.claimed_at.map(|c| micros(c - t.created_at)))
+        .collect();
+    let mut days: BTreeMap<chrono::NaiveDate, (u64, u64)> = BTreeMap::new();
+    let mut week: BTreeMap<(u8, u8), u64> = BTreeMap::new();
     for t in &selected {
-        *days.entry(t.created_at.date_naive()).or_default() += 1;
+        days.entry(t.created_at.date_naive()).or_default().0 += 1;
+        let key = (
+            t.created_at.weekday().num_days_from_monday() as u8,
+            t.created_at.hour() as u8,
+        );
+        *week.entry(key).or_default() += 1;
     }
     let mut staff = Vec::new();
+    let mut activity = Activity::default();
     for e in events {
         let in_range = (f.guild_id.is_none() || f.guild_id == Some(e.guild_id))
             && f.since.is_none_or(|s| e.at >= s)
             && f.until.is_none_or(|u| e.at < u);
+        if !in_range {
+            continue;
+        }
+        match e.kind {
+            EventKind::Opened => activity.opened += 1,
+            EventKind::Closed | EventKind::ForceClosed => {
+                activity.closed += 1;
+                days.entry(e.at.date_naive()).or_default().1 += 1;
+            }
+            EventKind::Reopened => activity.reopened += 1,
+            EventKind::Archived => activity.archived += 1,
+            _ => {}
+        }
         match (e.kind, e.actor_id) {
-            (EventKind::Claimed, Some(user)) if in_range => tally(&mut staff, user, 1, 0),
-            (EventKind::Closed, Some(user)) if in_range => tally(&mut staff, user, 0, 1),
+            (EventKind::Claimed, Some(user)) => tally(&mut staff, user, 1, 0),
+            (EventKind::Closed, Some(user)) => tally(&mut staff, user, 0, 1),
             _ => {}
         }
     }
     sort_staff(&mut staff);
+    let open_now: Vec<&Ticket> = tickets
+        .iter()
+        .filter(|t| t.status == TicketStatus::Open)
+        .filter(|t| f.guild_id.is_none_or(|g| g == t.guild_id))
+        .collect();
+    let unclaimed: Vec<&&Ticket> = open_now.iter().filter(|t| t.claimed_by.is_none()).collect();
     let owned: Vec<Ticket> = selected.into_iter().cloned().collect();
     TicketStats {
         counts: status_counts(&owned),
-        time_to_close: DurationSummary::from_micros(durations),
+        activity,
+        backlog: Backlog {
+            open: open_now.len() as u64,
+            unclaimed: unclaimed.len() as u64,
+            oldest_unclaimed_at: unclaimed.iter().map(|t| t.created_at).min(),
+        },
+        time_to_claim: DurationSummary::from_micros(claim_durations),
+        time_to_close: DurationSummary::from_micros(close_durations),
+        close_times,
         staff,
         per_day: days
             .into_iter()
-            .map(|(date, opened)| DayCount { date, opened })
+            .map(|(date, (opened, closed))| DayCount {
+                date,
+                opened,
+                closed,
+            })
+            .collect(),
+        busiest_hours: week
+            .into_iter()
+            .map(|((weekday, hour), opened)| HourCount {
+                weekday,
+                hour,
+                opened,
+            })
             .collect(),
     }
 }
@@ -2031,9 +2087,47 @@ async fn stats_match_the_data(db: &TestDb) {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     // The fixture means something: the whole store has closes, claims and several days.
     let all = store.stats(&TicketFilter::default()).await.unwrap();
-    assert_eq!(all.time_to_close.count, 5);
     assert_eq!(all.per_day.len(), 4);
     assert!(all.staff.len() >= 3);
+    // Known figures, worked out by hand from the plan above (every `later` adds 3 µs).
+    let secs = |s: f64| Some(s + 0.000_003);
+    // Closes after 2 s, 42 s (forced), 500 s (reopened once), 3,600 s and 90,000 s.
+    assert_eq!(
+        (
+            all.time_to_close.count,
+            all.time_to_close.median_secs,
+            all.time_to_close.p90_secs
+        ),
+        (5, secs(500.0), secs(90_000.0))
+    );
+    // Under an hour ×3, 1–4 h (3,600 s and 3 µs), 1–3 days (25 h).
+    assert_eq!(all.close_times, [3, 1, 0, 1, 0, 0]);
+    // Claims after 1 s, 1 s, 7 s (the current claim, after a claim and an unclaim), 10 s, 60 s.
+    assert_eq!(
+        (
+            all.time_to_claim.count,
+            all.time_to_claim.median_secs,
+            all.time_to_claim.p90_secs
+        ),
+        (5, secs(7.0), secs(60.0))
+    );
+    assert_eq!(
+        (
+            all.activity.opened,
+            all.activity.closed,
+            all.activity.reopened,
+            all.activity.archived
+        ),
+        (9, 6, 1, 0)
+    );
+    assert_eq!(
+        (
+            all.backlog.open,
+            all.backlog.unclaimed,
+            all.backlog.oldest_unclaimed_at
+        ),
+        (4, 2, Some(plan[7].2))
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

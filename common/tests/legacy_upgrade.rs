@@ -542,6 +542,24 @@ async fn upgrade_keeps_every_ticket(guard: &DbGuard, legacy: &Legacy) {
                 assert_eq!(ev.actor_id, None);
             }
         }
+        // In the order it happened, though the opening and the claim share an instant; the
+        // claim's time is marked unknown.
+        let kinds: Vec<EventKind> = history.iter().map(|e| e.kind).collect();
+        let mut want = vec![EventKind::Opened];
+        if t.claimed_by.is_some() {
+            want.push(EventKind::Claimed);
+        }
+        if t.status == TicketStatus::Closed && t.closed_at.is_some() {
+            want.push(EventKind::Closed);
+        }
+        want.push(EventKind::Imported);
+        assert_eq!(kinds, want, "history of legacy ticket {}", t.id);
+        for ev in history.iter().filter(|e| e.kind == EventKind::Claimed) {
+            assert!(
+                !ev.time_known(),
+                "an imported claim has no known time: {ev:?}"
+            );
+        }
         got.push(t);
     }
 

@@ -9,36 +9,14 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use ticketbot_testkit::browser::{self, chromium};
 use ticketbot_transcript::*;
-
-/// The browser, or None when skipping is asked for. Panics with a clear message if missing.
-fn chromium() -> Option<PathBuf> {
-    if std::env::var("TICKETBOT_SKIP_BROWSER").as_deref() == Ok("1") {
-        eprintln!("TICKETBOT_SKIP_BROWSER=1: browser test skipped");
-        return None;
-    }
-    let candidates = [
-        std::env::var("CHROMIUM").ok().map(PathBuf::from),
-        Some(PathBuf::from("/usr/bin/chromium")),
-        Some(PathBuf::from("/usr/bin/chromium-browser")),
-    ];
-    for c in candidates.into_iter().flatten() {
-        if c.is_file() {
-            return Some(c);
-        }
-    }
-    panic!(
-        "chromium is not installed (looked for $CHROMIUM, /usr/bin/chromium, /usr/bin/chromium-browser). \
-         Install it (`apt-get install chromium`) or set TICKETBOT_SKIP_BROWSER=1 to skip the browser tests."
-    );
-}
 
 /// A tiny HTTP server on 127.0.0.1 that counts every connection.
 struct Trap {
@@ -127,57 +105,9 @@ fn answer(mut stream: TcpStream) -> String {
     line
 }
 
-/// Runs headless chromium on `page` with extra `args`; returns stdout.
+/// Runs headless chromium on the file `page` with extra `args`; returns stdout.
 fn run(browser: &Path, profile: &Path, page: &Path, args: &[&str]) -> String {
-    let mut cmd = Command::new(browser);
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--hide-scrollbars",
-        "--mute-audio",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()))
-    .args(args)
-    .arg(format!("file://{}", page.display()))
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("start chromium");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out_thread = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err_thread = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within 90 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let out = out_thread.join().unwrap();
-    let err = err_thread.join().unwrap();
-    assert!(status.success(), "chromium failed ({status}): {err}");
-    out
+    browser::run(browser, profile, &browser::file_url(page), args)
 }
 
 /// Elements the product makes (plus what the browser adds: html/head/body).

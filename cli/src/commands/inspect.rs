@@ -21,10 +21,11 @@ struct Durations {
 
 fn durations(t: &Ticket, history: &[TicketEvent]) -> Durations {
     let end = t.closed_at.unwrap_or_else(Utc::now);
-    // First claim in the history; the current claim when the history has none (imports).
+    // The first claim in the history whose time is known (a claim imported from the Python bot
+    // has none: its time to claim is unknown, not zero); else the current claim's time.
     let claimed = history
         .iter()
-        .find(|e| e.kind == EventKind::Claimed)
+        .find(|e| e.kind == EventKind::Claimed && e.time_known())
         .map(|e| e.at)
         .or(t.claimed_at);
     Durations {
@@ -87,7 +88,15 @@ pub async fn run(store: &dyn TicketStore, args: &InspectArgs) -> Result<()> {
             "open for",
             human_duration(chrono::Duration::seconds(d.open_for_secs)),
         ),
-        ("time to claim", or_dash(secs(d.time_to_claim_secs))),
+        (
+            "time to claim",
+            match (secs(d.time_to_claim_secs), ticket.claimed_by) {
+                (Some(s), _) => s,
+                // Claimed, but when is not known (taken over from the Python bot).
+                (None, Some(_)) => "unknown".to_owned(),
+                (None, None) => "-".to_owned(),
+            },
+        ),
         ("time to close", or_dash(secs(d.time_to_close_secs))),
         (
             "participants",

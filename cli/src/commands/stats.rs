@@ -1,26 +1,49 @@
 //! `ticketctl stats`.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use chrono::Utc;
+use ticketbot_common::stats::TicketStats;
 use ticketbot_common::store::{TicketFilter, TicketStore};
 
 use super::parse_time;
 use crate::opt::StatsArgs;
-use crate::output::{or_dash, print_json, table};
+use crate::output::{human_secs, or_dash, print_json, rfc3339, table};
 
 pub async fn run(store: &dyn TicketStore, args: &StatsArgs) -> Result<()> {
+    let time =
+        |flag: &str, v: &Option<String>| v.as_deref().map(|s| parse_time(flag, s)).transpose();
     let filter = TicketFilter {
         guild_id: args.guild,
-        since: args
-            .since
-            .as_deref()
-            .map(|s| parse_time("--since", s))
-            .transpose()?,
+        since: time("--since", &args.since)?,
+        until: time("--until", &args.until)?,
         ..TicketFilter::default()
     };
     let stats = store.stats(&filter).await?;
+    if let Some(path) = &args.html {
+        let page = ticketbot_report::html(&stats, &report_scope(&filter));
+        std::fs::write(path, page)
+            .with_context(|| format!("writing the report to {}", path.display()))?;
+    }
     if args.json.json {
         return print_json(&stats);
     }
+    print_text(&stats);
+    if let Some(path) = &args.html {
+        println!("report written to {}", path.display());
+    }
+    Ok(())
+}
+
+fn report_scope(f: &TicketFilter) -> ticketbot_report::Scope {
+    ticketbot_report::Scope {
+        guild_id: f.guild_id,
+        since: f.since,
+        until: f.until,
+        generated_at: Utc::now(),
+    }
+}
+
+fn print_text(stats: &TicketStats) {
     let c = stats.counts;
     println!(
         "tickets: {} ({} open, {} closed)",
@@ -28,13 +51,50 @@ pub async fn run(store: &dyn TicketStore, args: &StatsArgs) -> Result<()> {
         c.open,
         c.closed
     );
-    let ttc = stats.time_to_close;
+    let a = stats.activity;
     println!(
-        "time to close: median {}, p90 {} (over {} closed tickets)",
-        or_dash(ttc.median_secs.map(crate::output::human_secs)),
-        or_dash(ttc.p90_secs.map(crate::output::human_secs)),
-        ttc.count
+        "activity: {} opened, {} closed, {} reopened, {} archived",
+        a.opened, a.closed, a.reopened, a.archived
     );
+    let b = stats.backlog;
+    let oldest = b.oldest_unclaimed_at.map(|t| {
+        format!(
+            ", oldest unclaimed opened {} ({} ago)",
+            rfc3339(t),
+            human_secs((Utc::now() - t).num_seconds().max(0) as f64)
+        )
+    });
+    println!(
+        "backlog now: {} open, {} unclaimed{}",
+        b.open,
+        b.unclaimed,
+        oldest.unwrap_or_default()
+    );
+    for (what, d, over) in [
+        (
+            "time to claim",
+            stats.time_to_claim,
+            "claimed tickets with a known claim time",
+        ),
+        ("time to close", stats.time_to_close, "closed tickets"),
+    ] {
+        println!(
+            "{what}: median {}, p90 {} (over {} {over})",
+            or_dash(d.median_secs.map(human_secs)),
+            or_dash(d.p90_secs.map(human_secs)),
+            d.count
+        );
+    }
+    if stats.time_to_close.count > 0 {
+        let mut t = table(&["closed within", "tickets"]);
+        for (label, n) in ticketbot_report::close_bucket_labels()
+            .iter()
+            .zip(stats.close_times)
+        {
+            t.add_row(vec![label.clone(), n.to_string()]);
+        }
+        println!("{t}");
+    }
     if !stats.staff.is_empty() {
         let mut t = table(&["staff", "claims", "closes"]);
         for s in &stats.staff {
@@ -47,11 +107,28 @@ pub async fn run(store: &dyn TicketStore, args: &StatsArgs) -> Result<()> {
         println!("{t}");
     }
     if !stats.per_day.is_empty() {
-        let mut t = table(&["day", "opened"]);
+        let mut t = table(&["day", "opened", "closed"]);
         for d in &stats.per_day {
-            t.add_row(vec![d.date.to_string(), d.opened.to_string()]);
+            t.add_row(vec![
+                d.date.to_string(),
+                d.opened.to_string(),
+                d.closed.to_string(),
+            ]);
         }
         println!("{t}");
     }
-    Ok(())
+    if let Some(top) = stats
+        .busiest_hours
+        .iter()
+        .max_by_key(|h| (h.opened, std::cmp::Reverse((h.weekday, h.hour))))
+    {
+        const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        println!(
+            "busiest hour (UTC): {} {:02}:00–{:02}:00, {} opened",
+            DAYS[usize::from(top.weekday) % 7],
+            top.hour,
+            (top.hour + 1) % 24,
+            top.opened
+        );
+    }
 }

@@ -155,7 +155,7 @@ pub(crate) fn convert(
             EventKind::Claimed,
             Some(claimer),
             created_at,
-            Some("imported; time of claim unknown"),
+            Some(crate::ticket::CLAIM_TIME_UNKNOWN),
         ));
     }
     if let (TicketStatus::Closed, Some(at)) = (status, closed_at) {

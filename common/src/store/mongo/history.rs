@@ -230,7 +230,7 @@ impl MongoStore {
                 }
             }
         }
-        events.sort_by_key(|e| (e.at, e.id));
+        crate::ticket::in_logical_order(&mut events);
         Ok(events)
     }
 

@@ -1,79 +1,212 @@
-//! Statistics over tickets and their history.
+//! Statistics over tickets and their history, aggregated by the server: `$group` stages and
+//! percentiles picked by rank (`$sort`, `$skip`). Every group key is a single expression: some
+//! MongoDB-wire servers do not evaluate compound `_id`s.
 
-use bson::{doc, Document};
+use bson::{doc, Bson, Document};
 use futures::TryStreamExt;
+use mongodb::Collection;
 
 use super::docs::*;
 use super::MongoStore;
 use crate::error::StoreResult;
 use crate::stats::{
-    day_from_number, sort_staff, tally, DayCount, DurationSummary, TicketStats, MICROS_PER_DAY,
+    roll_up_hours, sort_staff, tally, Activity, Backlog, DurationSummary, Quantile, StaffActivity,
+    TicketStats, CLOSE_BUCKET_HOURS, MICROS_PER_HOUR,
 };
 use crate::store::TicketFilter;
+use crate::ticket::TicketStatus;
 
 impl MongoStore {
     pub(crate) async fn stats(&self, filter: &TicketFilter) -> StoreResult<TicketStats> {
-        // Gathered client-side from projections: works on every MongoDB-wire server, and the
-        // arithmetic is shared with the SQL backend.
         let counts = self.count(filter).await?;
-        let mut durations = Vec::new();
-        let mut days: std::collections::BTreeMap<i64, u64> = Default::default();
-        let mut cursor = self
-            .tickets
-            .find(filter_doc(filter))
-            .projection(doc! { "created_at": 1, "closed_at": 1, "status": 1 })
-            .await?;
-        while let Some(d) = cursor.try_next().await? {
-            let r = Reader::new(&d);
-            let created = r.i64("created_at")?;
-            *days.entry(created.div_euclid(MICROS_PER_DAY)).or_default() += 1;
-            if r.opt_str("status")?.as_deref() == Some("closed") {
-                if let Some(closed) = r.opt_i64("closed_at")? {
-                    durations.push(closed - created);
-                }
+        let mut closed = filter_doc(&TicketFilter {
+            status: Some(TicketStatus::Closed),
+            ..filter.clone()
+        });
+        closed.insert("closed_at", doc! { "$ne": Bson::Null });
+        let time_to_close = self.summary(closed.clone(), "$closed_at").await?;
+        let mut claimed = filter_doc(filter);
+        claimed.insert("claimed_at", doc! { "$ne": Bson::Null });
+        let time_to_claim = self.summary(claimed, "$claimed_at").await?;
+
+        let per_hour = |field: &str| doc! { "$floor": { "$divide": [field, MICROS_PER_HOUR] } };
+        let opened_hours = counts_by(
+            &self.tickets,
+            filter_doc(filter),
+            per_hour("$created_at").into(),
+        )
+        .await?;
+        let closed_hours = counts_by(
+            &self.events,
+            events_filter(filter, &["closed", "force_closed"]),
+            per_hour("$at").into(),
+        )
+        .await?;
+        let (per_day, busiest_hours) = roll_up_hours(&opened_hours, &closed_hours);
+
+        let mut close_times = [0; CLOSE_BUCKET_HOURS.len() + 1];
+        let bucket = CLOSE_BUCKET_HOURS.iter().enumerate().rev().fold(
+            Bson::Int64(CLOSE_BUCKET_HOURS.len() as i64),
+            |rest, (i, h)| {
+                doc! { "$cond": [
+                    { "$lt": [{ "$subtract": ["$closed_at", "$created_at"] }, h * MICROS_PER_HOUR] },
+                    i as i64,
+                    rest,
+                ] }
+                .into()
+            },
+        );
+        for (b, n) in counts_by(&self.tickets, closed, bucket).await? {
+            if let Some(slot) = usize::try_from(b).ok().and_then(|b| close_times.get_mut(b)) {
+                *slot += n;
             }
         }
-        let per_day = days
-            .into_iter()
-            .filter_map(|(day, opened)| day_from_number(day).map(|date| DayCount { date, opened }))
-            .collect();
 
-        let mut events_filter = doc! { "kind": { "$in": ["claimed", "closed"] } };
-        if let Some(g) = filter.guild_id {
-            events_filter.insert("guild_id", id_to_bson(g));
-        }
-        let mut at = Document::new();
-        if let Some(t) = filter.since {
-            at.insert("$gte", time_to_bson(t));
-        }
-        if let Some(t) = filter.until {
-            at.insert("$lt", time_to_bson(t));
-        }
-        if !at.is_empty() {
-            events_filter.insert("at", at);
-        }
-        let mut staff = Vec::new();
+        let mut activity = Activity::default();
+        let kinds = ["opened", "closed", "force_closed", "reopened", "archived"];
         let mut cursor = self
             .events
-            .find(events_filter)
-            .projection(doc! { "actor_id": 1, "kind": 1 })
+            .aggregate([
+                doc! { "$match": events_filter(filter, &kinds) },
+                doc! { "$group": { "_id": "$kind", "n": { "$sum": 1 } } },
+            ])
             .await?;
         while let Some(d) = cursor.try_next().await? {
-            let r = Reader::new(&d);
-            let Some(user) = r.opt_id("actor_id")? else {
-                continue;
-            };
-            match r.str("kind")?.as_str() {
-                "claimed" => tally(&mut staff, user, 1, 0),
-                _ => tally(&mut staff, user, 0, 1),
+            let n = d.get("n").and_then(as_i64).unwrap_or(0).max(0) as u64;
+            match d.get_str("_id").unwrap_or_default() {
+                "opened" => activity.opened += n,
+                "closed" | "force_closed" => activity.closed += n,
+                "reopened" => activity.reopened += n,
+                "archived" => activity.archived += n,
+                _ => {}
             }
         }
-        sort_staff(&mut staff);
+
         Ok(TicketStats {
             counts,
-            time_to_close: DurationSummary::from_micros(durations),
-            staff,
+            activity,
+            backlog: self.backlog(filter).await?,
+            time_to_claim,
+            time_to_close,
+            close_times,
+            staff: self.staff(filter).await?,
             per_day,
+            busiest_hours,
         })
     }
+
+    /// Count, median and p90 of `end - created_at` over the tickets `matching`.
+    async fn summary(&self, matching: Document, end: &str) -> StoreResult<DurationSummary> {
+        let count = self.tickets.count_documents(matching.clone()).await?;
+        let mut at = [None, None];
+        for (slot, q) in at.iter_mut().zip([Quantile::Median, Quantile::P90]) {
+            let Some(rank) = q.rank(count) else { continue };
+            let mut cursor = self
+                .tickets
+                .aggregate([
+                    doc! { "$match": matching.clone() },
+                    doc! { "$project": { "d": { "$subtract": [end, "$created_at"] } } },
+                    doc! { "$sort": { "d": 1 } },
+                    doc! { "$skip": (rank - 1) as i64 },
+                    doc! { "$limit": 1 },
+                ])
+                .await?;
+            *slot = cursor
+                .try_next()
+                .await?
+                .and_then(|d| d.get("d").and_then(as_i64));
+        }
+        Ok(DurationSummary::from_ranks(count, at[0], at[1]))
+    }
+
+    async fn backlog(&self, filter: &TicketFilter) -> StoreResult<Backlog> {
+        let mut open = doc! { "deleted": false, "status": TicketStatus::Open.as_str() };
+        if let Some(g) = filter.guild_id {
+            open.insert("guild_id", id_to_bson(g));
+        }
+        let unclaimed = doc! { "$eq": [{ "$ifNull": ["$claimed_by", Bson::Null] }, Bson::Null] };
+        let mut cursor = self
+            .tickets
+            .aggregate([
+                doc! { "$match": open },
+                doc! { "$group": {
+                    "_id": Bson::Null,
+                    "n": { "$sum": 1 },
+                    "u": { "$sum": { "$cond": [unclaimed.clone(), 1, 0] } },
+                    "oldest": { "$min": { "$cond": [unclaimed, "$created_at", Bson::Null] } },
+                } },
+            ])
+            .await?;
+        let Some(d) = cursor.try_next().await? else {
+            return Ok(Backlog::default());
+        };
+        Ok(Backlog {
+            open: d.get("n").and_then(as_i64).unwrap_or(0).max(0) as u64,
+            unclaimed: d.get("u").and_then(as_i64).unwrap_or(0).max(0) as u64,
+            oldest_unclaimed_at: Reader::new(&d).opt_time("oldest")?,
+        })
+    }
+
+    async fn staff(&self, filter: &TicketFilter) -> StoreResult<Vec<StaffActivity>> {
+        let mut matching = events_filter(filter, &["claimed", "closed"]);
+        matching.insert("actor_id", doc! { "$ne": Bson::Null });
+        let is = |kind: &str| doc! { "$sum": { "$cond": [{ "$eq": ["$kind", kind] }, 1, 0] } };
+        let mut cursor = self
+            .events
+            .aggregate([
+                doc! { "$match": matching },
+                doc! { "$group": { "_id": "$actor_id", "c": is("claimed"), "x": is("closed") } },
+            ])
+            .await?;
+        let mut staff = Vec::new();
+        while let Some(d) = cursor.try_next().await? {
+            let Some(user) = Reader::new(&d).opt_id("_id")? else {
+                continue;
+            };
+            let n = |k: &str| d.get(k).and_then(as_i64).unwrap_or(0).max(0) as u64;
+            tally(&mut staff, user, n("c"), n("x"));
+        }
+        sort_staff(&mut staff);
+        Ok(staff)
+    }
+}
+
+/// `(key, count)` of the documents `matching`, grouped by the integer expression `key`.
+async fn counts_by(
+    coll: &Collection<Document>,
+    matching: Document,
+    key: Bson,
+) -> StoreResult<Vec<(i64, u64)>> {
+    let mut cursor = coll
+        .aggregate([
+            doc! { "$match": matching },
+            doc! { "$group": { "_id": key, "n": { "$sum": 1 } } },
+        ])
+        .await?;
+    let mut out = Vec::new();
+    while let Some(d) = cursor.try_next().await? {
+        if let Some(k) = d.get("_id").and_then(as_i64) {
+            out.push((k, d.get("n").and_then(as_i64).unwrap_or(0).max(0) as u64));
+        }
+    }
+    Ok(out)
+}
+
+/// History entries of `kinds` in the filter's guild and period.
+fn events_filter(filter: &TicketFilter, kinds: &[&str]) -> Document {
+    let mut f = doc! { "kind": { "$in": kinds } };
+    if let Some(g) = filter.guild_id {
+        f.insert("guild_id", id_to_bson(g));
+    }
+    let mut at = Document::new();
+    if let Some(t) = filter.since {
+        at.insert("$gte", time_to_bson(t));
+    }
+    if let Some(t) = filter.until {
+        at.insert("$lt", time_to_bson(t));
+    }
+    if !at.is_empty() {
+        f.insert("at", at);
+    }
+    f
 }

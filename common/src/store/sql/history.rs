@@ -132,7 +132,9 @@ impl SqlStore {
             "SELECT {EVENT_COLUMNS} FROM ticket_events WHERE ticket_id = ? ORDER BY at, id"
         );
         let binds = vec![Bind::Text(Some(id.to_string()))];
-        self.read_all(&sql, binds, |r| event_from_row(r)).await
+        let mut events = self.read_all(&sql, binds, |r| event_from_row(r)).await?;
+        crate::ticket::in_logical_order(&mut events);
+        Ok(events)
     }
 
     pub(crate) async fn delete(

@@ -161,4 +161,62 @@ impl SqlStore {
     }
 }
 
+impl SqlStore {
+    /// Several independent read queries at once, each decoded by `decode`, in order: on SQLite
+    /// each on its own read connection and thread (a report's aggregates are CPU-bound scans),
+    /// elsewhere concurrently on the reader pool.
+    pub(crate) async fn read_all_many<T: Send>(
+        &self,
+        jobs: Vec<(String, Vec<rows::Bind>)>,
+        decode: fn(&dyn rows::Cols) -> crate::error::StoreResult<T>,
+    ) -> crate::error::StoreResult<Vec<Vec<T>>> {
+        match &self.lite {
+            Some(lite) => {
+                // As many threads as cores, each taking the next job (longest first, as given).
+                let threads = std::thread::available_parallelism()
+                    .map_or(2, usize::from)
+                    .clamp(1, jobs.len().max(1));
+                let next = std::sync::atomic::AtomicUsize::new(0);
+                let results: Vec<std::sync::Mutex<Option<crate::error::StoreResult<Vec<T>>>>> =
+                    jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+                std::thread::scope(|scope| {
+                    for _ in 0..threads {
+                        scope.spawn(|| loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some((sql, binds)) = jobs.get(i) else {
+                                break;
+                            };
+                            let r = lite.read(|c| {
+                                lite::all(c, sql, rusqlite::params_from_iter(binds), |r| decode(r))
+                            });
+                            if let Ok(mut slot) = results[i].lock() {
+                                *slot = Some(r);
+                            }
+                        });
+                    }
+                });
+                results
+                    .into_iter()
+                    .map(|slot| {
+                        slot.into_inner().ok().flatten().unwrap_or_else(|| {
+                            Err(crate::error::StoreError::corrupt(
+                                "statistics",
+                                "a read thread stopped before its query ran",
+                            ))
+                        })
+                    })
+                    .collect()
+            }
+            None => {
+                futures::future::try_join_all(
+                    jobs.into_iter().map(|(sql, binds)| async move {
+                        self.read_all(&sql, binds, decode).await
+                    }),
+                )
+                .await
+            }
+        }
+    }
+}
+
 super::delegate_ticket_store!(SqlStore);

@@ -1,0 +1,3 @@
+//! Helpers for the workspace's tests (a dev-dependency only).
+
+pub mod browser;
