@@ -27,9 +27,10 @@ touch "$DB" && TICKETCTL_DATABASE_URL="sqlite://$DB" "$T" status > /dev/null
 sqlite3 "$DB" <<SQL
 PRAGMA journal_mode = WAL;
 CREATE TEMP TABLE n AS WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $N) SELECT i FROM c;
--- 10 guilds, ~10% open, half claimed by 25 staff, a ticket every 30 s for a year.
+-- 10 guilds, ~10% open, half claimed by 25 staff, 80% answered, a ticket every 30 s for a year.
 INSERT INTO tickets (id, guild_id, channel_id, creator_id, status, created_at, closed_at, closed_by,
-                     close_reason, claimed_by, claimed_at, updated_at, open_slot)
+                     close_reason, claimed_by, claimed_at, updated_at, open_slot,
+                     first_response_at, first_response_by)
 SELECT printf('%08x-%04x-4%03x-%04x-%012x', abs(random()) % 4294967296, i % 65536, abs(random()) % 4096,
               32768 + abs(random()) % 16384, i),
        1000 + i % 10, 900000000000000000 + i, 100000000000000000 + i,
@@ -41,7 +42,9 @@ SELECT printf('%08x-%04x-4%03x-%04x-%012x', abs(random()) % 4294967296, i % 6553
        CASE WHEN i % 2 = 0 THEN 200000000000000000 + i % 25 END,
        CASE WHEN i % 2 = 0 THEN 1700000000000000 + i * 30000000 + 30000000 END,
        1700000000000000 + i * 30000000 + 86400000000,
-       CASE WHEN i % 10 = 0 THEN 0 END
+       CASE WHEN i % 10 = 0 THEN 0 END,
+       CASE WHEN i % 5 <> 0 THEN 1700000000000000 + i * 30000000 + (45 + i % 3600) * 1000000 END,
+       CASE WHEN i % 5 <> 0 THEN 200000000000000000 + i % 25 END
 FROM n;
 INSERT INTO ticket_events (id, ticket_id, guild_id, kind, actor_id, at, details)
 SELECT printf('%08x-%04x-7%03x-%04x-%012x', rowid, 1, 0, 32768, rowid), id, guild_id, 'opened', creator_id, created_at, NULL FROM tickets;
@@ -49,6 +52,8 @@ INSERT INTO ticket_events (id, ticket_id, guild_id, kind, actor_id, at, details)
 SELECT printf('%08x-%04x-7%03x-%04x-%012x', rowid, 2, 0, 32768, rowid), id, guild_id, 'claimed', claimed_by, claimed_at, NULL FROM tickets WHERE claimed_by IS NOT NULL;
 INSERT INTO ticket_events (id, ticket_id, guild_id, kind, actor_id, at, details)
 SELECT printf('%08x-%04x-7%03x-%04x-%012x', rowid, 3, 0, 32768, rowid), id, guild_id, 'closed', closed_by, closed_at, close_reason FROM tickets WHERE status = 'closed';
+INSERT INTO ticket_events (id, ticket_id, guild_id, kind, actor_id, at, details)
+SELECT printf('%08x-%04x-7%03x-%04x-%012x', rowid, 4, 0, 32768, rowid), id, guild_id, 'first_response', first_response_by, first_response_at, NULL FROM tickets WHERE first_response_at IS NOT NULL;
 ANALYZE;
 SQL
 export TICKETCTL_DATABASE_URL="sqlite://$DB"
@@ -61,7 +66,24 @@ ID=$(sqlite3 "$DB" "SELECT id FROM tickets ORDER BY created_at DESC LIMIT 1 OFFS
 COLS="id, status, creator_id, claimed_by, channel_id, created_at"
 FIRST="SELECT $COLS FROM tickets ORDER BY created_at DESC, id DESC LIMIT 51"
 PAGE="SELECT $COLS FROM tickets WHERE created_at <= $C_AT AND (created_at < $C_AT OR id < '$C_ID') ORDER BY created_at DESC, id DESC LIMIT 51"
-STATS="SELECT status, COUNT(*) FROM tickets GROUP BY status; SELECT closed_at - created_at FROM tickets WHERE status = 'closed' AND closed_at IS NOT NULL; SELECT created_at / 86400000000 AS d, COUNT(*) FROM tickets GROUP BY d; SELECT actor_id, kind, COUNT(*) FROM ticket_events WHERE kind IN ('claimed','closed') AND actor_id IS NOT NULL GROUP BY actor_id, kind"
+# What `stats` computes, as one would write it by hand: counts by status and by kind, per hour,
+# the backlog, staff activity, and for each duration its count, median, p90 (ORDER BY … OFFSET)
+# and, for time to close, the buckets.
+H=3600000000
+S_CLOSE="FROM tickets WHERE status = 'closed' AND closed_at IS NOT NULL"
+S_CLAIM="FROM tickets WHERE claimed_at IS NOT NULL"
+S_RESP="FROM tickets WHERE first_response_at IS NOT NULL"
+pct() { # expression, selection: count, median and p90 by nearest rank
+  echo "SELECT COUNT(*) $2; SELECT $1 AS d $2 ORDER BY d LIMIT 1 OFFSET (SELECT (COUNT(*) + 1) / 2 - 1 $2); SELECT $1 AS d $2 ORDER BY d LIMIT 1 OFFSET (SELECT (9 * COUNT(*) + 9) / 10 - 1 $2);"
+}
+STATS="SELECT status, COUNT(*) FROM tickets GROUP BY status; \
+SELECT kind, COUNT(*) FROM ticket_events WHERE kind IN ('opened','closed','force_closed','reopened','archived') GROUP BY kind; \
+SELECT at / $H AS h, COUNT(*) FROM ticket_events WHERE kind IN ('closed','force_closed') GROUP BY h; \
+SELECT created_at / $H AS h, COUNT(*) FROM tickets GROUP BY h; \
+SELECT COUNT(*), COUNT(CASE WHEN claimed_by IS NULL THEN 1 END), MIN(CASE WHEN claimed_by IS NULL THEN created_at END) FROM tickets WHERE status = 'open'; \
+SELECT actor_id, kind, COUNT(*) FROM ticket_events WHERE kind IN ('claimed','closed','first_response') AND actor_id IS NOT NULL GROUP BY kind, actor_id; \
+$(pct "closed_at - created_at" "$S_CLOSE") $(pct "claimed_at - created_at" "$S_CLAIM") $(pct "first_response_at - created_at" "$S_RESP") \
+SELECT CASE WHEN d < 1*$H THEN 0 WHEN d < 4*$H THEN 1 WHEN d < 24*$H THEN 2 WHEN d < 72*$H THEN 3 WHEN d < 168*$H THEN 4 ELSE 5 END AS b, COUNT(*) FROM (SELECT closed_at - created_at AS d $S_CLOSE) GROUP BY b"
 INSPECT="SELECT * FROM tickets WHERE id = '$ID'; SELECT * FROM ticket_participants WHERE ticket_id = '$ID'; SELECT * FROM ticket_events WHERE ticket_id = '$ID' ORDER BY at, id"
 
 BASE=()

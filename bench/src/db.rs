@@ -163,7 +163,7 @@ pub struct PlanInputs {
 /// The columns `SqlStore` selects (common/src/store/sql/mod.rs, `TICKET_COLUMNS`).
 const TICKET_COLUMNS: &str = "id, guild_id, channel_id, creator_id, status, created_at, \
      closed_at, closed_by, close_reason, claimed_by, claimed_at, updated_at, open_slot, \
-     archived_at, archive_requested_at";
+     archived_at, archive_requested_at, first_response_at, first_response_by";
 const PAGE: u32 = 50;
 
 /// A bound value, as `SqlStore` binds it (integers and text only).

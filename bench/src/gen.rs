@@ -121,6 +121,8 @@ pub fn record(rng: &mut Rng, index: u64, now: DateTime<Utc>) -> TicketRecord {
         updated_at,
         archived_at: None,
         archive_requested_at: None,
+        first_response_at: None,
+        first_response_by: None,
     };
     let participants = if rng.chance(0.05) {
         vec![Participant {

@@ -38,7 +38,10 @@ const RETRY_FAILED_AFTER: Duration = Duration::from_secs(600);
 #[derive(Debug)]
 pub enum Archived {
     /// Archived now by this process.
-    Done { ticket: Ticket, messages: usize },
+    Done {
+        ticket: Box<Ticket>,
+        messages: usize,
+    },
     /// Another process is archiving it right now.
     Busy,
 }
@@ -149,7 +152,7 @@ async fn archive_leased(
     )
     .await;
     Ok(Archived::Done {
-        ticket: archived,
+        ticket: Box::new(archived),
         messages,
     })
 }

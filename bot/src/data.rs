@@ -36,6 +36,8 @@ pub struct Data {
     /// openings met 14 429s (measured with `bot/tests/ratelimit.rs`), with 1 none. Behind a
     /// proxy the limiter is off and the proxy queues: [`PLACEMENTS_AT_ONCE_PROXIED`].
     pub placing: std::sync::Mutex<std::collections::HashMap<u64, Arc<tokio::sync::Semaphore>>>,
+    /// Ticket channels whose first staff response is known to be recorded (`first_response`).
+    pub answered: std::sync::Mutex<std::collections::HashSet<u64>>,
     stopping: AtomicBool,
     in_flight: AtomicUsize,
     /// Units of work begun since the start (`memory` trims after new work).
@@ -61,6 +63,7 @@ impl Data {
             reported_strays: Default::default(),
             opening: Default::default(),
             placing: Default::default(),
+            answered: Default::default(),
             stopping: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
             begun: AtomicUsize::new(0),

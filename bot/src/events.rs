@@ -106,6 +106,9 @@ pub async fn handle(
                 }
             }
         }
+        FullEvent::Message { new_message } => {
+            crate::first_response::note(ctx, data, new_message).await;
+        }
         FullEvent::Ready { data_about_bot } => {
             tracing::info!(
                 "connected to Discord as {} ({} guilds)",

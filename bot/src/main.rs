@@ -13,6 +13,7 @@ mod data;
 mod deadline;
 mod embeds;
 mod events;
+mod first_response;
 mod lifecycle;
 mod logging;
 mod memory;

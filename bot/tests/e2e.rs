@@ -354,6 +354,67 @@ async fn panel_click_opens_a_private_ticket(backend: Backend) {
     e.finish().await;
 }
 
+/// The first message by staff in a ticket's channel is recorded once, with its author and
+/// time; the creator's messages, other members' and staff talk elsewhere are not responses.
+async fn first_staff_message_is_recorded_once(backend: Backend) {
+    let e = E2e::start(backend).await;
+    let panel = e.post_panel().await;
+    let (t, channel) = e.open_ticket(panel, ids::ALICE).await;
+    let (alice, staff) = (e.user(ids::ALICE), e.user(ids::STAFF));
+    e.fake
+        .post_user_message(&alice, channel, "hello? my printer is on fire");
+    e.fake
+        .post_user_message(&staff, ids::GENERAL_CHANNEL, "lunch?");
+    // Nothing to record yet: give the bot time to see both messages.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let store = e.store().await;
+    assert_eq!(
+        store.get(t.id).await.unwrap().unwrap().first_response_at,
+        None
+    );
+
+    let before = Utc::now();
+    e.fake.post_user_message(&staff, channel, "on it");
+    let answered = eventually("the first response", WAIT, || async {
+        store
+            .get(t.id)
+            .await
+            .unwrap()
+            .filter(|t| t.first_response_at.is_some())
+    })
+    .await;
+    assert_eq!(answered.first_response_by, Some(ids::STAFF));
+    let at = answered.first_response_at.unwrap();
+    assert!(
+        at >= before - chrono::Duration::seconds(1) && at <= Utc::now(),
+        "{at}"
+    );
+    e.fake.post_user_message(&staff, channel, "still on it");
+    e.fake.post_user_message(&alice, channel, "thanks");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let kinds = history_kinds(&e, t.id).await;
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == EventKind::FirstResponse)
+            .count(),
+        1,
+        "{kinds:?}"
+    );
+    let again = store.get(t.id).await.unwrap().unwrap();
+    assert_eq!(
+        (again.first_response_at, again.first_response_by),
+        (Some(at), Some(ids::STAFF))
+    );
+    e.finish().await;
+}
+
+per_backend!(first_staff_message_is_recorded_once {
+    first_staff_message_is_recorded_once_sqlite => Sqlite,
+    first_staff_message_is_recorded_once_mysql => Mysql,
+    first_staff_message_is_recorded_once_mongodb => Mongodb,
+});
+
 per_backend!(panel_click_opens_a_private_ticket {
     panel_click_opens_a_private_ticket_sqlite => Sqlite,
     panel_click_opens_a_private_ticket_mysql => Mysql,

@@ -527,7 +527,12 @@ fn inspect_every_form(backend: Backend) {
     );
     assert_eq!(
         v["durations"],
-        json!({"open_for_secs": 3900, "time_to_claim_secs": 300, "time_to_close_secs": 3900})
+        json!({
+            "open_for_secs": 3900,
+            "time_to_claim_secs": 300,
+            "time_to_first_response_secs": null,
+            "time_to_close_secs": 3900
+        })
     );
     let history = db.history(t.id);
     let kinds: Vec<&str> = v["history"]
@@ -579,6 +584,7 @@ fn inspect_every_form(backend: Backend) {
     assert_eq!(field("close reason"), "résolu: \"done\" ✅");
     assert_eq!(field("open for"), "1h 5m");
     assert_eq!(field("time to claim"), "5m 0s");
+    assert_eq!(field("first response"), "-");
     assert_eq!(field("time to close"), "1h 5m");
     assert_eq!(
         field("participants"),
@@ -960,11 +966,12 @@ fn stats_values(backend: Backend) {
             "backlog": {"open": 3, "unclaimed": 3, "oldest_unclaimed_at": "2025-02-01T23:59:59.999999Z"},
             // The claims are in the history only: no ticket holds a claim time.
             "time_to_claim": {"count": 0, "median_secs": null, "p90_secs": null},
+            "time_to_first_response": {"count": 0, "median_secs": null, "p90_secs": null},
             "time_to_close": {"count": 10, "median_secs": 3000.25, "p90_secs": 5400.25},
             "close_times": [5, 5, 0, 0, 0, 0],
             "staff": [
-                {"user_id": "900000000000000001", "claims": 3, "closes": 3},
-                {"user_id": "900000000000000002", "claims": 1, "closes": 4},
+                {"user_id": "900000000000000001", "claims": 3, "closes": 3, "first_responses": 0},
+                {"user_id": "900000000000000002", "claims": 1, "closes": 4, "first_responses": 0},
             ],
             "per_day": [
                 {"date": "2025-02-01", "opened": 4, "closed": 2},
@@ -989,8 +996,8 @@ fn stats_values(backend: Backend) {
             "counts": {"open": 4, "closed": 11},
             "time_to_close": {"count": 11, "median_secs": 3000.25, "p90_secs": 5400.25},
             "staff": [
-                {"user_id": "900000000000000001", "claims": 8, "closes": 3},
-                {"user_id": "900000000000000002", "claims": 1, "closes": 4},
+                {"user_id": "900000000000000001", "claims": 8, "closes": 3, "first_responses": 0},
+                {"user_id": "900000000000000002", "claims": 1, "closes": 4, "first_responses": 0},
             ],
             "per_day": [
                 {"date": "2025-02-01", "opened": 5, "closed": 2},
@@ -1014,8 +1021,8 @@ fn stats_values(backend: Backend) {
             "counts": {"open": 2, "closed": 7},
             "time_to_close": {"count": 7, "median_secs": 4200.25, "p90_secs": 6000.25},
             "staff": [
-                {"user_id": "900000000000000001", "claims": 1, "closes": 3},
-                {"user_id": "900000000000000002", "claims": 0, "closes": 4},
+                {"user_id": "900000000000000001", "claims": 1, "closes": 3, "first_responses": 0},
+                {"user_id": "900000000000000002", "claims": 0, "closes": 4, "first_responses": 0},
             ],
             "per_day": [
                 {"date": "2025-02-02", "opened": 5, "closed": 4},
@@ -1037,15 +1044,30 @@ fn stats_values(backend: Backend) {
     );
     let rows = out.table_rows();
     assert!(
-        rows.contains(&vec!["staff".into(), "claims".into(), "closes".into()]),
+        rows.contains(&vec![
+            "staff".into(),
+            "claims".into(),
+            "closes".into(),
+            "first responses".into()
+        ]),
         "{out}"
     );
     assert!(
-        rows.contains(&vec!["900000000000000001".into(), "3".into(), "3".into()]),
+        rows.contains(&vec![
+            "900000000000000001".into(),
+            "3".into(),
+            "3".into(),
+            "0".into()
+        ]),
         "{out}"
     );
     assert!(
-        rows.contains(&vec!["900000000000000002".into(), "1".into(), "4".into()]),
+        rows.contains(&vec![
+            "900000000000000002".into(),
+            "1".into(),
+            "4".into(),
+            "0".into()
+        ]),
         "{out}"
     );
     let days: Vec<(String, String, String)> = rows
@@ -1095,7 +1117,7 @@ fn stats_html_report(backend: Backend) {
     );
     assert!(html.contains("<title>under 1h: 5</title>"), "{html}");
     assert!(
-        html.contains("<td>900000000000000002</td><td class=\"n\">1</td><td class=\"n\">4</td>")
+        html.contains("<td>900000000000000002</td><td class=\"n\">1</td><td class=\"n\">4</td><td class=\"n\">0</td>")
     );
     // With --json, the JSON still goes to stdout and the page is written.
     let page2 = dir.path().join("again.html");
@@ -1122,6 +1144,7 @@ fn stats_empty_database(backend: Backend) {
             "activity": {"opened": 0, "closed": 0, "reopened": 0, "archived": 0},
             "backlog": {"open": 0, "unclaimed": 0, "oldest_unclaimed_at": null},
             "time_to_claim": {"count": 0, "median_secs": null, "p90_secs": null},
+            "time_to_first_response": {"count": 0, "median_secs": null, "p90_secs": null},
             "time_to_close": {"count": 0, "median_secs": null, "p90_secs": null},
             "close_times": [0, 0, 0, 0, 0, 0],
             "staff": [],

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::store::StatusCounts;
-use crate::ticket::DiscordId;
+use crate::ticket::{DiscordId, EventKind};
 
 pub const MICROS_PER_MINUTE: i64 = 60_000_000;
 pub const MICROS_PER_HOUR: i64 = 3_600_000_000;
@@ -130,6 +130,9 @@ pub struct StaffActivity {
     pub user_id: DiscordId,
     pub claims: u64,
     pub closes: u64,
+    /// Tickets where this member was the first of the staff to write.
+    #[serde(default)]
+    pub first_responses: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -159,6 +162,8 @@ pub struct TicketStats {
     pub backlog: Backlog,
     /// Opening → the current claim, over claimed tickets whose claim time is known.
     pub time_to_claim: DurationSummary,
+    /// Opening → the first message by staff in its channel.
+    pub time_to_first_response: DurationSummary,
     pub time_to_close: DurationSummary,
     /// Closed tickets per bucket of [`CLOSE_BUCKET_HOURS`] (one more for the rest).
     pub close_times: [u64; CLOSE_BUCKET_HOURS.len() + 1],
@@ -223,27 +228,43 @@ pub fn day_from_number(day: i64) -> Option<NaiveDate> {
     DateTime::<Utc>::from_timestamp(day.checked_mul(86_400)?, 0).map(|t| t.date_naive())
 }
 
-/// Sorts staff rows most active first (claims + closes), then by id for a stable order.
-pub fn sort_staff(staff: &mut [StaffActivity]) {
-    staff.sort_by(|a, b| {
-        (b.claims + b.closes)
-            .cmp(&(a.claims + a.closes))
-            .then(a.user_id.cmp(&b.user_id))
-    });
+impl StaffActivity {
+    /// Claims, closes and first responses together.
+    pub fn total(&self) -> u64 {
+        self.claims + self.closes + self.first_responses
+    }
 }
 
-/// Adds one claim or close to `user`'s row.
-pub fn tally(staff: &mut Vec<StaffActivity>, user: DiscordId, claims: u64, closes: u64) {
-    match staff.iter_mut().find(|s| s.user_id == user) {
-        Some(s) => {
-            s.claims += claims;
-            s.closes += closes;
+/// Sorts staff rows most active first, then by id for a stable order.
+pub fn sort_staff(staff: &mut [StaffActivity]) {
+    staff.sort_by(|a, b| b.total().cmp(&a.total()).then(a.user_id.cmp(&b.user_id)));
+}
+
+/// Adds `n` history entries of `kind` (claims, closes, first responses; others are not staff
+/// activity) to `user`'s row.
+pub fn tally(staff: &mut Vec<StaffActivity>, user: DiscordId, kind: EventKind, n: u64) {
+    if !matches!(
+        kind,
+        EventKind::Claimed | EventKind::Closed | EventKind::FirstResponse
+    ) {
+        return;
+    }
+    let row = match staff.iter().position(|s| s.user_id == user) {
+        Some(i) => &mut staff[i],
+        None => {
+            staff.push(StaffActivity {
+                user_id: user,
+                ..StaffActivity::default()
+            });
+            let last = staff.len() - 1;
+            &mut staff[last]
         }
-        None => staff.push(StaffActivity {
-            user_id: user,
-            claims,
-            closes,
-        }),
+    };
+    match kind {
+        EventKind::Claimed => row.claims += n,
+        EventKind::Closed => row.closes += n,
+        EventKind::FirstResponse => row.first_responses += n,
+        _ => {}
     }
 }
 
@@ -348,18 +369,22 @@ mod tests {
             NaiveDate::from_ymd_opt(2024, 10, 4)
         );
         let mut staff = Vec::new();
-        tally(&mut staff, 2, 1, 0);
-        tally(&mut staff, 1, 1, 1);
-        tally(&mut staff, 2, 0, 3);
+        tally(&mut staff, 2, EventKind::Claimed, 1);
+        tally(&mut staff, 1, EventKind::Claimed, 1);
+        tally(&mut staff, 1, EventKind::Closed, 1);
+        tally(&mut staff, 2, EventKind::Closed, 3);
+        tally(&mut staff, 1, EventKind::FirstResponse, 1);
+        tally(&mut staff, 1, EventKind::Opened, 9);
         sort_staff(&mut staff);
         assert_eq!(
             staff[0],
             StaffActivity {
                 user_id: 2,
                 claims: 1,
-                closes: 3
+                closes: 3,
+                first_responses: 0,
             }
         );
-        assert_eq!(staff[1].user_id, 1);
+        assert_eq!((staff[1].user_id, staff[1].total()), (1, 3));
     }
 }

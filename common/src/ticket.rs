@@ -91,6 +91,12 @@ pub struct Ticket {
     /// Set by `ticketctl archive`: a running bot archives the ticket (only it talks to Discord).
     #[serde(default)]
     pub archive_requested_at: Option<DateTime<Utc>>,
+    /// When staff first wrote in the ticket's channel, and who: set once (see
+    /// `TicketStore::record_first_response`).
+    #[serde(default)]
+    pub first_response_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub first_response_by: Option<DiscordId>,
 }
 
 impl Ticket {
@@ -111,6 +117,8 @@ impl Ticket {
             updated_at: at,
             archived_at: None,
             archive_requested_at: None,
+            first_response_at: None,
+            first_response_by: None,
         }
     }
 
@@ -170,6 +178,8 @@ pub enum EventKind {
     ParticipantRemoved,
     ForceClosed,
     Deleted,
+    /// Staff wrote in the ticket's channel for the first time (once per ticket).
+    FirstResponse,
     /// Written when a ticket of the Python bot's database is taken over.
     Imported,
     /// The transcript was saved and the channel deleted; details hold the old channel id.
@@ -180,7 +190,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::Opened,
         EventKind::Claimed,
         EventKind::Unclaimed,
@@ -193,6 +203,7 @@ impl EventKind {
         EventKind::Imported,
         EventKind::Archived,
         EventKind::Purged,
+        EventKind::FirstResponse,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -209,6 +220,7 @@ impl EventKind {
             EventKind::Imported => "imported",
             EventKind::Archived => "archived",
             EventKind::Purged => "purged",
+            EventKind::FirstResponse => "first_response",
         }
     }
 }
@@ -261,6 +273,7 @@ impl EventKind {
             EventKind::Opened => 0,
             EventKind::ParticipantAdded => 1,
             EventKind::Claimed => 2,
+            EventKind::FirstResponse => 3,
             EventKind::Unclaimed => 3,
             EventKind::ParticipantRemoved => 4,
             EventKind::Closed | EventKind::ForceClosed => 5,

@@ -1190,11 +1190,26 @@ async fn upgraded_works(guard: &support::DbGuard) {
     let version = store.schema_version().await.unwrap();
     match guard.backend {
         Backend::Mongodb => assert_eq!(version, 3),
-        _ => assert_eq!(version, 20261128000003),
+        _ => assert_eq!(version, 20261128000004),
     }
     let closed = Uuid::parse_str(SCHEMA_1_CLOSED).unwrap();
     let t = store.get(closed).await.unwrap().expect("kept");
     assert_eq!((t.archived_at, t.archive_requested_at), (None, None));
+    // An old row (on MongoDB: a document without the field) takes its first response once.
+    assert_eq!((t.first_response_at, t.first_response_by), (None, None));
+    assert!(store
+        .record_first_response(closed, 99, mins(3))
+        .await
+        .unwrap());
+    assert!(!store
+        .record_first_response(closed, 98, mins(4))
+        .await
+        .unwrap());
+    let t = store.get(closed).await.unwrap().expect("kept");
+    assert_eq!(
+        (t.first_response_at, t.first_response_by),
+        (Some(mins(3)), Some(99))
+    );
     assert_eq!(t.channel_id, Some(chan(1)));
     let due = ArchiveQuery {
         guild_id: Some(G1),

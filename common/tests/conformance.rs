@@ -106,6 +106,10 @@ conformance! {
         sqlite_ids_at_the_edges, mysql_ids_at_the_edges, mongodb_ids_at_the_edges;
     concurrent_claims =>
         sqlite_concurrent_claims, mysql_concurrent_claims, mongodb_concurrent_claims;
+    first_response_recorded_once =>
+        sqlite_first_response_recorded_once,
+        mysql_first_response_recorded_once,
+        mongodb_first_response_recorded_once;
     concurrent_closes_reopens_and_participants =>
         sqlite_concurrent_closes_reopens_and_participants,
         mysql_concurrent_closes_reopens_and_participants,
@@ -408,6 +412,8 @@ async fn create_and_read_back(db: &TestDb) {
         updated_at: at,
         archived_at: None,
         archive_requested_at: None,
+        first_response_at: None,
+        first_response_by: None,
     };
     assert_eq!(big, expected);
     assert_eq!(store.get(big.id).await.unwrap(), Some(expected.clone()));
@@ -1910,6 +1916,10 @@ fn expected_stats(
     for d in &close_durations {
         close_times[close_bucket(*d)] += 1;
     }
+    let response_durations = selected
+        .iter()
+        .filter_map(|t| t.first_response_at.map(|r| micros(r - t.created_at)))
+        .collect();
     let claim_durations = selected
         .iter()
         .filter_map(|t| t.claimed_at.map(|c| micros(c - t.created_at)))
@@ -1943,10 +1953,9 @@ fn expected_stats(
             EventKind::Archived => activity.archived += 1,
             _ => {}
         }
-        match (e.kind, e.actor_id) {
-            (EventKind::Claimed, Some(user)) => tally(&mut staff, user, 1, 0),
-            (EventKind::Closed, Some(user)) => tally(&mut staff, user, 0, 1),
-            _ => {}
+        if let Some(user) = e.actor_id {
+            // Other kinds are not staff activity: `tally` ignores them.
+            tally(&mut staff, user, e.kind, 1);
         }
     }
     sort_staff(&mut staff);
@@ -1966,6 +1975,7 @@ fn expected_stats(
             oldest_unclaimed_at: unclaimed.iter().map(|t| t.created_at).min(),
         },
         time_to_claim: DurationSummary::from_micros(claim_durations),
+        time_to_first_response: DurationSummary::from_micros(response_durations),
         time_to_close: DurationSummary::from_micros(close_durations),
         close_times,
         staff,
@@ -2042,6 +2052,13 @@ async fn stats_match_the_data(db: &TestDb) {
     for (i, tr) in &ops {
         store.transition(ids[*i], tr).await.unwrap();
     }
+    // First responses after 30 s (staff A), 20 s (staff B), 600 s (staff A).
+    for (i, by, secs) in [(0, STAFF_A, 30), (1, STAFF_B, 20), (6, STAFF_A, 600)] {
+        assert!(store
+            .record_first_response(ids[i], by, later(i, secs))
+            .await
+            .unwrap());
+    }
     let tickets: Vec<Ticket> = export_all_tickets(store, 100)
         .await
         .into_iter()
@@ -2111,6 +2128,16 @@ async fn stats_match_the_data(db: &TestDb) {
         ),
         (5, secs(7.0), secs(60.0))
     );
+    assert_eq!(
+        (
+            all.time_to_first_response.count,
+            all.time_to_first_response.median_secs,
+            all.time_to_first_response.p90_secs
+        ),
+        (3, secs(30.0), secs(600.0))
+    );
+    let a = all.staff.iter().find(|s| s.user_id == STAFF_A).unwrap();
+    assert_eq!(a.first_responses, 2);
     assert_eq!(
         (
             all.activity.opened,
@@ -2413,6 +2440,69 @@ async fn ids_at_the_edges(db: &TestDb) {
 
 // ---------------------------------------------------------------------------------------------
 // Concurrency.
+
+/// The first message by staff is recorded once: the creator's own messages are not responses,
+/// a later staff message changes nothing, and of many bot processes seeing the same message
+/// (or several staff writing at once) exactly one records it.
+async fn first_response_recorded_once(db: &TestDb) {
+    let store = db.store();
+    let t = created(store.create_ticket(GUILD, CREATOR, 1, now()).await);
+    let at = t.created_at + Duration::seconds(90);
+    assert!(!store
+        .record_first_response(t.id, CREATOR, at)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.get(t.id).await.unwrap().unwrap().first_response_at,
+        None
+    );
+
+    let n = 20u64;
+    let barrier = Arc::new(Barrier::new(n as usize));
+    let tasks = (0..n).map(|i| {
+        let store = store.clone();
+        let barrier = barrier.clone();
+        // Half of them the same staff member (the same message seen twice), half others.
+        let by = STAFF_A + i % 2;
+        tokio::spawn(async move {
+            barrier.wait().await;
+            (by, store.record_first_response(t.id, by, at).await.unwrap())
+        })
+    });
+    let results: Vec<(DiscordId, bool)> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task panicked"))
+        .collect();
+    let winners: Vec<DiscordId> = results.iter().filter(|r| r.1).map(|r| r.0).collect();
+    assert_eq!(winners.len(), 1, "recorded by: {winners:?}");
+    let got = store.get(t.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.first_response_at, got.first_response_by),
+        (Some(at), Some(winners[0]))
+    );
+    // Not a change the bot must sync: `updated_at` stays.
+    assert_eq!(got.updated_at, t.updated_at);
+    assert!(!store
+        .record_first_response(t.id, STAFF_C, at + Duration::seconds(5))
+        .await
+        .unwrap());
+    let history = store.history(t.id).await.unwrap();
+    let responses: Vec<&TicketEvent> = history
+        .iter()
+        .filter(|e| e.kind == EventKind::FirstResponse)
+        .collect();
+    assert_eq!(responses.len(), 1, "{history:?}");
+    assert_eq!(
+        (responses[0].actor_id, responses[0].at),
+        (Some(winners[0]), at)
+    );
+    // A ticket that does not exist: nothing recorded, no error.
+    assert!(!store
+        .record_first_response(Uuid::new_v4(), STAFF_A, at)
+        .await
+        .unwrap());
+}
 
 async fn concurrent_claims(db: &TestDb) {
     let store = db.store();

@@ -220,6 +220,8 @@ impl Expected {
             updated_at: got.updated_at,
             archived_at: None,
             archive_requested_at: None,
+            first_response_at: None,
+            first_response_by: None,
         }
     }
 }

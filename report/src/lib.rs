@@ -87,6 +87,7 @@ struct StaffRow {
     user: String,
     claims: u64,
     closes: u64,
+    first_responses: u64,
     load: Svg,
 }
 
@@ -153,6 +154,11 @@ pub fn html(stats: &TicketStats, scope: &Scope) -> String {
             note: summary_note(&stats.time_to_claim, "claims with a known time"),
         },
         Card {
+            label: "First response (median)",
+            value: dur(&stats.time_to_first_response),
+            note: summary_note(&stats.time_to_first_response, "tickets answered by staff"),
+        },
+        Card {
             label: "Time to close (median)",
             value: dur(&stats.time_to_close),
             note: summary_note(&stats.time_to_close, "closed tickets"),
@@ -162,7 +168,7 @@ pub fn html(stats: &TicketStats, scope: &Scope) -> String {
     let busiest = stats
         .staff
         .iter()
-        .map(|s| s.claims + s.closes)
+        .map(|s| s.total())
         .max()
         .unwrap_or(0)
         .max(1);
@@ -186,7 +192,8 @@ pub fn html(stats: &TicketStats, scope: &Scope) -> String {
                 user: s.user_id.to_string(),
                 claims: s.claims,
                 closes: s.closes,
-                load: svg::load_bar((s.claims + s.closes) as f64 / busiest as f64),
+                first_responses: s.first_responses,
+                load: svg::load_bar(s.total() as f64 / busiest as f64),
             })
             .collect(),
     };

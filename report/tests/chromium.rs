@@ -50,6 +50,7 @@ fn month() -> (TicketStats, Scope) {
             user_id: 900_000_000_000_000_000 + i,
             claims: 40 / i,
             closes: 50 / i,
+            first_responses: 30 / i,
         })
         .collect();
     let opened = per_day.iter().map(|d| d.opened).sum();
@@ -68,6 +69,9 @@ fn month() -> (TicketStats, Scope) {
             oldest_unclaimed_at: Some(Utc.with_ymd_and_hms(2026, 11, 1, 9, 30, 0).unwrap()),
         },
         time_to_claim: DurationSummary::from_micros((1..=100).map(|i| i * 17_000_000).collect()),
+        time_to_first_response: DurationSummary::from_micros(
+            (1..=100).map(|i| i * 6_000_000).collect(),
+        ),
         time_to_close: DurationSummary::from_micros((1..=100).map(|i| i * 1_500_000_000).collect()),
         close_times: [40, 90, 60, 30, 10, 2],
         staff,
@@ -183,6 +187,6 @@ fn an_empty_period_says_so() {
     let page = html(&TicketStats::default(), &month().1);
     assert!(page.contains("No tickets in this period."));
     assert!(page.contains("No closed tickets in this period."));
-    assert!(page.contains("No claims or closes by staff in this period."));
+    assert!(page.contains("No claims, closes or first responses by staff in this period."));
     assert!(page.contains("none waiting"));
 }

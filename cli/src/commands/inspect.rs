@@ -16,6 +16,7 @@ use crate::resolve::{self, IdArg};
 struct Durations {
     open_for_secs: i64,
     time_to_claim_secs: Option<i64>,
+    time_to_first_response_secs: Option<i64>,
     time_to_close_secs: Option<i64>,
 }
 
@@ -31,6 +32,9 @@ fn durations(t: &Ticket, history: &[TicketEvent]) -> Durations {
     Durations {
         open_for_secs: (end - t.created_at).num_seconds(),
         time_to_claim_secs: claimed.map(|c| (c - t.created_at).num_seconds()),
+        time_to_first_response_secs: t
+            .first_response_at
+            .map(|r| (r - t.created_at).num_seconds()),
         time_to_close_secs: t.closed_at.map(|c| (c - t.created_at).num_seconds()),
     }
 }
@@ -95,6 +99,16 @@ pub async fn run(store: &dyn TicketStore, args: &InspectArgs) -> Result<()> {
                 // Claimed, but when is not known (taken over from the Python bot).
                 (None, Some(_)) => "unknown".to_owned(),
                 (None, None) => "-".to_owned(),
+            },
+        ),
+        (
+            "first response",
+            match (
+                secs(d.time_to_first_response_secs),
+                ticket.first_response_by,
+            ) {
+                (Some(after), Some(by)) => format!("after {after}, by {by}"),
+                _ => "-".to_owned(),
             },
         ),
         ("time to close", or_dash(secs(d.time_to_close_secs))),

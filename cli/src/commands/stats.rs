@@ -76,6 +76,11 @@ fn print_text(stats: &TicketStats) {
             stats.time_to_claim,
             "claimed tickets with a known claim time",
         ),
+        (
+            "time to first response",
+            stats.time_to_first_response,
+            "tickets answered by staff",
+        ),
         ("time to close", stats.time_to_close, "closed tickets"),
     ] {
         println!(
@@ -96,12 +101,13 @@ fn print_text(stats: &TicketStats) {
         println!("{t}");
     }
     if !stats.staff.is_empty() {
-        let mut t = table(&["staff", "claims", "closes"]);
+        let mut t = table(&["staff", "claims", "closes", "first responses"]);
         for s in &stats.staff {
             t.add_row(vec![
                 s.user_id.to_string(),
                 s.claims.to_string(),
                 s.closes.to_string(),
+                s.first_responses.to_string(),
             ]);
         }
         println!("{t}");

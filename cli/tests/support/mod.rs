@@ -691,6 +691,8 @@ pub fn ticket(id: Uuid, guild: u64, creator: u64, created: DateTime<Utc>) -> Tic
         updated_at: created,
         archived_at: None,
         archive_requested_at: None,
+        first_response_at: None,
+        first_response_by: None,
     }
 }
 

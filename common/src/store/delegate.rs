@@ -82,6 +82,14 @@ macro_rules! delegate_ticket_store {
             ) -> $crate::error::StoreResult<$crate::ticket::Ticket> {
                 <$ty>::transition(self, id, transition).await
             }
+            async fn record_first_response(
+                &self,
+                id: uuid::Uuid,
+                by: $crate::ticket::DiscordId,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::StoreResult<bool> {
+                <$ty>::record_first_response(self, id, by, at).await
+            }
             async fn add_participant(
                 &self,
                 id: uuid::Uuid,

@@ -136,6 +136,8 @@ pub(crate) fn convert(
         updated_at: closed_at.unwrap_or(created_at),
         archived_at: None,
         archive_requested_at: None,
+        first_response_at: None,
+        first_response_by: None,
     };
     let open_slot = (status == TicketStatus::Open).then(|| slots.next(guild_id, creator_id));
     let event =

@@ -181,6 +181,17 @@ pub trait TicketStore: Send + Sync + 'static {
     /// its history event, atomically. A refusal is `StoreError::Rule` saying why.
     async fn transition(&self, id: Uuid, transition: &Transition) -> StoreResult<Ticket>;
 
+    /// Records that staff member `by` wrote in the ticket's channel at `at`, if it is the
+    /// first such message: sets `first_response_at`/`_by` and writes the `first_response`
+    /// event, once, whatever the concurrency (a conditional write). Its creator's own messages
+    /// are not responses. Returns whether this call recorded it.
+    async fn record_first_response(
+        &self,
+        id: Uuid,
+        by: DiscordId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
     /// Adds `user_id` to an open ticket. Writes the `participant_added` event.
     async fn add_participant(
         &self,

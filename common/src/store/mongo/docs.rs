@@ -130,6 +130,8 @@ pub(crate) fn ticket_from_doc(doc: &Document) -> StoreResult<Ticket> {
         updated_at: r.time("updated_at")?,
         archived_at: r.opt_time("archived_at")?,
         archive_requested_at: r.opt_time("archive_requested_at")?,
+        first_response_at: r.opt_time("first_response_at")?,
+        first_response_by: r.opt_id("first_response_by")?,
     })
 }
 
@@ -200,6 +202,8 @@ pub(crate) fn ticket_doc(record: &TicketRecord) -> Document {
         "updated_at": time_to_bson(t.updated_at),
         "archived_at": opt_time_to_bson(t.archived_at),
         "archive_requested_at": opt_time_to_bson(t.archive_requested_at),
+        "first_response_at": opt_time_to_bson(t.first_response_at),
+        "first_response_by": opt_id_to_bson(t.first_response_by),
         "open_slot": open_slot_value(t.id, record.open_slot),
         "participants": participants,
         "participant_n": record.participants.len() as i64,

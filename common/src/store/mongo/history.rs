@@ -114,6 +114,36 @@ impl MongoStore {
         Ok(ticket)
     }
 
+    pub(crate) async fn record_first_response(
+        &self,
+        id: Uuid,
+        by: DiscordId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let Some(doc) = self.get_doc(id).await? else {
+            return Ok(false);
+        };
+        let ticket = ticket_from_doc(&doc)?;
+        if ticket.first_response_at.is_some() || ticket.creator_id == by {
+            return Ok(false);
+        }
+        let event = TicketEvent::new(&ticket, EventKind::FirstResponse, Some(by), at, None);
+        // `$eq: null` also matches a ticket written before the field existed.
+        let filter = doc! {
+            "_id": id.to_string(),
+            "deleted": false,
+            "first_response_at": { "$eq": Bson::Null },
+        };
+        let update = doc! { "$set": {
+            "first_response_at": time_to_bson(at),
+            "first_response_by": id_to_bson(by),
+        } };
+        Ok(self
+            .write_with_event(filter, update, &event)
+            .await?
+            .is_some())
+    }
+
     pub(crate) async fn add_participant(
         &self,
         id: Uuid,

@@ -14,7 +14,7 @@ use crate::stats::{
     TicketStats, CLOSE_BUCKET_HOURS, MICROS_PER_HOUR,
 };
 use crate::store::TicketFilter;
-use crate::ticket::TicketStatus;
+use crate::ticket::{EventKind, TicketStatus};
 
 impl MongoStore {
     pub(crate) async fn stats(&self, filter: &TicketFilter) -> StoreResult<TicketStats> {
@@ -28,6 +28,9 @@ impl MongoStore {
         let mut claimed = filter_doc(filter);
         claimed.insert("claimed_at", doc! { "$ne": Bson::Null });
         let time_to_claim = self.summary(claimed, "$claimed_at").await?;
+        let mut answered = filter_doc(filter);
+        answered.insert("first_response_at", doc! { "$ne": Bson::Null });
+        let time_to_first_response = self.summary(answered, "$first_response_at").await?;
 
         let per_hour = |field: &str| doc! { "$floor": { "$divide": [field, MICROS_PER_HOUR] } };
         let opened_hours = counts_by(
@@ -87,6 +90,7 @@ impl MongoStore {
             activity,
             backlog: self.backlog(filter).await?,
             time_to_claim,
+            time_to_first_response,
             time_to_close,
             close_times,
             staff: self.staff(filter).await?,
@@ -148,14 +152,19 @@ impl MongoStore {
     }
 
     async fn staff(&self, filter: &TicketFilter) -> StoreResult<Vec<StaffActivity>> {
-        let mut matching = events_filter(filter, &["claimed", "closed"]);
+        let mut matching = events_filter(filter, &["claimed", "closed", "first_response"]);
         matching.insert("actor_id", doc! { "$ne": Bson::Null });
         let is = |kind: &str| doc! { "$sum": { "$cond": [{ "$eq": ["$kind", kind] }, 1, 0] } };
         let mut cursor = self
             .events
             .aggregate([
                 doc! { "$match": matching },
-                doc! { "$group": { "_id": "$actor_id", "c": is("claimed"), "x": is("closed") } },
+                doc! { "$group": {
+                    "_id": "$actor_id",
+                    "c": is("claimed"),
+                    "x": is("closed"),
+                    "r": is("first_response"),
+                } },
             ])
             .await?;
         let mut staff = Vec::new();
@@ -164,7 +173,9 @@ impl MongoStore {
                 continue;
             };
             let n = |k: &str| d.get(k).and_then(as_i64).unwrap_or(0).max(0) as u64;
-            tally(&mut staff, user, n("c"), n("x"));
+            tally(&mut staff, user, EventKind::Claimed, n("c"));
+            tally(&mut staff, user, EventKind::Closed, n("x"));
+            tally(&mut staff, user, EventKind::FirstResponse, n("r"));
         }
         sort_staff(&mut staff);
         Ok(staff)

@@ -12,6 +12,39 @@ use crate::store::Heartbeat;
 use crate::ticket::{DiscordId, EventKind, Participant, Ticket, TicketEvent};
 
 impl SqlStore {
+    pub(crate) async fn record_first_response(
+        &self,
+        id: Uuid,
+        by: DiscordId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let attempt = || async {
+            let mut tx = self.write_tx().await?;
+            // The condition decides: of two writers, one changes the row, the other none.
+            let set = sqlx::query(
+                "UPDATE tickets SET first_response_at = ?, first_response_by = ? \
+                 WHERE id = ? AND first_response_at IS NULL AND creator_id <> ?",
+            )
+            .bind(time_to_sql(at))
+            .bind(id_to_sql(by))
+            .bind(id.to_string())
+            .bind(id_to_sql(by))
+            .execute(&mut *tx)
+            .await?;
+            if set.rows_affected() == 0 {
+                return Ok(false);
+            }
+            let ticket = Self::fetch_ticket(&mut *tx, id)
+                .await?
+                .ok_or(RuleError::NotFound)?;
+            let event = TicketEvent::new(&ticket, EventKind::FirstResponse, Some(by), at, None);
+            Self::insert_event(&mut tx, &event).await?;
+            tx.commit().await?;
+            Ok(true)
+        };
+        retry_transient(attempt).await
+    }
+
     pub(crate) async fn add_participant(
         &self,
         id: Uuid,

@@ -36,13 +36,13 @@ macro_rules! ticket_columns {
     () => {
         "id, guild_id, channel_id, creator_id, status, created_at, closed_at, closed_by, \
          close_reason, claimed_by, claimed_at, updated_at, open_slot, archived_at, \
-         archive_requested_at"
+         archive_requested_at, first_response_at, first_response_by"
     };
 }
 pub(crate) use ticket_columns;
 const TICKET_COLUMNS: &str = ticket_columns!();
 /// How many columns `TICKET_COLUMNS` names.
-const TICKET_COLUMN_COUNT: usize = 15;
+const TICKET_COLUMN_COUNT: usize = 17;
 macro_rules! event_columns {
     () => {
         "id, ticket_id, guild_id, kind, actor_id, at, details"

@@ -66,6 +66,8 @@ pub(crate) fn ticket_binds(t: &Ticket, open_slot: Option<u32>) -> Vec<Bind> {
         Bind::Int(open_slot.map(i64::from)),
         Bind::Int(t.archived_at.map(time_to_sql)),
         Bind::Int(t.archive_requested_at.map(time_to_sql)),
+        Bind::Int(t.first_response_at.map(time_to_sql)),
+        Bind::Int(t.first_response_by.map(id_to_sql)),
     ]
 }
 
@@ -175,6 +177,8 @@ pub(crate) fn ticket_from_row<R: Cols + ?Sized>(row: &R) -> StoreResult<(Ticket,
         updated_at: time_from_sql(required_int(row, "updated_at")?, &id_text)?,
         archived_at: opt_time(row, "archived_at", &id_text)?,
         archive_requested_at: opt_time(row, "archive_requested_at", &id_text)?,
+        first_response_at: opt_time(row, "first_response_at", &id_text)?,
+        first_response_by: opt_id(row, "first_response_by")?,
     };
     let slot = row
         .int("open_slot")?

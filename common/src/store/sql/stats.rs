@@ -11,7 +11,7 @@ use crate::stats::{
     MICROS_PER_MINUTE,
 };
 use crate::store::{Backend, StatusCounts, TicketFilter};
-use crate::ticket::TicketStatus;
+use crate::ticket::{EventKind, TicketStatus};
 
 /// One row of an aggregate: a text key (status, kind), an integer key (hour, minute, user),
 /// and a count. Every statistics query answers in this shape, so that they can run together.
@@ -31,10 +31,12 @@ fn agg(r: &dyn Cols) -> StoreResult<Agg> {
 
 const TIME_TO_CLOSE: &str = "closed_at - created_at";
 const TIME_TO_CLAIM: &str = "claimed_at - created_at";
+const TIME_TO_RESPONSE: &str = "first_response_at - created_at";
 
 impl SqlStore {
     pub(crate) async fn stats(&self, filter: &TicketFilter) -> StoreResult<TicketStats> {
         let claimed = self.tickets_where(filter, "claimed_at IS NOT NULL");
+        let answered = self.tickets_where(filter, "first_response_at IS NOT NULL");
         let closed_filter = TicketFilter {
             status: Some(TicketStatus::Closed),
             ..filter.clone()
@@ -72,6 +74,14 @@ impl SqlStore {
                 ),
                 claimed.1.clone(),
             ),
+            (
+                format!(
+                    "SELECT NULL AS k, {} AS x, COUNT(*) AS n FROM tickets WHERE {} GROUP BY x",
+                    minute(TIME_TO_RESPONSE),
+                    answered.0
+                ),
+                answered.1.clone(),
+            ),
             {
                 let (cond, binds) = self.tickets_where(filter, "1 = 1");
                 (
@@ -108,7 +118,7 @@ impl SqlStore {
             },
             {
                 // In the order of `ticket_events_kind_actor_at`: the groups come off the index.
-                let (cond, binds) = events_where(filter, "('claimed', 'closed')");
+                let (cond, binds) = events_where(filter, "('claimed', 'closed', 'first_response')");
                 (
                     format!(
                         "SELECT kind AS k, actor_id AS x, COUNT(*) AS n FROM ticket_events \
@@ -122,8 +132,8 @@ impl SqlStore {
         let mut results = self.read_all_many(jobs, agg).await?.into_iter();
         let mut next = || results.next().unwrap_or_default();
         let (close_rows, by_status) = (next(), next());
-        let (claim_rows, opened_rows, kind_rows, closed_rows, staff_rows, backlog_rows) =
-            (next(), next(), next(), next(), next(), next());
+        let (claim_rows, response_rows, opened_rows) = (next(), next(), next());
+        let (kind_rows, closed_rows, staff_rows, backlog_rows) = (next(), next(), next(), next());
 
         let mut counts = StatusCounts::default();
         for a in by_status {
@@ -138,11 +148,16 @@ impl SqlStore {
             .filter_map(|a| a.x.map(|m| (m, a.n)))
             .collect();
         close_minutes.sort_unstable();
-        let mut claim_minutes: Vec<(i64, u64)> = claim_rows
-            .into_iter()
-            .filter_map(|a| a.x.map(|m| (m, a.n)))
-            .collect();
-        claim_minutes.sort_unstable();
+        let minutes = |rows: Vec<Agg>| {
+            let mut m: Vec<(i64, u64)> = rows
+                .into_iter()
+                .filter_map(|a| a.x.map(|m| (m, a.n)))
+                .collect();
+            m.sort_unstable();
+            m
+        };
+        let claim_minutes = minutes(claim_rows);
+        let response_minutes = minutes(response_rows);
 
         let mut activity = Activity::default();
         for a in kind_rows {
@@ -163,16 +178,16 @@ impl SqlStore {
         let mut staff = Vec::new();
         for a in staff_rows {
             let user = id_from_sql(a.x.unwrap_or(0));
-            match a.k.as_deref() {
-                Some("claimed") => tally(&mut staff, user, a.n, 0),
-                _ => tally(&mut staff, user, 0, a.n),
+            if let Some(Ok(kind)) = a.k.as_deref().map(str::parse::<EventKind>) {
+                tally(&mut staff, user, kind, a.n);
             }
         }
         sort_staff(&mut staff);
 
         let close = self.tickets_where(&closed_filter, "closed_at IS NOT NULL");
-        let (time_to_claim, time_to_close) = futures::try_join!(
+        let (time_to_claim, time_to_first_response, time_to_close) = futures::try_join!(
             self.summary(claimed, TIME_TO_CLAIM, &claim_minutes),
+            self.summary(answered, TIME_TO_RESPONSE, &response_minutes),
             self.summary(close, TIME_TO_CLOSE, &close_minutes),
         )?;
 
@@ -181,6 +196,7 @@ impl SqlStore {
             activity,
             backlog: backlog(backlog_rows)?,
             time_to_claim,
+            time_to_first_response,
             time_to_close,
             close_times: close_buckets(&close_minutes),
             staff,

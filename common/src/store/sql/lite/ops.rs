@@ -94,7 +94,7 @@ pub(crate) fn create(
     let mut insert = conn.prepare_cached(concat!(
         "INSERT INTO tickets (",
         ticket_columns!(),
-        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))?;
     for slot in 0..max_open.max(1) {
         match insert.execute(params_from_iter(ticket_binds(ticket, Some(slot)))) {
