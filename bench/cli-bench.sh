@@ -5,7 +5,7 @@
 #   bash bench/cli-bench.sh [TICKETS]        (needs sqlite3, mariadb, hyperfine, GNU time)
 #
 # BASELINE=/path/to/an/older/ticketctl adds its runs beside ours (before/after in one run);
-# SQLITE_ONLY=1 stops after the SQLite table.
+# SQLITE_ONLY=1 stops after the SQLite table; GENERATE_ONLY=1 after generating the database.
 #
 # The SQLite database is generated with SQL (seconds, not minutes); MySQL gets its copy from
 # `ticketctl migrate`, which is the migrate measurement.
@@ -58,6 +58,8 @@ ANALYZE;
 SQL
 export TICKETCTL_DATABASE_URL="sqlite://$DB"
 "$T" status
+# GENERATE_ONLY=1: the database is what the caller wanted (bench/web-bench.sh).
+if [ "${GENERATE_ONLY:-0}" = 1 ]; then exit 0; fi
 
 # The cursor of page 1,000 (its first row is the 49,951st newest) and one ticket to inspect.
 read -r C_AT C_ID <<<"$(sqlite3 -separator ' ' "$DB" "SELECT created_at, id FROM tickets ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET 49949")"

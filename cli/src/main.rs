@@ -19,9 +19,10 @@ use crate::opt::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // One thread for a command that is a few queries in a row (a pool of workers would only
-    // cost its start); `migrate` reads and writes at once, on the workers.
+    // cost its start); `migrate` reads and writes at once, and `serve` answers many, on the
+    // workers.
     let runtime = match &cli.command {
-        Command::Migrate(_) => tokio::runtime::Runtime::new(),
+        Command::Migrate(_) | Command::Serve(_) => tokio::runtime::Runtime::new(),
         _ => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build(),
@@ -63,6 +64,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Transcript(args) => commands::transcript::run(store.as_ref(), args).await,
         Command::Archive(args) => commands::archive::run(store.as_ref(), args).await,
         Command::Purge(args) => commands::purge::run(store.as_ref(), args).await,
+        Command::Serve(args) => commands::serve::run(store.clone(), &loaded.vars, args).await,
         Command::Migrate(_) | Command::Switch(_) | Command::Completions { .. } => Ok(()),
     };
     store.close().await;

@@ -68,11 +68,24 @@ pub enum Command {
     Archive(ArchiveArgs),
     /// Remove closed tickets for good: records, history and transcripts.
     Purge(PurgeArgs),
+    /// A read-only web view for staff: tickets, their history and transcripts, analytics.
+    Serve(ServeArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub bind: std::net::SocketAddr,
+    /// Sign in with a random token instead of Discord (one operator on this machine): the URL
+    /// that carries it is printed as the first line on stdout.
+    #[arg(long)]
+    pub token: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -47,6 +47,33 @@ fn parse_one(raw: &str) -> Result<Duration, BadDuration> {
         .ok_or_else(bad)
 }
 
+/// A point in time as people type it: RFC 3339, `YYYY-MM-DD[ HH:MM[:SS]]` (UTC), or an age
+/// before `now` such as `30m`, `12h`, `7d`, `2w`.
+pub fn parse_time(
+    raw: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+    let s = raw.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(t.and_utc());
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    }
+    now.checked_sub_signed(parse_duration(s).ok()?)
+}
+
 /// A duration for people: `7d`, `12h`, `30m`, `45s`, or a mix such as `1d 2h`.
 pub fn format_duration(d: Duration) -> String {
     let secs = d.num_seconds().max(0);

@@ -286,6 +286,17 @@ impl EventKind {
     }
 }
 
+/// When the ticket was first claimed, if that is known: the first claim in its history with a
+/// known time (a claim imported from the Python bot has none: its time to claim is unknown, not
+/// zero), else the current claim's time.
+pub fn first_known_claim(ticket: &Ticket, history: &[TicketEvent]) -> Option<DateTime<Utc>> {
+    history
+        .iter()
+        .find(|e| e.kind == EventKind::Claimed && e.time_known())
+        .map(|e| e.at)
+        .or(ticket.claimed_at)
+}
+
 /// Puts a ticket's history in the order it happened: by time, entries of the same instant by
 /// [`EventKind::logical_rank`], then by id (UUID v7: creation order).
 pub fn in_logical_order(events: &mut [TicketEvent]) {

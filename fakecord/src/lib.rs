@@ -33,6 +33,7 @@ mod gateway;
 mod guilds;
 mod interactions;
 mod knobs;
+mod oauth;
 mod payloads;
 mod png;
 mod ratelimit;
@@ -101,6 +102,7 @@ pub(crate) struct Shared {
     sent: Mutex<HashMap<u64, Instant>>,
     pub(crate) notify: Notify,
     pub(crate) ids: Snowflakes,
+    pub(crate) oauth: Mutex<oauth::OAuth>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -265,10 +267,14 @@ impl FakeDiscord {
             sent: Mutex::new(HashMap::new()),
             notify: Notify::new(),
             ids: Snowflakes::default(),
+            oauth: Mutex::new(oauth::OAuth::default()),
         });
         let app = Router::new()
             .route("/ws", get(gateway::ws_handler))
             .route("/api/v10/{*rest}", any(rest::api_handler))
+            .route("/oauth2/authorize", get(oauth::authorize))
+            .route("/api/v10/oauth2/token", axum::routing::post(oauth::token))
+            .route("/api/v10/users/@me", any(oauth::me))
             .route(
                 "/attachments/{channel}/{id}/{name}",
                 get(rest::attachment_handler),

@@ -95,6 +95,7 @@ struct StaffRow {
 #[template(path = "report.html")]
 struct Page<'a> {
     csp: &'a str,
+    links: &'a [Link],
     scope: String,
     generated: String,
     cards: Vec<Card>,
@@ -114,8 +115,22 @@ fn summary_note(d: &DurationSummary, what: &str) -> String {
     }
 }
 
+/// A link in the page's navigation bar (the web view's pages and periods).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub label: String,
+    pub href: String,
+    /// The page or period shown now.
+    pub current: bool,
+}
+
 /// The whole page.
 pub fn html(stats: &TicketStats, scope: &Scope) -> String {
+    html_with_links(stats, scope, &[])
+}
+
+/// The page with a navigation bar (`ticketctl serve`); links are escaped like every value.
+pub fn html_with_links(stats: &TicketStats, scope: &Scope, links: &[Link]) -> String {
     let a = stats.activity;
     let b = stats.backlog;
     let dur = |d: &DurationSummary| d.median_secs.map_or_else(|| "–".to_owned(), human_secs);
@@ -174,6 +189,7 @@ pub fn html(stats: &TicketStats, scope: &Scope) -> String {
         .max(1);
     let page = Page {
         csp: CSP,
+        links,
         scope: scope.describe(),
         generated: scope
             .generated_at

@@ -23,7 +23,7 @@ const GROUP_SECONDS: i64 = 7 * 60;
 
 /// The page's Content Security Policy: nothing may be fetched or run; only inline styles and
 /// `data:` images/fonts/media.
-pub(crate) const CSP: &str = "default-src 'none'; img-src data:; media-src data:; font-src data:; \
+pub const CSP: &str = "default-src 'none'; img-src data:; media-src data:; font-src data:; \
      style-src 'unsafe-inline'; script-src 'none'; connect-src 'none'; frame-src 'none'; \
      object-src 'none'; base-uri 'none'; form-action 'none'";
 

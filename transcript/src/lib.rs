@@ -23,7 +23,7 @@ mod fixture;
 pub use budget::{AssetBudget, Limits};
 pub use codec::{decode, encode, TranscriptError, MAGIC, MAX_DECODED_BYTES};
 pub use format::human_size;
-pub use html::render_html;
+pub use html::{render_html, CSP};
 pub use model::*;
 pub use parts::{discord_parts, Part, DISCORD_PART_LIMIT, DISCORD_UPLOAD_LIMIT};
 pub use text::{render_json, render_text};

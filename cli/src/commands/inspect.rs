@@ -4,7 +4,7 @@ use anyhow::Result;
 use chrono::Utc;
 use serde::Serialize;
 use ticketbot_common::store::TicketStore;
-use ticketbot_common::ticket::{EventKind, Ticket, TicketEvent};
+use ticketbot_common::ticket::{Ticket, TicketEvent};
 
 use crate::opt::InspectArgs;
 use crate::output::{
@@ -22,13 +22,7 @@ struct Durations {
 
 fn durations(t: &Ticket, history: &[TicketEvent]) -> Durations {
     let end = t.closed_at.unwrap_or_else(Utc::now);
-    // The first claim in the history whose time is known (a claim imported from the Python bot
-    // has none: its time to claim is unknown, not zero); else the current claim's time.
-    let claimed = history
-        .iter()
-        .find(|e| e.kind == EventKind::Claimed && e.time_known())
-        .map(|e| e.at)
-        .or(t.claimed_at);
+    let claimed = ticketbot_common::ticket::first_known_claim(t, history);
     Durations {
         open_for_secs: (end - t.created_at).num_seconds(),
         time_to_claim_secs: claimed.map(|c| (c - t.created_at).num_seconds()),

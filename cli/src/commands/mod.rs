@@ -6,40 +6,26 @@ pub mod inspect;
 pub mod list;
 pub mod migrate;
 pub mod purge;
+pub mod serve;
 pub mod stats;
 pub mod status;
 pub mod switch;
 pub mod transcript;
 
 use anyhow::Result;
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::error::Usage;
 
 /// A time on the command line: RFC 3339, `YYYY-MM-DD[ HH:MM[:SS]]` (UTC), or an age before now
 /// such as `30m`, `12h`, `7d`, `2w`.
 pub fn parse_time(flag: &str, raw: &str) -> Result<DateTime<Utc>> {
-    let s = raw.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    for fmt in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Ok(t.and_utc());
-        }
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
-    }
-    if let Ok(age) = ticketbot_common::duration::parse_duration(s) {
-        if let Some(t) = Utc::now().checked_sub_signed(age) {
-            return Ok(t);
-        }
-    }
-    Err(Usage(format!(
-        "{flag} {raw:?}: expected RFC 3339 (2025-08-14T09:00:00Z), a date (2025-08-14) or an age (7d, 12h, 30m)"
-    ))
-    .into())
+    ticketbot_common::duration::parse_time(raw, Utc::now()).ok_or_else(|| {
+        Usage(format!(
+            "{flag} {raw:?}: expected RFC 3339 (2025-08-14T09:00:00Z), a date (2025-08-14) or an age (7d, 12h, 30m)"
+        ))
+        .into()
+    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod web;
+pub use web::{DiscordSignIn, WebAuth, WebSettings};
+
 /// Which backend a store is, for messages and `ticketctl status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -598,6 +601,37 @@ impl fmt::Debug for BotSettings {
     }
 }
 
+/// `DISCORD_API_ADDR` and `DISCORD_CA_FILE`: where `discord.com` is reached and which extra
+/// CA is trusted (tests and TLS gateways), for the bot and the web view alike.
+fn discord_endpoint(
+    vars: &Vars,
+    problems: &mut Vec<Problem>,
+) -> (Option<std::net::IpAddr>, Option<PathBuf>) {
+    let api_addr = match vars.get("DISCORD_API_ADDR") {
+        None => None,
+        Some(a) => match a.parse::<std::net::IpAddr>() {
+            Ok(ip) => Some(ip),
+            Err(_) => {
+                problems.push(Problem::new(
+            "DISCORD_API_ADDR",
+            format!("{a:?} is not an IP address (it is for tests and TLS gateways; leave it unset for Discord)"),
+            ));
+                None
+            }
+        },
+    };
+    let ca_file = vars.get("DISCORD_CA_FILE").map(PathBuf::from);
+    if let Some(f) = &ca_file {
+        if !f.is_file() {
+            problems.push(Problem::new(
+            "DISCORD_CA_FILE",
+            format!("{} is not a readable file; give the path of a PEM certificate, or leave it unset", f.display()),
+        ));
+        }
+    }
+    (api_addr, ca_file)
+}
+
 fn snowflake(vars: &Vars, key: &str, how: &str, problems: &mut Vec<Problem>) -> Option<u64> {
     let raw = vars.get(key)?;
     match raw.parse::<u64>() {
@@ -719,28 +753,7 @@ impl BotSettings {
                 ));
             }
         }
-        let api_addr = match vars.get("DISCORD_API_ADDR") {
-            None => None,
-            Some(a) => match a.parse::<std::net::IpAddr>() {
-                Ok(ip) => Some(ip),
-                Err(_) => {
-                    problems.push(Problem::new(
-                        "DISCORD_API_ADDR",
-                        format!("{a:?} is not an IP address (it is for tests and TLS gateways; leave it unset for Discord)"),
-                    ));
-                    None
-                }
-            },
-        };
-        let ca_file = vars.get("DISCORD_CA_FILE").map(PathBuf::from);
-        if let Some(f) = &ca_file {
-            if !f.is_file() {
-                problems.push(Problem::new(
-                    "DISCORD_CA_FILE",
-                    format!("{} is not a readable file; give the path of a PEM certificate, or leave it unset", f.display()),
-                ));
-            }
-        }
+        let (api_addr, ca_file) = discord_endpoint(vars, &mut problems);
         let cdn_base = vars
             .get("DISCORD_CDN_BASE")
             .unwrap_or("https://cdn.discordapp.com")
