@@ -57,6 +57,7 @@ fn every_subcommand() -> Vec<(&'static str, Vec<(&'static str, OptionValue)>)> {
         ("reopen", vec![]),
         ("archive", vec![]),
         ("transcript", vec![]),
+        ("stats", vec![]),
     ]
 }
 
@@ -156,7 +157,8 @@ async fn ticket_group_is_registered_in_the_guild_once_per_run() {
             "info",
             "reopen",
             "archive",
-            "transcript"
+            "transcript",
+            "stats"
         ]
     );
     for sub in subs {
@@ -179,6 +181,7 @@ async fn ticket_group_is_registered_in_the_guild_once_per_run() {
             Some("close") => vec![("reason".into(), 3, false)],
             Some("add") | Some("remove") => vec![("user".into(), 6, true)],
             Some("reopen") | Some("transcript") => vec![("id".into(), 3, false)],
+            Some("stats") => vec![("period".into(), 4, false), ("staff".into(), 6, false)],
             _ => vec![],
         };
         assert_eq!(options, expected, "options of /ticket {}", sub["name"]);
@@ -415,6 +418,92 @@ per_backend!(first_staff_message_is_recorded_once {
     first_staff_message_is_recorded_once_mongodb => Mongodb,
 });
 
+/// `/ticket stats`: staff only; the figures of the guild's period in an embed, with the chart
+/// attached as a PNG the embed shows; one staff member's line on request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_command_shows_figures_and_a_chart_to_staff() {
+    let e = E2e::start(Backend::Sqlite).await;
+    let panel = e.post_panel().await;
+    let (_, channel) = e.open_ticket(panel, ids::ALICE).await;
+    let (_, _) = e.open_ticket(panel, ids::BOB).await;
+    let claim = e.slash(ids::STAFF, channel, "claim", &[]);
+    e.reply(claim).await;
+    e.fake
+        .post_user_message(&e.user(ids::STAFF), channel, "looking into it");
+    let close = e.slash(ids::STAFF, channel, "close", &[("reason", "fixed".into())]);
+    e.reply(close).await;
+    let store = e.store().await;
+    eventually("the first response", WAIT, || async {
+        let t = store.get_by_channel(channel).await.unwrap()?;
+        t.first_response_at.map(|_| ())
+    })
+    .await;
+
+    let refused = e.slash(ids::ALICE, ids::GENERAL_CHANNEL, "stats", &[]);
+    let reply = e.reply(refused).await;
+    assert!(
+        reply.text().contains("Only support staff"),
+        "{}",
+        reply.text()
+    );
+    assert!(reply.embeds.is_empty() && reply.attachments.is_empty());
+
+    let id = e.slash(ids::STAFF, ids::GENERAL_CHANNEL, "stats", &[]);
+    let reply = e.reply(id).await;
+    let embed = reply.embeds.first().expect("an embed");
+    assert_eq!(embed["title"], "Tickets in the last 7 days");
+    let field = |name: &str| {
+        embed["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .map(|f| f["value"].as_str().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("no field {name}: {embed}"))
+    };
+    assert_eq!(field("Opened"), "2 (0 reopened)");
+    assert_eq!(field("Closed"), "1 (0 archived)");
+    assert!(field("Open now").starts_with("1 (1 unclaimed, oldest <t:"));
+    assert!(
+        field("Time to close").ends_with(" · 1"),
+        "{}",
+        field("Time to close")
+    );
+    assert_eq!(
+        field("Most active staff"),
+        format!("<@{}>: 1 claims · 1 closes · 1 first responses", ids::STAFF)
+    );
+    assert_eq!(embed["image"]["url"], "attachment://ticket-stats.png");
+    let chart = &reply.attachments[0];
+    assert_eq!(chart.filename, "ticket-stats.png");
+    let decoder = png::Decoder::new(std::io::Cursor::new(&chart.data));
+    let info = decoder.read_info().expect("a PNG").info().clone();
+    assert_eq!((info.width, info.height), (800, 360));
+
+    // One staff member, over a day.
+    let id = e.slash(
+        ids::STAFF,
+        ids::GENERAL_CHANNEL,
+        "stats",
+        &[
+            ("period", OptionValue::Integer(0)),
+            ("staff", OptionValue::User(ids::OWNER)),
+        ],
+    );
+    let reply = e.reply(id).await;
+    let embed = &reply.embeds[0];
+    assert_eq!(embed["title"], "Tickets in the last 24 hours");
+    let text = embed.to_string();
+    assert!(
+        text.contains(&format!(
+            "<@{}>: no claims, closes or first responses",
+            ids::OWNER
+        )),
+        "{text}"
+    );
+    e.finish().await;
+}
+
 per_backend!(panel_click_opens_a_private_ticket {
     panel_click_opens_a_private_ticket_sqlite => Sqlite,
     panel_click_opens_a_private_ticket_mysql => Mysql,
@@ -647,7 +736,7 @@ async fn commands_outside_a_ticket_channel_say_where_to_use_them() {
     let general_before = e.fake.channel(ids::GENERAL_CHANNEL);
     let ids_sent: Vec<(&str, u64)> = every_subcommand()
         .into_iter()
-        .filter(|(sub, _)| !matches!(*sub, "setup" | "create"))
+        .filter(|(sub, _)| !matches!(*sub, "setup" | "create" | "stats"))
         .map(|(sub, opts)| (sub, e.slash(ids::STAFF, ids::GENERAL_CHANNEL, sub, &opts)))
         .collect();
     for (sub, id) in ids_sent {

@@ -3,6 +3,8 @@
 //! table, charts as inline SVG. No script and no network: a Content Security Policy forbids
 //! both, so the file can be mailed, archived or opened from a share as it is.
 
+#[cfg(feature = "png")]
+pub mod png;
 mod svg;
 
 use askama::Template;

@@ -85,7 +85,8 @@ async fn respond(ctx: Context<'_>, work: impl Future<Output = Outcome>) -> Resul
         "info",
         "reopen",
         "archive",
-        "transcript"
+        "transcript",
+        "stats"
     ),
     subcommand_required
 )]
@@ -255,6 +256,24 @@ pub async fn transcript(
     respond(
         ctx,
         service::transcript(ctx.serenity_context(), ctx.data(), &req, id.as_deref()),
+    )
+    .await
+}
+
+/// Ticket statistics for this server (only you see them): figures and a chart.
+#[poise::command(slash_command, guild_only)]
+pub async fn stats(
+    ctx: Context<'_>,
+    #[description = "Which period (default: the last 7 days)"] period: Option<service::Period>,
+    #[description = "One staff member's figures"] staff: Option<serenity::User>,
+) -> Result<(), Error> {
+    let Some((req, _work)) = start(ctx).await? else {
+        return Ok(());
+    };
+    let period = period.unwrap_or(service::Period::Week);
+    respond(
+        ctx,
+        service::stats(ctx.data(), &req, period, staff.map(|u| u.id)),
     )
     .await
 }

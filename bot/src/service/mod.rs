@@ -10,11 +10,13 @@ mod archiving;
 mod members;
 mod open;
 mod states;
+mod stats;
 
 pub use archiving::{archive, confirm_delete, request_delete, transcript};
 pub use members::{add, info, remove};
 pub use open::{open, post_panel};
 pub use states::{claim, close, reopen, unclaim};
+pub use stats::{stats, Period};
 
 use std::sync::Arc;
 
