@@ -38,6 +38,9 @@ pub struct Data {
     pub placing: std::sync::Mutex<std::collections::HashMap<u64, Arc<tokio::sync::Semaphore>>>,
     /// Ticket channels whose first staff response is known to be recorded (`first_response`).
     pub answered: std::sync::Mutex<std::collections::HashSet<u64>>,
+    /// Names as last recorded by this process (`names`): a sighting that changes nothing
+    /// writes nothing.
+    pub names_seen: std::sync::Mutex<std::collections::HashMap<u64, crate::names::Seen>>,
     stopping: AtomicBool,
     in_flight: AtomicUsize,
     /// Units of work begun since the start (`memory` trims after new work).
@@ -64,6 +67,7 @@ impl Data {
             opening: Default::default(),
             placing: Default::default(),
             answered: Default::default(),
+            names_seen: Default::default(),
             stopping: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
             begun: AtomicUsize::new(0),

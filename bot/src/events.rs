@@ -68,6 +68,9 @@ pub async fn handle(
 ) -> Result<(), Error> {
     let ctx = fw.serenity_context;
     let data = fw.user_data;
+    if let FullEvent::InteractionCreate { interaction } = event {
+        crate::names::saw_interaction(data, interaction);
+    }
     match event {
         FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Component(click),
@@ -79,6 +82,7 @@ pub async fn handle(
         FullEvent::GuildCreate { guild, .. }
             if data.settings.guild_id.is_none_or(|g| g == guild.id.get()) =>
         {
+            crate::names::saw_roles(data, &guild.roles);
             let channels: Vec<serenity::GuildChannel> = guild.channels.values().cloned().collect();
             match reconcile::guild(&ctx.http, data, guild.id, &channels).await {
                 Ok(repairs) => repairs.log(guild.id),
@@ -107,7 +111,19 @@ pub async fn handle(
             }
         }
         FullEvent::Message { new_message } => {
+            let served = data
+                .settings
+                .guild_id
+                .is_none_or(|g| new_message.guild_id.map(|id| id.get()) == Some(g));
+            if new_message.guild_id.is_some() && served {
+                let nick = new_message.member.as_ref().and_then(|m| m.nick.as_deref());
+                crate::names::saw_user(data, &new_message.author, nick);
+            }
             crate::first_response::note(ctx, data, new_message).await;
+        }
+        FullEvent::GuildRoleCreate { new } | FullEvent::GuildRoleUpdate { new, .. } => {
+            let one = std::iter::once((new.id, new.clone())).collect();
+            crate::names::saw_roles(data, &one);
         }
         FullEvent::Ready { data_about_bot } => {
             tracing::info!(

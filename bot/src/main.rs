@@ -17,6 +17,7 @@ mod first_response;
 mod lifecycle;
 mod logging;
 mod memory;
+mod names;
 mod reconcile;
 mod service;
 mod sync;

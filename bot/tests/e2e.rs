@@ -439,6 +439,27 @@ async fn stats_command_shows_figures_and_a_chart_to_staff() {
     })
     .await;
 
+    // Names of the people and roles met, for ticketctl and the web view.
+    let alice = e.user(ids::ALICE);
+    let expected = alice.global_name.clone().unwrap_or(alice.username.clone());
+    let names = eventually("alice's and the support role's names", WAIT, || async {
+        let n = store.names(&[ids::ALICE, ids::SUPPORT_ROLE]).await.unwrap();
+        (n.len() == 2).then_some(n)
+    })
+    .await;
+    let of = |id| names.iter().find(|n| n.id == id).unwrap();
+    assert_eq!(of(ids::ALICE).name, expected);
+    assert_eq!(of(ids::ALICE).kind, ticketbot_common::names::NameKind::User);
+    assert_eq!(
+        of(ids::SUPPORT_ROLE).kind,
+        ticketbot_common::names::NameKind::Role
+    );
+    assert!(!of(ids::SUPPORT_ROLE).name.is_empty());
+    assert!(
+        store.names(&[ids::BOT]).await.unwrap().is_empty(),
+        "the bot is not a person"
+    );
+
     let refused = e.slash(ids::ALICE, ids::GENERAL_CHANNEL, "stats", &[]);
     let reply = e.reply(refused).await;
     assert!(

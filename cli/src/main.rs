@@ -64,6 +64,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Transcript(args) => commands::transcript::run(store.as_ref(), args).await,
         Command::Archive(args) => commands::archive::run(store.as_ref(), args).await,
         Command::Purge(args) => commands::purge::run(store.as_ref(), args).await,
+        Command::Backfill(args) => commands::backfill::run(store.as_ref(), args).await,
         Command::Serve(args) => commands::serve::run(store.clone(), &loaded.vars, args).await,
         Command::Migrate(_) | Command::Switch(_) | Command::Completions { .. } => Ok(()),
     };

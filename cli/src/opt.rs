@@ -70,11 +70,23 @@ pub enum Command {
     Purge(PurgeArgs),
     /// A read-only web view for staff: tickets, their history and transcripts, analytics.
     Serve(ServeArgs),
+    /// Take from saved transcripts what the database lacks: the first staff response of
+    /// tickets that predate it, and names.
+    Backfill(BackfillArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// Only count what would be recorded.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub json: JsonFlag,
 }
 
 #[derive(Debug, Args)]

@@ -47,6 +47,7 @@ fn has_escaped(html: &str) -> bool {
 const ATTACHMENT_BYTES: &[u8] = b"order A-1002 refunded\nby staff, 2025-03-05\n";
 
 for_each_backend!(
+    backfill_takes_first_responses_and_names_from_transcripts,
     transcript_renders_html_json_text,
     transcript_of_deleted_ticket_and_errors,
     archive_marks_exactly_the_due_tickets,
@@ -319,6 +320,86 @@ fn wait_child(mut child: Child, limit: Duration) -> (i32, String, String) {
 }
 
 // ---- transcript -----------------------------------------------------------------------------
+
+/// Tickets older than first-response tracking get theirs from their saved transcript (the first
+/// message by someone other than the creator, a participant or a bot), once; one already known
+/// is kept; names come along.
+fn backfill_takes_first_responses_and_names_from_transcripts(backend: Backend) {
+    let db = TestDb::new(backend);
+    let opened = at("2025-03-04T05:06:07Z");
+    let closed_at = at("2025-03-05T00:00:00Z");
+    let old = closed(
+        ticket(Uuid::new_v4(), G, U1, opened),
+        closed_at,
+        Some(S1),
+        None,
+    );
+    let mut known = closed(
+        ticket(Uuid::new_v4(), G, U2, opened),
+        closed_at,
+        Some(S1),
+        None,
+    );
+    known.first_response_at = Some(opened + secs(7));
+    known.first_response_by = Some(S1);
+    let quiet = closed(
+        ticket(Uuid::new_v4(), G, U3, opened),
+        closed_at,
+        Some(S1),
+        None,
+    );
+    db.import(&[old.clone(), known.clone(), quiet.clone()]);
+    put_transcript(&db, &transcript_of(&old));
+    put_transcript(&db, &transcript_of(&known));
+    let mut only_creator = transcript_of(&quiet);
+    only_creator.messages.truncate(1);
+    put_transcript(&db, &only_creator);
+
+    let dry = db.run(&["backfill", "--dry-run", "--json"]).ok().json();
+    assert_eq!(dry["first_responses"], 1, "{dry}");
+    assert_eq!(
+        db.get(old.id).unwrap().first_response_at,
+        None,
+        "a dry run wrote"
+    );
+
+    let v = db.run(&["backfill", "--json"]).ok().json();
+    assert_eq!(
+        (
+            &v["transcripts"],
+            &v["first_responses"],
+            &v["already_known"],
+            &v["without_staff_message"]
+        ),
+        (&json!(3), &json!(1), &json!(1), &json!(1)),
+        "{v}"
+    );
+    let t = db.get(old.id).unwrap();
+    assert_eq!(
+        (t.first_response_at, t.first_response_by),
+        (Some(opened + secs(120)), Some(S1))
+    );
+    let k = db.get(known.id).unwrap();
+    assert_eq!(k.first_response_at, Some(opened + secs(7)), "kept");
+    assert!(db
+        .history(old.id)
+        .iter()
+        .any(|e| e.kind == EventKind::FirstResponse));
+    // Again: nothing new.
+    let again = db.run(&["backfill", "--json"]).ok().json();
+    assert_eq!(again["first_responses"], 0, "{again}");
+    assert_eq!(again["already_known"], 2, "{again}");
+    // The people by name.
+    let out = db.run(&["inspect", &old.short_id()]).ok();
+    assert!(out.stdout.contains("Alice Martin (3000…0001)"), "{out}");
+    assert!(out.stdout.contains("bob.support (9000…0001)"), "{out}");
+    let out = db.run(&["backfill"]).ok();
+    assert!(
+        out.stdout
+            .starts_with("3 transcripts read: recorded 0 first responses"),
+        "{out}"
+    );
+}
 
 fn transcript_renders_html_json_text(backend: Backend) {
     let db = TestDb::new(backend);

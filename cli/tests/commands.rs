@@ -490,6 +490,40 @@ fn inspect_imported_claim(backend: Backend) {
     assert_eq!(v["time_to_claim"]["count"], 0, "{v}");
 }
 
+/// People by name where the bot recorded one: `name (4000…0001)`, ids alone otherwise; JSON
+/// keeps ids.
+#[test]
+fn names_show_beside_ids() {
+    use ticketbot_common::names::{Name, NameKind};
+    let db = TestDb::new(Backend::Sqlite);
+    let created = at("2025-03-01T08:00:00Z");
+    let mut t = ticket(Uuid::new_v4(), G, U1, created);
+    t.claimed_by = Some(S1);
+    t.claimed_at = Some(created + secs(30));
+    db.import(std::slice::from_ref(&t));
+    let store = db.store();
+    db.block_on(store.remember_names(&[Name::seen(
+        U1,
+        NameKind::User,
+        "Ünïcode Ann",
+        None,
+        created,
+    )]))
+    .unwrap();
+    let label = |id: u64, name: &str| {
+        let s = id.to_string();
+        format!("{name} ({}…{})", &s[..4], &s[s.len() - 4..])
+    };
+    let out = db.run(&["list"]).ok();
+    let row = &out.table_rows()[1];
+    assert_eq!(row[2], label(U1, "Ünïcode Ann"), "{out}");
+    assert_eq!(row[3], S1.to_string(), "no name known: the id\n{out}");
+    let out = db.run(&["inspect", &t.short_id()]).ok();
+    assert!(out.stdout.contains(&label(U1, "Ünïcode Ann")), "{out}");
+    let v = db.run(&["list", "--json"]).ok().json();
+    assert_eq!(v[0]["creator_id"], U1.to_string(), "{v}");
+}
+
 fn inspect_every_form(backend: Backend) {
     let db = TestDb::new(backend);
     let (t, _) = lifecycle(&db);
@@ -1202,7 +1236,7 @@ fn status_and_bot_detection(backend: Backend) {
             "target": expected_target,
             "schema_version": schema,
             "tickets": {"open": 2, "closed": 1},
-            "records": {"tickets": 3, "participants": 1, "events": events, "transcripts": 0, "categories": 0},
+            "records": {"tickets": 3, "participants": 1, "events": events, "transcripts": 0, "categories": 0, "names": 0},
             "bot_running": false,
             "bots": [],
         })

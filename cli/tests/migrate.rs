@@ -45,6 +45,15 @@ fn seed_rich(db: &TestDb) {
     let store = db.store();
     let t0 = at("2025-05-05T05:05:05.050505Z");
     db.block_on(async {
+        use ticketbot_common::names::{Name, NameKind};
+        store
+            .remember_names(&[
+                Name::seen(S1, NameKind::User, "Staff «one» 🎫", Some("a1b2c3"), t0),
+                Name::seen(S2, NameKind::User, "staff two", None, t0 + secs(5)),
+                Name::seen(u64::MAX - 1, NameKind::Role, "Support", None, t0),
+            ])
+            .await
+            .unwrap();
         for i in 0..12u64 {
             let opened = t0 + secs(i as i64 * 3600);
             let CreateOutcome::Created(t) =
@@ -225,7 +234,13 @@ fn seed_archive(db: &TestDb) {
 }
 
 /// Every transcript and overflow category, through the library.
-fn archive_data(db: &TestDb) -> (Vec<TranscriptBlob>, Vec<OverflowCategory>) {
+fn archive_data(
+    db: &TestDb,
+) -> (
+    Vec<TranscriptBlob>,
+    Vec<OverflowCategory>,
+    Vec<ticketbot_common::names::Name>,
+) {
     let store = db.store();
     db.block_on(async {
         let mut transcripts = Vec::new();
@@ -236,7 +251,11 @@ fn archive_data(db: &TestDb) -> (Vec<TranscriptBlob>, Vec<OverflowCategory>) {
             after = Some(last.ticket_id);
             transcripts.extend(page);
         }
-        (transcripts, store.all_overflow_categories().await.unwrap())
+        (
+            transcripts,
+            store.all_overflow_categories().await.unwrap(),
+            store.all_names().await.unwrap(),
+        )
     })
 }
 
@@ -302,6 +321,7 @@ fn counts_json(c: RecordCounts) -> Value {
         "events": c.events,
         "transcripts": c.transcripts,
         "categories": c.categories,
+        "names": c.names,
     })
 }
 
@@ -347,7 +367,7 @@ fn assert_same_data(a: &TestDb, b: &TestDb) {
     assert_eq!(
         archive_data(a),
         archive_data(b),
-        "transcripts and categories"
+        "transcripts, categories and names"
     );
 }
 
@@ -361,6 +381,7 @@ fn migrate_round_trip_sqlite_mysql_mongodb_sqlite() {
     assert_eq!(counts.participants, 8);
     assert_eq!(counts.transcripts, 3);
     assert_eq!(counts.categories, 2);
+    assert_eq!(counts.names, 3);
     let archive = archive_data(&src);
     assert!(archive
         .0
@@ -396,7 +417,7 @@ fn migrate_round_trip_sqlite_mysql_mongodb_sqlite() {
         assert_eq!(
             archive_data(db),
             archive,
-            "{:?} transcripts and categories",
+            "{:?} transcripts, categories and names",
             db.backend
         );
     }
@@ -499,12 +520,13 @@ fn migrate_dry_run_writes_nothing(backend: Backend) {
     assert_eq!(
         out.stdout,
         format!(
-            "would copy {} tickets ({} participants), {} history events, {} transcripts and {} overflow categories from {} to {}\n",
+            "would copy {} tickets ({} participants), {} history events, {} transcripts, {} overflow categories and {} names from {} to {}\n",
             c.tickets,
             c.participants,
             c.events,
             c.transcripts,
             c.categories,
+            c.names,
             shown_as_source(&src),
             shown_as_target(&dst)
         ),
@@ -530,12 +552,13 @@ fn migrate_rerun_is_idempotent(backend: Backend) {
     let out = migrate(&src, &dst, &["--batch", "1"]).ok();
     assert!(
         out.stdout.starts_with(&format!(
-            "copied {} tickets ({} participants), {} history events, {} transcripts and {} overflow categories from {} to {} in ",
+            "copied {} tickets ({} participants), {} history events, {} transcripts, {} overflow categories and {} names from {} to {} in ",
             c.tickets,
             c.participants,
             c.events,
             c.transcripts,
             c.categories,
+            c.names,
             shown_as_source(&src),
             shown_as_target(&dst)
         )),
@@ -658,6 +681,7 @@ fn migrate_kill9_then_resume_is_identical() {
             events: N / 5,
             transcripts: 0,
             categories: 0,
+            names: 0,
         }
     );
     eprintln!("seeded in {:?}", started.elapsed());

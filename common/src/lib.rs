@@ -6,6 +6,7 @@ pub mod duration;
 pub mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
+pub mod names;
 pub mod rules;
 pub mod stats;
 pub mod store;

@@ -1023,6 +1023,7 @@ async fn stream_all_carries_transcripts_and_categories(db: &TestDb) {
                 Record::Event(_) => 1,
                 Record::Transcript(_) => 2,
                 Record::Category(_) => 3,
+                Record::Name(_) => 4,
             })
             .collect();
         assert!(
@@ -1190,11 +1191,23 @@ async fn upgraded_works(guard: &support::DbGuard) {
     let version = store.schema_version().await.unwrap();
     match guard.backend {
         Backend::Mongodb => assert_eq!(version, 3),
-        _ => assert_eq!(version, 20261128000004),
+        _ => assert_eq!(version, 20261129000001),
     }
     let closed = Uuid::parse_str(SCHEMA_1_CLOSED).unwrap();
     let t = store.get(closed).await.unwrap().expect("kept");
     assert_eq!((t.archived_at, t.archive_requested_at), (None, None));
+    // Names can be recorded (schema 6: the `names` table; a collection on MongoDB).
+    store
+        .remember_names(&[ticketbot_common::names::Name::seen(
+            7,
+            ticketbot_common::names::NameKind::User,
+            "seven",
+            None,
+            mins(1),
+        )])
+        .await
+        .unwrap();
+    assert_eq!(store.names(&[7]).await.unwrap()[0].name, "seven");
     // An old row (on MongoDB: a document without the field) takes its first response once.
     assert_eq!((t.first_response_at, t.first_response_by), (None, None));
     assert!(store

@@ -110,6 +110,10 @@ conformance! {
         sqlite_first_response_recorded_once,
         mysql_first_response_recorded_once,
         mongodb_first_response_recorded_once;
+    names_keep_the_latest_sighting =>
+        sqlite_names_keep_the_latest_sighting,
+        mysql_names_keep_the_latest_sighting,
+        mongodb_names_keep_the_latest_sighting;
     concurrent_closes_reopens_and_participants =>
         sqlite_concurrent_closes_reopens_and_participants,
         mysql_concurrent_closes_reopens_and_participants,
@@ -1881,8 +1885,8 @@ async fn stream_all_yields_everything(db: &TestDb) {
                     got_tickets.push(*t);
                 }
                 Record::Event(e) => got_events.push(e),
-                Record::Transcript(_) | Record::Category(_) => {
-                    panic!("a transcript or category that was never stored")
+                Record::Transcript(_) | Record::Category(_) | Record::Name(_) => {
+                    panic!("a transcript, category or name that was never stored")
                 }
             }
         }
@@ -2969,4 +2973,77 @@ async fn fresh_database_opened_twice_at_once(db: &TestDb) {
         s.close().await;
     }
     guard.cleanup().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names of users and roles.
+
+async fn names_keep_the_latest_sighting(db: &TestDb) {
+    use ticketbot_common::names::{Name, NameKind};
+    let store = &*db.store;
+    let t0 = ts("2026-01-01T00:00:00Z");
+    let later = |s: i64| t0 + chrono::Duration::seconds(s);
+    let alice = 400_000_000_000_000_101;
+    let role = 900_000_000_000_000_001;
+    // A big id (above i64::MAX) keeps its order and value.
+    let big = u64::MAX - 5;
+    store
+        .remember_names(&[
+            Name::seen(alice, NameKind::User, "alice", Some("a1"), later(10)),
+            Name::seen(role, NameKind::Role, "Support <team>", None, later(10)),
+            Name::seen(big, NameKind::User, "Zoë 🎫", None, later(10)),
+        ])
+        .await
+        .unwrap();
+    // An older sighting written later changes nothing; a newer one wins.
+    store
+        .remember_names(&[Name::seen(
+            alice,
+            NameKind::User,
+            "old alice",
+            None,
+            later(5),
+        )])
+        .await
+        .unwrap();
+    let got = store.names(&[alice, role, big, 1]).await.unwrap();
+    let by_id = |id| got.iter().find(|n| n.id == id).cloned();
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(by_id(alice).unwrap().name, "alice");
+    assert_eq!(by_id(alice).unwrap().avatar.as_deref(), Some("a1"));
+    assert_eq!(by_id(role).unwrap().kind, NameKind::Role);
+    assert_eq!(by_id(big).unwrap().name, "Zoë 🎫");
+    store
+        .remember_names(&[Name::seen(
+            alice,
+            NameKind::User,
+            "Alice A.",
+            None,
+            later(20),
+        )])
+        .await
+        .unwrap();
+    let now = store.names(&[alice]).await.unwrap();
+    assert_eq!(
+        (
+            now[0].name.as_str(),
+            now[0].avatar.as_deref(),
+            now[0].seen_at
+        ),
+        ("Alice A.", None, later(20))
+    );
+    // Two processes at once, each with its own sighting: the latest wins either way.
+    let newer = [Name::seen(alice, NameKind::User, "A30", None, later(30))];
+    let older = [Name::seen(alice, NameKind::User, "A25", None, later(25))];
+    let (a, b) = tokio::join!(store.remember_names(&newer), store.remember_names(&older));
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(store.names(&[alice]).await.unwrap()[0].name, "A30");
+    let all = store.all_names().await.unwrap();
+    assert_eq!(
+        all.iter().map(|n| n.id).collect::<Vec<_>>(),
+        vec![alice, role, big]
+    );
+    assert_eq!(store.record_counts().await.unwrap().names, 3);
+    assert!(store.names(&[]).await.unwrap().is_empty());
 }

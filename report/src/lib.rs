@@ -9,6 +9,7 @@ mod svg;
 
 use askama::Template;
 use chrono::{DateTime, SecondsFormat, Utc};
+use ticketbot_common::names::Names;
 use ticketbot_common::stats::{DurationSummary, TicketStats, CLOSE_BUCKET_HOURS};
 
 pub use svg::Svg;
@@ -126,13 +127,14 @@ pub struct Link {
     pub current: bool,
 }
 
-/// The whole page.
+/// The whole page, staff shown by id.
 pub fn html(stats: &TicketStats, scope: &Scope) -> String {
-    html_with_links(stats, scope, &[])
+    page(stats, scope, &Names::default(), &[])
 }
 
-/// The page with a navigation bar (`ticketctl serve`); links are escaped like every value.
-pub fn html_with_links(stats: &TicketStats, scope: &Scope, links: &[Link]) -> String {
+/// The page with staff shown by name where known (`alice (4000…0101)`) and a navigation bar
+/// (`ticketctl serve`); names and links are escaped like every value.
+pub fn page(stats: &TicketStats, scope: &Scope, names: &Names, links: &[Link]) -> String {
     let a = stats.activity;
     let b = stats.backlog;
     let dur = |d: &DurationSummary| d.median_secs.map_or_else(|| "–".to_owned(), human_secs);
@@ -207,7 +209,7 @@ pub fn html_with_links(stats: &TicketStats, scope: &Scope, links: &[Link]) -> St
             .staff
             .iter()
             .map(|s| StaffRow {
-                user: s.user_id.to_string(),
+                user: names.label(s.user_id),
                 claims: s.claims,
                 closes: s.closes,
                 first_responses: s.first_responses,

@@ -259,6 +259,20 @@ pub struct Omission {
 }
 
 impl Transcript {
+    /// The first message by staff, for tickets that predate first-response tracking: the first
+    /// message by a person who is neither the creator, nor a participant, nor a bot — in a
+    /// ticket channel only staff write besides them. System messages do not count.
+    pub fn first_staff_message(&self) -> Option<&Message> {
+        let s = &self.summary;
+        let bot = |id: u64| self.users.iter().any(|u| u.id == id && u.bot);
+        self.messages.iter().find(|m| {
+            m.system.is_none()
+                && m.author_id != s.creator_id
+                && !s.participants.contains(&m.author_id)
+                && !bot(m.author_id)
+        })
+    }
+
     /// The asset with this id.
     pub fn asset(&self, id: &str) -> Option<&Asset> {
         self.assets.iter().find(|a| a.id == id)

@@ -11,7 +11,8 @@ use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::Deserialize;
-use ticketbot_common::store::{ClaimFilter, Cursor, TicketFilter};
+use ticketbot_common::names::Names;
+use ticketbot_common::store::{load_names, ClaimFilter, Cursor, TicketFilter};
 use ticketbot_common::ticket::{first_known_claim, Ticket, TicketEvent, TicketStatus};
 use uuid::Uuid;
 
@@ -236,6 +237,11 @@ fn or_dash(v: Option<u64>) -> String {
     v.map_or_else(|| "–".to_owned(), |v| v.to_string())
 }
 
+/// A person by name where known, `–` for nobody.
+fn who(names: &Names, id: Option<u64>) -> String {
+    id.map_or_else(|| "–".to_owned(), |id| names.label(id))
+}
+
 pub(crate) async fn list(
     State(app): State<Arc<WebApp>>,
     headers: HeaderMap,
@@ -261,6 +267,16 @@ pub(crate) async fn list(
         Ok(p) => p,
         Err(e) => return store_error(e),
     };
+    let people: Vec<u64> = page
+        .tickets
+        .iter()
+        .flat_map(|t| [Some(t.creator_id), t.claimed_by])
+        .flatten()
+        .collect();
+    let names = match load_names(app.store.as_ref(), people).await {
+        Ok(n) => n,
+        Err(e) => return store_error(e),
+    };
     let now = Utc::now();
     let rows = page
         .tickets
@@ -269,8 +285,8 @@ pub(crate) async fn list(
             id: t.id.to_string(),
             short_id: t.short_id(),
             status: t.status.as_str(),
-            creator: t.creator_id.to_string(),
-            claimed_by: or_dash(t.claimed_by),
+            creator: names.label(t.creator_id),
+            claimed_by: who(&names, t.claimed_by),
             opened: when(t.created_at),
             age: age(now - t.created_at),
             reason: t.close_reason.clone().unwrap_or_default(),
@@ -352,7 +368,7 @@ async fn find(app: &WebApp, raw: &str) -> Result<Option<Ticket>, Response> {
     })
 }
 
-fn fields(t: &Ticket, history: &[TicketEvent]) -> Vec<Field> {
+fn fields(t: &Ticket, history: &[TicketEvent], names: &Names) -> Vec<Field> {
     let time = |v: Option<DateTime<Utc>>| v.map_or_else(|| "–".to_owned(), when);
     let since = |v: Option<DateTime<Utc>>, known: bool| match v {
         Some(v) => age(v - t.created_at),
@@ -367,7 +383,7 @@ fn fields(t: &Ticket, history: &[TicketEvent]) -> Vec<Field> {
         },
         Field {
             name: "Creator",
-            value: t.creator_id.to_string(),
+            value: names.label(t.creator_id),
         },
         Field {
             name: "Channel",
@@ -379,7 +395,7 @@ fn fields(t: &Ticket, history: &[TicketEvent]) -> Vec<Field> {
         },
         Field {
             name: "Claimed by",
-            value: or_dash(t.claimed_by),
+            value: who(names, t.claimed_by),
         },
         Field {
             name: "Time to claim",
@@ -388,7 +404,9 @@ fn fields(t: &Ticket, history: &[TicketEvent]) -> Vec<Field> {
         Field {
             name: "First staff response",
             value: match (t.first_response_at, t.first_response_by) {
-                (Some(at), Some(by)) => format!("{} by {by}", age(at - t.created_at)),
+                (Some(at), Some(by)) => {
+                    format!("{} by {}", age(at - t.created_at), names.label(by))
+                }
                 (Some(at), None) => age(at - t.created_at),
                 _ => "–".to_owned(),
             },
@@ -399,7 +417,7 @@ fn fields(t: &Ticket, history: &[TicketEvent]) -> Vec<Field> {
         },
         Field {
             name: "Closed by",
-            value: or_dash(t.closed_by),
+            value: who(names, t.closed_by),
         },
         Field {
             name: "Close reason",
@@ -444,22 +462,37 @@ pub(crate) async fn ticket(
         Ok(x) => x,
         Err(e) => return store_error(e),
     };
+    let people: Vec<u64> = [t.creator_id]
+        .into_iter()
+        .chain(t.claimed_by)
+        .chain(t.closed_by)
+        .chain(t.first_response_by)
+        .chain(participants.iter().map(|p| p.user_id))
+        .chain(history.iter().filter_map(|e| e.actor_id))
+        .collect();
+    let names = match load_names(app.store.as_ref(), people).await {
+        Ok(n) => n,
+        Err(e) => return store_error(e),
+    };
     render(&TicketPage {
         viewer: Some(&viewer),
         short_id: t.short_id(),
         id: t.id.to_string(),
         status: t.status.as_str(),
-        fields: fields(&t, &history),
+        fields: fields(&t, &history, &names),
         history: history
             .iter()
             .map(|e| Entry {
                 at: when(e.at),
                 kind: e.kind.to_string(),
-                actor: or_dash(e.actor_id),
+                actor: who(&names, e.actor_id),
                 details: e.details.clone().unwrap_or_default(),
             })
             .collect(),
-        participants: participants.iter().map(|p| p.user_id.to_string()).collect(),
+        participants: participants
+            .iter()
+            .map(|p| names.label(p.user_id))
+            .collect(),
         transcript: transcript.map(|i| format!("{} messages", i.message_count)),
     })
 }
@@ -593,7 +626,12 @@ pub(crate) async fn stats(
         until: None,
         generated_at: now,
     };
-    let page = ticketbot_report::html_with_links(&stats, &scope, &links);
+    let staff: Vec<u64> = stats.staff.iter().map(|s| s.user_id).collect();
+    let names = match load_names(app.store.as_ref(), staff).await {
+        Ok(n) => n,
+        Err(e) => return store_error(e),
+    };
+    let page = ticketbot_report::page(&stats, &scope, &names, &links);
     (
         [(
             header::CONTENT_SECURITY_POLICY,

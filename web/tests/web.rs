@@ -16,6 +16,7 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use fakecord::{ids, Config, FakeDiscord};
 use ticketbot_common::config::{DbConfig, DiscordSignIn, Secret, WebAuth, WebSettings};
+use ticketbot_common::names::{Name, NameKind};
 use ticketbot_common::store::{open_store, CreateOutcome, TicketStore};
 use ticketbot_common::{Ticket, Transition};
 use ticketbot_testkit::browser;
@@ -24,6 +25,8 @@ use ticketbot_web::WebApp;
 /// A close reason made to break out of HTML if it were not escaped.
 const HOSTILE: &str = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>\"'&";
 const TICKETS: usize = 60;
+/// The staff member's display name, hostile too.
+const STAFF_NAME: &str = "<b>Sam</b> & co";
 
 struct Seeded {
     store: Arc<dyn TicketStore>,
@@ -40,6 +43,16 @@ async fn seed(dir: &Path) -> Seeded {
     .await
     .unwrap();
     let start = Utc::now() - Duration::hours(2);
+    store
+        .remember_names(&[Name::seen(
+            ids::STAFF,
+            NameKind::User,
+            STAFF_NAME,
+            None,
+            start,
+        )])
+        .await
+        .unwrap();
     let mut tickets = Vec::new();
     for i in 0..TICKETS {
         let at = start + Duration::minutes(i as i64);
@@ -223,6 +236,11 @@ async fn token_sign_in_guards_every_page_and_file() {
         "{body}"
     );
     assert!(body.contains("&#60;script&#62;"), "{body}");
+    // People by name: the claimer's hostile name as text, beside the short id.
+    assert!(
+        body.contains("&#60;b&#62;Sam&#60;/b&#62; &#38; co (1210…0402)"),
+        "{body}"
+    );
 
     // A forged cookie (one character of the signature changed) is refused.
     let (name, value) = session.split_once('=').unwrap();
@@ -414,6 +432,10 @@ async fn staff_sign_in_with_discord_and_browse() {
     assert!(
         dom.contains("<title>Ticket"),
         "the title was not replaced: {dom}"
+    );
+    assert!(
+        dom.contains("&lt;b&gt;Sam&lt;/b&gt; &amp; co (1210…0402)"),
+        "the claimer by name: {dom}"
     );
 
     // The analytics page with its charts.

@@ -3,7 +3,8 @@
 use anyhow::Result;
 use chrono::Utc;
 use serde::Serialize;
-use ticketbot_common::store::TicketStore;
+use ticketbot_common::names::Names;
+use ticketbot_common::store::{load_names, TicketStore};
 use ticketbot_common::ticket::{Ticket, TicketEvent};
 
 use crate::opt::InspectArgs;
@@ -66,6 +67,18 @@ pub async fn run(store: &dyn TicketStore, args: &InspectArgs) -> Result<()> {
             history: history.iter().map(EventJson::from).collect(),
         });
     }
+    let names = load_names(
+        store,
+        [ticket.creator_id]
+            .into_iter()
+            .chain(ticket.claimed_by)
+            .chain(ticket.closed_by)
+            .chain(ticket.first_response_by)
+            .chain(participants.iter().flat_map(|p| [p.user_id, p.added_by]))
+            .chain(history.iter().filter_map(|e| e.actor_id)),
+    )
+    .await?;
+    let who = |id: Option<u64>| or_dash(id.map(|id| names.label(id)));
     let secs = |s: Option<i64>| s.map(|s| human_duration(chrono::Duration::seconds(s)));
     let mut t = table(&["field", "value"]);
     let rows = [
@@ -74,12 +87,12 @@ pub async fn run(store: &dyn TicketStore, args: &InspectArgs) -> Result<()> {
         ("status", ticket.status.to_string()),
         ("guild", ticket.guild_id.to_string()),
         ("channel", or_dash(ticket.channel_id)),
-        ("creator", ticket.creator_id.to_string()),
-        ("claimed by", or_dash(ticket.claimed_by)),
+        ("creator", names.label(ticket.creator_id)),
+        ("claimed by", who(ticket.claimed_by)),
         ("claimed at", or_dash(ticket.claimed_at.map(rfc3339))),
         ("created at", rfc3339(ticket.created_at)),
         ("closed at", or_dash(ticket.closed_at.map(rfc3339))),
-        ("closed by", or_dash(ticket.closed_by)),
+        ("closed by", who(ticket.closed_by)),
         ("close reason", or_dash(ticket.close_reason.clone())),
         ("updated at", rfc3339(ticket.updated_at)),
         (
@@ -101,7 +114,7 @@ pub async fn run(store: &dyn TicketStore, args: &InspectArgs) -> Result<()> {
                 secs(d.time_to_first_response_secs),
                 ticket.first_response_by,
             ) {
-                (Some(after), Some(by)) => format!("after {after}, by {by}"),
+                (Some(after), Some(by)) => format!("after {after}, by {}", names.label(by)),
                 _ => "-".to_owned(),
             },
         ),
@@ -113,7 +126,13 @@ pub async fn run(store: &dyn TicketStore, args: &InspectArgs) -> Result<()> {
             } else {
                 participants
                     .iter()
-                    .map(|p| format!("{} (added by {})", p.user_id, p.added_by))
+                    .map(|p| {
+                        format!(
+                            "{} (added by {})",
+                            names.label(p.user_id),
+                            names.label(p.added_by)
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             },
@@ -123,17 +142,17 @@ pub async fn run(store: &dyn TicketStore, args: &InspectArgs) -> Result<()> {
         t.add_row(vec![k.to_owned(), v]);
     }
     println!("{t}");
-    print_timeline(&history);
+    print_timeline(&history, &names);
     Ok(())
 }
 
-fn print_timeline(history: &[TicketEvent]) {
+fn print_timeline(history: &[TicketEvent], names: &Names) {
     let mut t = table(&["when", "event", "by", "details"]);
     for e in history {
         t.add_row(vec![
             rfc3339(e.at),
             e.kind.to_string(),
-            or_dash(e.actor_id),
+            or_dash(e.actor_id.map(|id| names.label(id))),
             or_dash(e.details.clone()),
         ]);
     }
@@ -155,6 +174,6 @@ fn print_deleted(id: uuid::Uuid, history: &[TicketEvent], json: bool) -> Result<
         });
     }
     println!("ticket {id} was deleted; its history:");
-    print_timeline(history);
+    print_timeline(history, &Names::default());
     Ok(())
 }

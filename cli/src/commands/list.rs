@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use chrono::Utc;
-use ticketbot_common::store::{ClaimFilter, Cursor, TicketFilter, TicketStore};
+use ticketbot_common::store::{load_names, ClaimFilter, Cursor, TicketFilter, TicketStore};
 use ticketbot_common::ticket::TicketStatus;
 
 use super::parse_time;
@@ -54,6 +54,14 @@ pub async fn run(store: &dyn TicketStore, args: &ListArgs) -> Result<()> {
     } else if page.tickets.is_empty() {
         eprintln!("no tickets match");
     } else {
+        let names = load_names(
+            store,
+            page.tickets
+                .iter()
+                .flat_map(|t| [Some(t.creator_id), t.claimed_by])
+                .flatten(),
+        )
+        .await?;
         let now = Utc::now();
         let mut t = table(&[
             "short id",
@@ -67,8 +75,8 @@ pub async fn run(store: &dyn TicketStore, args: &ListArgs) -> Result<()> {
             t.add_row(vec![
                 ticket.short_id(),
                 ticket.status.to_string(),
-                ticket.creator_id.to_string(),
-                or_dash(ticket.claimed_by),
+                names.label(ticket.creator_id),
+                or_dash(ticket.claimed_by.map(|id| names.label(id))),
                 or_dash(ticket.channel_id),
                 human_duration(now - ticket.created_at),
             ]);

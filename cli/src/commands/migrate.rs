@@ -77,17 +77,18 @@ pub fn refuse_same(source: &DbConfig, target: &DbConfig) -> Result<()> {
     Ok(())
 }
 
-/// `N tickets (P participants), E history events, T transcripts and C overflow categories`.
+/// `N tickets (P participants), E history events, T transcripts, C overflow categories and K
+/// names`.
 pub fn describe(c: &RecordCounts) -> String {
     format!(
-        "{} tickets ({} participants), {} history events, {} transcripts and {} overflow categories",
-        c.tickets, c.participants, c.events, c.transcripts, c.categories
+        "{} tickets ({} participants), {} history events, {} transcripts, {} overflow categories and {} names",
+        c.tickets, c.participants, c.events, c.transcripts, c.categories, c.names
     )
 }
 
 /// Every record a migrate copies one by one (participants travel inside their ticket).
 fn record_total(c: &RecordCounts) -> u64 {
-    c.tickets + c.events + c.transcripts + c.categories
+    c.tickets + c.events + c.transcripts + c.categories + c.names
 }
 
 pub fn print_summary(s: &Summary) {
@@ -165,6 +166,7 @@ async fn copy(
         .context("preparing the target for the copy")?;
     let mut tickets = Vec::with_capacity(batch as usize);
     let mut events = Vec::with_capacity(batch as usize);
+    let mut names = Vec::new();
     let mut writes = Writes {
         running: tokio::task::JoinSet::new(),
         bar: bar.clone(),
@@ -208,6 +210,17 @@ async fn copy(
                 copied.categories += 1;
                 bar.inc(1);
             }
+            Record::Name(n) => {
+                names.push(n);
+                if names.len() >= batch as usize {
+                    target
+                        .remember_names(&std::mem::take(&mut names))
+                        .await
+                        .context("writing names to the target")?;
+                }
+                copied.names += 1;
+                bar.inc(1);
+            }
         }
         if tickets.len() >= batch as usize {
             writes
@@ -221,6 +234,10 @@ async fn copy(
     writes.tickets(&target, tickets).await?;
     writes.events(&target, events).await?;
     writes.drain().await?;
+    target
+        .remember_names(&names)
+        .await
+        .context("writing names to the target")?;
     reader.await.context("reading the source")?;
     if bulk {
         bar.set_message("building the target's indexes");
@@ -344,6 +361,7 @@ fn checksum(record: &Record) -> u64 {
             t.data.hash(&mut h);
         }
         Record::Category(c) => serde_json::to_string(c).unwrap_or_default().hash(&mut h),
+        Record::Name(n) => serde_json::to_string(n).unwrap_or_default().hash(&mut h),
     }
     h.finish()
 }
@@ -354,6 +372,7 @@ fn key(record: &Record) -> String {
         Record::Event(e) => format!("history event {}", e.id),
         Record::Transcript(t) => format!("transcript of ticket {}", t.ticket_id),
         Record::Category(c) => format!("overflow category {}", c.category_id),
+        Record::Name(n) => format!("name of {}", n.id),
     }
 }
 

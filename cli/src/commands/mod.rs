@@ -1,6 +1,7 @@
 //! One module per command, each with its `run`.
 
 pub mod archive;
+pub mod backfill;
 pub mod force_close;
 pub mod inspect;
 pub mod list;

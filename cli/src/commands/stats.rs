@@ -2,8 +2,9 @@
 
 use anyhow::{Context, Result};
 use chrono::Utc;
+use ticketbot_common::names::Names;
 use ticketbot_common::stats::TicketStats;
-use ticketbot_common::store::{TicketFilter, TicketStore};
+use ticketbot_common::store::{load_names, TicketFilter, TicketStore};
 
 use super::parse_time;
 use crate::opt::StatsArgs;
@@ -19,15 +20,16 @@ pub async fn run(store: &dyn TicketStore, args: &StatsArgs) -> Result<()> {
         ..TicketFilter::default()
     };
     let stats = store.stats(&filter).await?;
+    let names = load_names(store, stats.staff.iter().map(|s| s.user_id)).await?;
     if let Some(path) = &args.html {
-        let page = ticketbot_report::html(&stats, &report_scope(&filter));
+        let page = ticketbot_report::page(&stats, &report_scope(&filter), &names, &[]);
         std::fs::write(path, page)
             .with_context(|| format!("writing the report to {}", path.display()))?;
     }
     if args.json.json {
         return print_json(&stats);
     }
-    print_text(&stats);
+    print_text(&stats, &names);
     if let Some(path) = &args.html {
         println!("report written to {}", path.display());
     }
@@ -43,7 +45,7 @@ fn report_scope(f: &TicketFilter) -> ticketbot_report::Scope {
     }
 }
 
-fn print_text(stats: &TicketStats) {
+fn print_text(stats: &TicketStats, names: &Names) {
     let c = stats.counts;
     println!(
         "tickets: {} ({} open, {} closed)",
@@ -104,7 +106,7 @@ fn print_text(stats: &TicketStats) {
         let mut t = table(&["staff", "claims", "closes", "first responses"]);
         for s in &stats.staff {
             t.add_row(vec![
-                s.user_id.to_string(),
+                names.label(s.user_id),
                 s.claims.to_string(),
                 s.closes.to_string(),
                 s.first_responses.to_string(),

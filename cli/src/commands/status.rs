@@ -60,12 +60,13 @@ pub async fn run(store: &dyn TicketStore, config: &DbConfig, json: bool) -> Resu
         status.tickets.closed
     );
     println!(
-        "records:        {} tickets, {} participants, {} history events, {} transcripts, {} overflow categories",
+        "records:        {} tickets, {} participants, {} history events, {} transcripts, {} overflow categories, {} names",
         status.records.tickets,
         status.records.participants,
         status.records.events,
         status.records.transcripts,
-        status.records.categories
+        status.records.categories,
+        status.records.names
     );
     if status.bots.is_empty() {
         println!(

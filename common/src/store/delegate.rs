@@ -243,6 +243,21 @@ macro_rules! delegate_ticket_store {
             ) -> $crate::error::StoreResult<Vec<$crate::store::OverflowCategory>> {
                 <$ty>::overflow_categories(self, guild_id, base_id).await
             }
+            async fn remember_names(
+                &self,
+                names: &[$crate::names::Name],
+            ) -> $crate::error::StoreResult<()> {
+                <$ty>::remember_names(self, names).await
+            }
+            async fn names(
+                &self,
+                ids: &[$crate::ticket::DiscordId],
+            ) -> $crate::error::StoreResult<Vec<$crate::names::Name>> {
+                <$ty>::names(self, ids).await
+            }
+            async fn all_names(&self) -> $crate::error::StoreResult<Vec<$crate::names::Name>> {
+                <$ty>::all_names(self).await
+            }
             async fn all_overflow_categories(
                 &self,
             ) -> $crate::error::StoreResult<Vec<$crate::store::OverflowCategory>> {

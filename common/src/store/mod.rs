@@ -106,6 +106,7 @@ pub enum Record {
     Event(TicketEvent),
     Transcript(Box<TranscriptBlob>),
     Category(OverflowCategory),
+    Name(crate::names::Name),
 }
 
 /// A bot process's sign of life, so that `ticketctl` can tell whether a bot is running.
@@ -127,6 +128,8 @@ pub struct RecordCounts {
     pub transcripts: u64,
     #[serde(default)]
     pub categories: u64,
+    #[serde(default)]
+    pub names: u64,
 }
 
 /// Everything the bot and `ticketctl` store. Implementations are cheap to clone (a pool inside)
@@ -316,6 +319,16 @@ pub trait TicketStore: Send + Sync + 'static {
     async fn count_archivable(&self, query: &ArchiveQuery) -> StoreResult<u64>;
 
     /// Stores (or atomically replaces) the ticket's transcript, chunked.
+    /// Records names the bot saw; for each id, the name seen last wins (an older sighting
+    /// written later changes nothing).
+    async fn remember_names(&self, names: &[crate::names::Name]) -> StoreResult<()>;
+
+    /// The known names of these ids (unknown ids are left out).
+    async fn names(&self, ids: &[DiscordId]) -> StoreResult<Vec<crate::names::Name>>;
+
+    /// Every known name, by id: the export side of migrate.
+    async fn all_names(&self) -> StoreResult<Vec<crate::names::Name>>;
+
     async fn put_transcript(&self, blob: &TranscriptBlob) -> StoreResult<()>;
 
     async fn get_transcript(&self, ticket_id: Uuid) -> StoreResult<Option<TranscriptBlob>>;
@@ -416,10 +429,15 @@ pub trait TicketStore: Send + Sync + 'static {
         let categories = stream::once(async move { store.all_overflow_categories().await })
             .map_ok(|cats| stream::iter(cats.into_iter().map(|c| Ok(Record::Category(c)))))
             .try_flatten();
+        let store = self.clone();
+        let names = stream::once(async move { store.all_names().await })
+            .map_ok(|names| stream::iter(names.into_iter().map(|n| Ok(Record::Name(n)))))
+            .try_flatten();
         tickets
             .chain(events)
             .chain(transcripts)
             .chain(categories)
+            .chain(names)
             .boxed()
     }
 }
@@ -462,6 +480,17 @@ use futures::TryStreamExt;
 
 /// Connects to the configured backend, creates or upgrades its schema (a Python-bot database
 /// included) and returns it ready to use.
+/// The known names of `ids` (duplicates and unknown ids are fine), for showing them as people.
+pub async fn load_names(
+    store: &dyn TicketStore,
+    ids: impl IntoIterator<Item = DiscordId>,
+) -> StoreResult<crate::names::Names> {
+    let mut ids: Vec<DiscordId> = ids.into_iter().filter(|&id| id != 0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(crate::names::Names::new(store.names(&ids).await?))
+}
+
 pub async fn open_store(config: &DbConfig) -> StoreResult<Arc<dyn TicketStore>> {
     Ok(match config {
         DbConfig::Sqlite { .. } | DbConfig::Mysql(_) => Arc::new(SqlStore::connect(config).await?),

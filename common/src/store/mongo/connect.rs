@@ -57,6 +57,7 @@ impl MongoStore {
             transcripts: db.collection("transcripts"),
             transcript_chunks: db.collection("transcript_chunks"),
             categories: db.collection("overflow_categories"),
+            names: db.collection("names"),
             leases: db.collection("leases"),
             channel_deletions: db.collection("channel_deletions"),
             client,

@@ -109,6 +109,7 @@ impl MongoStore {
             events,
             transcripts: self.transcripts.count_documents(doc! {}).await?,
             categories: self.categories.count_documents(doc! {}).await?,
+            names: self.names.count_documents(doc! {}).await?,
         })
     }
 }

@@ -27,6 +27,7 @@ mod connect;
 mod docs;
 mod export;
 mod history;
+mod names;
 mod purge;
 mod stats;
 mod tickets;
@@ -58,6 +59,7 @@ pub struct MongoStore {
     categories: Collection<Document>,
     leases: Collection<Document>,
     channel_deletions: Collection<Document>,
+    names: Collection<Document>,
 }
 
 super::delegate_ticket_store!(MongoStore);

@@ -177,6 +177,7 @@ impl SqlStore {
             events: count("ticket_events").await?,
             transcripts: count("transcripts").await?,
             categories: count("overflow_categories").await?,
+            names: count("names").await?,
         })
     }
 }

@@ -14,6 +14,7 @@ mod channel_work;
 mod export;
 mod history;
 mod lite;
+mod names;
 mod pool;
 mod purge;
 mod rows;
