@@ -36,8 +36,9 @@ pub struct Data {
     /// openings met 14 429s (measured with `bot/tests/ratelimit.rs`), with 1 none. Behind a
     /// proxy the limiter is off and the proxy queues: [`PLACEMENTS_AT_ONCE_PROXIED`].
     pub placing: std::sync::Mutex<std::collections::HashMap<u64, Arc<tokio::sync::Semaphore>>>,
-    /// Ticket channels whose first staff response is known to be recorded (`first_response`).
-    pub answered: std::sync::Mutex<std::collections::HashSet<u64>>,
+    /// Ticket channels whose first staff response is known to be recorded, with their ticket's
+    /// creator (`first_response`).
+    pub answered: std::sync::Mutex<std::collections::HashMap<u64, u64>>,
     /// Names as last recorded by this process (`names`): a sighting that changes nothing
     /// writes nothing.
     pub names_seen: std::sync::Mutex<std::collections::HashMap<u64, crate::names::Seen>>,

@@ -1,6 +1,7 @@
-//! The first message by staff in a ticket's channel, for the time-to-first-response figures:
-//! recorded once per ticket by the database (a conditional write), whichever of several bot
-//! processes sees the message. Only the author, the channel and the time are used: no content.
+//! Messages by staff in ticket channels: the first one is the ticket's first response, for the
+//! time-to-first-response figures, recorded once per ticket by the database (a conditional
+//! write) whichever of several bot processes sees it; every one is counted per member and hour
+//! (an upsert that adds one). Only the author, the channel and the time are used: no content.
 
 use std::sync::Arc;
 
@@ -8,11 +9,12 @@ use poise::serenity_prelude as serenity;
 
 use crate::data::Data;
 
-/// How many channels known to be answered are remembered before the memory is cleared
-/// (a later message there costs one indexed read again, nothing more).
+/// How many channels known to be answered (with their ticket's creator) are remembered before
+/// the memory is cleared (a later message there costs one indexed read again, nothing more).
 const REMEMBERED: usize = 100_000;
 
-/// Looks at one MESSAGE_CREATE.
+/// Looks at one MESSAGE_CREATE: a staff message in a ticket channel is counted (per member and
+/// hour), and the first one is the ticket's first response.
 pub async fn note(ctx: &serenity::Context, data: &Arc<Data>, msg: &serenity::Message) {
     let Some(guild) = msg.guild_id else { return };
     if msg.author.bot
@@ -23,24 +25,50 @@ pub async fn note(ctx: &serenity::Context, data: &Arc<Data>, msg: &serenity::Mes
         return;
     }
     let channel = msg.channel_id.get();
-    if lock(&data.answered).contains(&channel) {
+    let author = msg.author.id.get();
+    let known = lock(&data.answered).get(&channel).copied();
+    let creator = match known {
+        Some(creator) => creator,
+        None => match first_response(data, channel, author, msg).await {
+            Some(creator) => creator,
+            None => return,
+        },
+    };
+    // The creator's own words are not staff work, even when the creator is staff.
+    if creator == author {
         return;
     }
+    if let Err(e) = data
+        .store
+        .count_staff_message(guild.get(), author, *msg.timestamp)
+        .await
+    {
+        tracing::debug!("staff message in channel {channel} not counted: {e}");
+    }
+}
+
+/// For a channel not yet known answered: its ticket's creator (`None`: not a ticket channel,
+/// or the database did not answer), recording the first response when this is it.
+async fn first_response(
+    data: &Data,
+    channel: u64,
+    author: u64,
+    msg: &serenity::Message,
+) -> Option<u64> {
     let ticket = match data.store.get_by_channel(channel).await {
         Ok(Some(t)) => t,
-        Ok(None) => return,
+        Ok(None) => return None,
         Err(e) => {
             tracing::debug!("first response in channel {channel} not checked: {e}");
-            return;
+            return None;
         }
     };
-    let author = msg.author.id.get();
     if ticket.first_response_at.is_some() {
-        remember(data, channel);
-        return;
+        remember(data, channel, ticket.creator_id);
+        return Some(ticket.creator_id);
     }
     if ticket.creator_id == author {
-        return;
+        return Some(ticket.creator_id);
     }
     match data
         .store
@@ -55,10 +83,11 @@ pub async fn note(ctx: &serenity::Context, data: &Arc<Data>, msg: &serenity::Mes
                     "first response recorded"
                 );
             }
-            remember(data, channel);
+            remember(data, channel, ticket.creator_id);
         }
         Err(e) => tracing::warn!("first response of ticket {} not recorded: {e}", ticket.id),
     }
+    Some(ticket.creator_id)
 }
 
 /// Holds the support role, or is an administrator (by role, or owns the guild).
@@ -88,12 +117,12 @@ fn by_staff(
     })
 }
 
-fn remember(data: &Data, channel: u64) {
+fn remember(data: &Data, channel: u64, creator: u64) {
     let mut answered = lock(&data.answered);
     if answered.len() >= REMEMBERED {
         answered.clear();
     }
-    answered.insert(channel);
+    answered.insert(channel, creator);
 }
 
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {

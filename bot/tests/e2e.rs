@@ -433,11 +433,23 @@ async fn stats_command_shows_figures_and_a_chart_to_staff() {
     let close = e.slash(ids::STAFF, channel, "close", &[("reason", "fixed".into())]);
     e.reply(close).await;
     let store = e.store().await;
-    eventually("the first response", WAIT, || async {
-        let t = store.get_by_channel(channel).await.unwrap()?;
-        t.first_response_at.map(|_| ())
-    })
+    eventually(
+        "the first response, and the message counted",
+        WAIT,
+        || async {
+            let t = store.get_by_channel(channel).await.unwrap()?;
+            t.first_response_at?;
+            let stats = store
+                .stats(&ticketbot_common::store::TicketFilter::default())
+                .await
+                .unwrap();
+            (stats.staff.first()?.messages == 1).then_some(())
+        },
+    )
     .await;
+    // Alice's own words in her ticket are not staff messages.
+    e.fake
+        .post_user_message(&e.user(ids::ALICE), channel, "thanks!");
 
     // Names of the people and roles met, for ticketctl and the web view.
     let alice = e.user(ids::ALICE);
@@ -490,9 +502,13 @@ async fn stats_command_shows_figures_and_a_chart_to_staff() {
         "{}",
         field("Time to close")
     );
-    assert_eq!(
-        field("Most active staff"),
-        format!("<@{}>: 1 claims · 1 closes · 1 first responses", ids::STAFF)
+    let staff_line = field("Most active staff");
+    assert!(
+        staff_line.starts_with(&format!(
+            "<@{}>: 1 claims · 1 closes · 1 first responses · 1 messages · median response ",
+            ids::STAFF
+        )),
+        "{staff_line}"
     );
     assert_eq!(embed["image"]["url"], "attachment://ticket-stats.png");
     let chart = &reply.attachments[0];

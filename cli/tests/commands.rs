@@ -1004,8 +1004,8 @@ fn stats_values(backend: Backend) {
             "time_to_close": {"count": 10, "median_secs": 3000.25, "p90_secs": 5400.25},
             "close_times": [5, 5, 0, 0, 0, 0],
             "staff": [
-                {"user_id": "900000000000000001", "claims": 3, "closes": 3, "first_responses": 0},
-                {"user_id": "900000000000000002", "claims": 1, "closes": 4, "first_responses": 0},
+                {"user_id": "900000000000000001", "claims": 3, "closes": 3, "first_responses": 0, "messages": 0, "median_response_secs": null},
+                {"user_id": "900000000000000002", "claims": 1, "closes": 4, "first_responses": 0, "messages": 0, "median_response_secs": null},
             ],
             "per_day": [
                 {"date": "2025-02-01", "opened": 4, "closed": 2},
@@ -1030,8 +1030,8 @@ fn stats_values(backend: Backend) {
             "counts": {"open": 4, "closed": 11},
             "time_to_close": {"count": 11, "median_secs": 3000.25, "p90_secs": 5400.25},
             "staff": [
-                {"user_id": "900000000000000001", "claims": 8, "closes": 3, "first_responses": 0},
-                {"user_id": "900000000000000002", "claims": 1, "closes": 4, "first_responses": 0},
+                {"user_id": "900000000000000001", "claims": 8, "closes": 3, "first_responses": 0, "messages": 0, "median_response_secs": null},
+                {"user_id": "900000000000000002", "claims": 1, "closes": 4, "first_responses": 0, "messages": 0, "median_response_secs": null},
             ],
             "per_day": [
                 {"date": "2025-02-01", "opened": 5, "closed": 2},
@@ -1055,8 +1055,8 @@ fn stats_values(backend: Backend) {
             "counts": {"open": 2, "closed": 7},
             "time_to_close": {"count": 7, "median_secs": 4200.25, "p90_secs": 6000.25},
             "staff": [
-                {"user_id": "900000000000000001", "claims": 1, "closes": 3, "first_responses": 0},
-                {"user_id": "900000000000000002", "claims": 0, "closes": 4, "first_responses": 0},
+                {"user_id": "900000000000000001", "claims": 1, "closes": 3, "first_responses": 0, "messages": 0, "median_response_secs": null},
+                {"user_id": "900000000000000002", "claims": 0, "closes": 4, "first_responses": 0, "messages": 0, "median_response_secs": null},
             ],
             "per_day": [
                 {"date": "2025-02-02", "opened": 5, "closed": 4},
@@ -1082,7 +1082,9 @@ fn stats_values(backend: Backend) {
             "staff".into(),
             "claims".into(),
             "closes".into(),
-            "first responses".into()
+            "first responses".into(),
+            "messages".into(),
+            "median response".into()
         ]),
         "{out}"
     );
@@ -1091,7 +1093,9 @@ fn stats_values(backend: Backend) {
             "900000000000000001".into(),
             "3".into(),
             "3".into(),
-            "0".into()
+            "0".into(),
+            "0".into(),
+            "-".into()
         ]),
         "{out}"
     );
@@ -1100,7 +1104,9 @@ fn stats_values(backend: Backend) {
             "900000000000000002".into(),
             "1".into(),
             "4".into(),
-            "0".into()
+            "0".into(),
+            "0".into(),
+            "-".into()
         ]),
         "{out}"
     );
@@ -1236,7 +1242,7 @@ fn status_and_bot_detection(backend: Backend) {
             "target": expected_target,
             "schema_version": schema,
             "tickets": {"open": 2, "closed": 1},
-            "records": {"tickets": 3, "participants": 1, "events": events, "transcripts": 0, "categories": 0, "names": 0},
+            "records": {"tickets": 3, "participants": 1, "events": events, "transcripts": 0, "categories": 0, "names": 0, "staff_messages": 0},
             "bot_running": false,
             "bots": [],
         })

@@ -54,6 +54,12 @@ fn seed_rich(db: &TestDb) {
             ])
             .await
             .unwrap();
+        for (user, s) in [(S1, 0), (S1, 1), (S1, 7200), (S2, 30)] {
+            store
+                .count_staff_message(G, user, t0 + secs(s))
+                .await
+                .unwrap();
+        }
         for i in 0..12u64 {
             let opened = t0 + secs(i as i64 * 3600);
             let CreateOutcome::Created(t) =
@@ -240,6 +246,7 @@ fn archive_data(
     Vec<TranscriptBlob>,
     Vec<OverflowCategory>,
     Vec<ticketbot_common::names::Name>,
+    Vec<ticketbot_common::store::StaffMessages>,
 ) {
     let store = db.store();
     db.block_on(async {
@@ -255,6 +262,7 @@ fn archive_data(
             transcripts,
             store.all_overflow_categories().await.unwrap(),
             store.all_names().await.unwrap(),
+            store.all_staff_messages().await.unwrap(),
         )
     })
 }
@@ -322,6 +330,7 @@ fn counts_json(c: RecordCounts) -> Value {
         "transcripts": c.transcripts,
         "categories": c.categories,
         "names": c.names,
+        "staff_messages": c.staff_messages,
     })
 }
 
@@ -382,6 +391,7 @@ fn migrate_round_trip_sqlite_mysql_mongodb_sqlite() {
     assert_eq!(counts.transcripts, 3);
     assert_eq!(counts.categories, 2);
     assert_eq!(counts.names, 3);
+    assert_eq!(counts.staff_messages, 3);
     let archive = archive_data(&src);
     assert!(archive
         .0
@@ -520,13 +530,14 @@ fn migrate_dry_run_writes_nothing(backend: Backend) {
     assert_eq!(
         out.stdout,
         format!(
-            "would copy {} tickets ({} participants), {} history events, {} transcripts, {} overflow categories and {} names from {} to {}\n",
+            "would copy {} tickets ({} participants), {} history events, {} transcripts, {} overflow categories, {} names and {} staff message counts from {} to {}\n",
             c.tickets,
             c.participants,
             c.events,
             c.transcripts,
             c.categories,
             c.names,
+            c.staff_messages,
             shown_as_source(&src),
             shown_as_target(&dst)
         ),
@@ -552,13 +563,14 @@ fn migrate_rerun_is_idempotent(backend: Backend) {
     let out = migrate(&src, &dst, &["--batch", "1"]).ok();
     assert!(
         out.stdout.starts_with(&format!(
-            "copied {} tickets ({} participants), {} history events, {} transcripts, {} overflow categories and {} names from {} to {} in ",
+            "copied {} tickets ({} participants), {} history events, {} transcripts, {} overflow categories, {} names and {} staff message counts from {} to {} in ",
             c.tickets,
             c.participants,
             c.events,
             c.transcripts,
             c.categories,
             c.names,
+            c.staff_messages,
             shown_as_source(&src),
             shown_as_target(&dst)
         )),
@@ -682,6 +694,7 @@ fn migrate_kill9_then_resume_is_identical() {
             transcripts: 0,
             categories: 0,
             names: 0,
+            staff_messages: 0,
         }
     );
     eprintln!("seeded in {:?}", started.elapsed());

@@ -124,7 +124,7 @@ pub struct Backlog {
     pub oldest_unclaimed_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct StaffActivity {
     #[serde(serialize_with = "crate::ticket::id_as_string")]
     pub user_id: DiscordId,
@@ -133,6 +133,14 @@ pub struct StaffActivity {
     /// Tickets where this member was the first of the staff to write.
     #[serde(default)]
     pub first_responses: u64,
+    /// Messages this member wrote in ticket channels (counted per hour: a period's bounds are
+    /// taken to the hour).
+    #[serde(default)]
+    pub messages: u64,
+    /// Median time from a ticket's opening to this member's first response, over the tickets
+    /// they answered first (nearest rank); `None` when they answered none.
+    #[serde(default)]
+    pub median_response_secs: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -223,6 +231,18 @@ pub fn roll_up_hours(
     (per_day, busiest)
 }
 
+/// The hour number (hours since 1970-01-01 00:00 UTC) holding `t`: the key of per-hour counts.
+pub fn hour_number(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros().div_euclid(MICROS_PER_HOUR)
+}
+
+/// The first hour number a period ending (exclusively) at `until` leaves out: the hour that
+/// holds `until` counts when `until` is past its start.
+pub fn hours_before(until: DateTime<Utc>) -> i64 {
+    let micros = until.timestamp_micros();
+    micros.div_euclid(MICROS_PER_HOUR) + i64::from(micros.rem_euclid(MICROS_PER_HOUR) > 0)
+}
+
 /// The UTC date of a day number (days since 1970-01-01).
 pub fn day_from_number(day: i64) -> Option<NaiveDate> {
     DateTime::<Utc>::from_timestamp(day.checked_mul(86_400)?, 0).map(|t| t.date_naive())
@@ -235,9 +255,26 @@ impl StaffActivity {
     }
 }
 
+/// Sets `user`'s message count (a row is added for a member who only wrote).
+pub fn tally_messages(staff: &mut Vec<StaffActivity>, user: DiscordId, n: u64) {
+    match staff.iter_mut().find(|s| s.user_id == user) {
+        Some(row) => row.messages += n,
+        None => staff.push(StaffActivity {
+            user_id: user,
+            messages: n,
+            ..StaffActivity::default()
+        }),
+    }
+}
+
 /// Sorts staff rows most active first, then by id for a stable order.
 pub fn sort_staff(staff: &mut [StaffActivity]) {
-    staff.sort_by(|a, b| b.total().cmp(&a.total()).then(a.user_id.cmp(&b.user_id)));
+    staff.sort_by(|a, b| {
+        b.total()
+            .cmp(&a.total())
+            .then(b.messages.cmp(&a.messages))
+            .then(a.user_id.cmp(&b.user_id))
+    });
 }
 
 /// Adds `n` history entries of `kind` (claims, closes, first responses; others are not staff
@@ -382,9 +419,20 @@ mod tests {
                 user_id: 2,
                 claims: 1,
                 closes: 3,
-                first_responses: 0,
+                ..StaffActivity::default()
             }
         );
         assert_eq!((staff[1].user_id, staff[1].total()), (1, 3));
+        // Messages count beside, and a member who only wrote gets a row.
+        tally_messages(&mut staff, 1, 5);
+        tally_messages(&mut staff, 3, 2);
+        sort_staff(&mut staff);
+        assert_eq!(
+            staff
+                .iter()
+                .map(|s| (s.user_id, s.messages))
+                .collect::<Vec<_>>(),
+            [(2, 0), (1, 5), (3, 2)]
+        );
     }
 }

@@ -1024,6 +1024,7 @@ async fn stream_all_carries_transcripts_and_categories(db: &TestDb) {
                 Record::Transcript(_) => 2,
                 Record::Category(_) => 3,
                 Record::Name(_) => 4,
+                Record::StaffMessages(_) => 5,
             })
             .collect();
         assert!(
@@ -1191,7 +1192,7 @@ async fn upgraded_works(guard: &support::DbGuard) {
     let version = store.schema_version().await.unwrap();
     match guard.backend {
         Backend::Mongodb => assert_eq!(version, 3),
-        _ => assert_eq!(version, 20261129000001),
+        _ => assert_eq!(version, 20261129000002),
     }
     let closed = Uuid::parse_str(SCHEMA_1_CLOSED).unwrap();
     let t = store.get(closed).await.unwrap().expect("kept");

@@ -110,6 +110,10 @@ conformance! {
         sqlite_first_response_recorded_once,
         mysql_first_response_recorded_once,
         mongodb_first_response_recorded_once;
+    staff_messages_and_response_medians =>
+        sqlite_staff_messages_and_response_medians,
+        mysql_staff_messages_and_response_medians,
+        mongodb_staff_messages_and_response_medians;
     names_keep_the_latest_sighting =>
         sqlite_names_keep_the_latest_sighting,
         mysql_names_keep_the_latest_sighting,
@@ -1885,7 +1889,10 @@ async fn stream_all_yields_everything(db: &TestDb) {
                     got_tickets.push(*t);
                 }
                 Record::Event(e) => got_events.push(e),
-                Record::Transcript(_) | Record::Category(_) | Record::Name(_) => {
+                Record::Transcript(_)
+                | Record::Category(_)
+                | Record::Name(_)
+                | Record::StaffMessages(_) => {
                     panic!("a transcript, category or name that was never stored")
                 }
             }
@@ -3046,4 +3053,103 @@ async fn names_keep_the_latest_sighting(db: &TestDb) {
     );
     assert_eq!(store.record_counts().await.unwrap().names, 3);
     assert!(store.names(&[]).await.unwrap().is_empty());
+}
+
+/// Messages per staff member (counted per hour, concurrently), and each member's median time to
+/// first response over the tickets they answered first.
+async fn staff_messages_and_response_medians(db: &TestDb) {
+    use ticketbot_common::store::CreateOutcome;
+    let store = &*db.store;
+    const G: u64 = 5_000_000_000_000_000_001;
+    const OTHER: u64 = 5_000_000_000_000_000_002;
+    const S1: u64 = 900_000_000_000_000_001;
+    const S2: u64 = u64::MAX - 7;
+    let t0 = ts("2026-03-02T10:00:00Z");
+    let secs = chrono::Duration::seconds;
+    // S1 answers first after 10 s, 20.5 s and 300 s (median: the 2nd); S2 after 60 and 120 s
+    // (median: the 1st).
+    let answers = [
+        (S1, 10_000),
+        (S1, 300_000),
+        (S1, 20_500),
+        (S2, 120_000),
+        (S2, 60_000),
+    ];
+    for (i, &(by, ms)) in answers.iter().enumerate() {
+        let opened = t0 + secs(i as i64);
+        let CreateOutcome::Created(t) = store
+            .create_ticket(G, 100 + i as u64, 1, opened)
+            .await
+            .unwrap()
+        else {
+            panic!("not created")
+        };
+        assert!(store
+            .record_first_response(t.id, by, opened + chrono::Duration::milliseconds(ms))
+            .await
+            .unwrap());
+    }
+    // 20 at once in one hour, one two hours later; S2 once; S1 in another guild.
+    let burst: Vec<_> = (0..20)
+        .map(|i| store.count_staff_message(G, S1, t0 + secs(i)))
+        .collect();
+    for r in futures::future::join_all(burst).await {
+        r.unwrap();
+    }
+    store
+        .count_staff_message(G, S1, t0 + secs(7200))
+        .await
+        .unwrap();
+    store
+        .count_staff_message(G, S2, t0 + secs(1800))
+        .await
+        .unwrap();
+    store.count_staff_message(OTHER, S1, t0).await.unwrap();
+
+    let stats = store
+        .stats(&TicketFilter {
+            guild_id: Some(G),
+            ..TicketFilter::default()
+        })
+        .await
+        .unwrap();
+    let row = |id| {
+        stats
+            .staff
+            .iter()
+            .find(|s| s.user_id == id)
+            .copied()
+            .unwrap()
+    };
+    assert_eq!(row(S1).messages, 21, "{:?}", stats.staff);
+    assert_eq!(row(S2).messages, 1);
+    assert_eq!(row(S1).first_responses, 3);
+    assert_eq!(row(S1).median_response_secs, Some(20.5));
+    assert_eq!(row(S2).median_response_secs, Some(60.0));
+    // From the hour after the burst: only the later message, and no tickets opened since.
+    let later = store
+        .stats(&TicketFilter {
+            guild_id: Some(G),
+            since: Some(t0 + secs(3600)),
+            ..TicketFilter::default()
+        })
+        .await
+        .unwrap();
+    let s1 = later.staff.iter().find(|s| s.user_id == S1).unwrap();
+    assert_eq!((s1.messages, s1.median_response_secs), (1, None));
+    // Every guild.
+    let all = store.stats(&TicketFilter::default()).await.unwrap();
+    assert_eq!(
+        all.staff.iter().find(|s| s.user_id == S1).unwrap().messages,
+        22
+    );
+    let rows = store.all_staff_messages().await.unwrap();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(store.record_counts().await.unwrap().staff_messages, 4);
+    // Import sets a count (a rerun of migrate ends the same).
+    let mut first = rows[0];
+    first.n = 99;
+    store.import_staff_messages(&[first]).await.unwrap();
+    store.import_staff_messages(&[first]).await.unwrap();
+    assert_eq!(store.all_staff_messages().await.unwrap()[0].n, 99);
 }

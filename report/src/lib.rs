@@ -91,6 +91,8 @@ struct StaffRow {
     claims: u64,
     closes: u64,
     first_responses: u64,
+    messages: u64,
+    median_response: String,
     load: Svg,
 }
 
@@ -213,6 +215,10 @@ pub fn page(stats: &TicketStats, scope: &Scope, names: &Names, links: &[Link]) -
                 claims: s.claims,
                 closes: s.closes,
                 first_responses: s.first_responses,
+                messages: s.messages,
+                median_response: s
+                    .median_response_secs
+                    .map_or_else(|| "–".to_owned(), human_secs),
                 load: svg::load_bar(s.total() as f64 / busiest as f64),
             })
             .collect(),

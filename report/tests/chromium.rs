@@ -51,6 +51,8 @@ fn month() -> (TicketStats, Scope) {
             claims: 40 / i,
             closes: 50 / i,
             first_responses: 30 / i,
+            messages: 200 / i,
+            median_response_secs: Some(300.0 * i as f64),
         })
         .collect();
     let opened = per_day.iter().map(|d| d.opened).sum();

@@ -90,9 +90,13 @@ pub(crate) fn embed(stats: &TicketStats, period: Period, staff: Option<UserId>) 
         .field("Time to claim", duration(&stats.time_to_claim), true)
         .field("Time to close", duration(&stats.time_to_close), true);
     let line = |s: &ticketbot_common::stats::StaffActivity| {
+        let median = s
+            .median_response_secs
+            .map(|m| format!(" · median response {}", human_secs(m)))
+            .unwrap_or_default();
         format!(
-            "<@{}>: {} claims · {} closes · {} first responses",
-            s.user_id, s.claims, s.closes, s.first_responses
+            "<@{}>: {} claims · {} closes · {} first responses · {} messages{median}",
+            s.user_id, s.claims, s.closes, s.first_responses, s.messages
         )
     };
     match staff {

@@ -77,18 +77,18 @@ pub fn refuse_same(source: &DbConfig, target: &DbConfig) -> Result<()> {
     Ok(())
 }
 
-/// `N tickets (P participants), E history events, T transcripts, C overflow categories and K
-/// names`.
+/// `N tickets (P participants), E history events, T transcripts, C overflow categories, K
+/// names and M staff message counts`.
 pub fn describe(c: &RecordCounts) -> String {
     format!(
-        "{} tickets ({} participants), {} history events, {} transcripts, {} overflow categories and {} names",
-        c.tickets, c.participants, c.events, c.transcripts, c.categories, c.names
+        "{} tickets ({} participants), {} history events, {} transcripts, {} overflow categories, {} names and {} staff message counts",
+        c.tickets, c.participants, c.events, c.transcripts, c.categories, c.names, c.staff_messages
     )
 }
 
 /// Every record a migrate copies one by one (participants travel inside their ticket).
 fn record_total(c: &RecordCounts) -> u64 {
-    c.tickets + c.events + c.transcripts + c.categories + c.names
+    c.tickets + c.events + c.transcripts + c.categories + c.names + c.staff_messages
 }
 
 pub fn print_summary(s: &Summary) {
@@ -167,6 +167,7 @@ async fn copy(
     let mut tickets = Vec::with_capacity(batch as usize);
     let mut events = Vec::with_capacity(batch as usize);
     let mut names = Vec::new();
+    let mut staff_messages = Vec::new();
     let mut writes = Writes {
         running: tokio::task::JoinSet::new(),
         bar: bar.clone(),
@@ -210,6 +211,17 @@ async fn copy(
                 copied.categories += 1;
                 bar.inc(1);
             }
+            Record::StaffMessages(m) => {
+                staff_messages.push(m);
+                if staff_messages.len() >= batch as usize {
+                    target
+                        .import_staff_messages(&std::mem::take(&mut staff_messages))
+                        .await
+                        .context("writing staff message counts to the target")?;
+                }
+                copied.staff_messages += 1;
+                bar.inc(1);
+            }
             Record::Name(n) => {
                 names.push(n);
                 if names.len() >= batch as usize {
@@ -238,6 +250,10 @@ async fn copy(
         .remember_names(&names)
         .await
         .context("writing names to the target")?;
+    target
+        .import_staff_messages(&staff_messages)
+        .await
+        .context("writing staff message counts to the target")?;
     reader.await.context("reading the source")?;
     if bulk {
         bar.set_message("building the target's indexes");
@@ -362,6 +378,7 @@ fn checksum(record: &Record) -> u64 {
         }
         Record::Category(c) => serde_json::to_string(c).unwrap_or_default().hash(&mut h),
         Record::Name(n) => serde_json::to_string(n).unwrap_or_default().hash(&mut h),
+        Record::StaffMessages(m) => serde_json::to_string(m).unwrap_or_default().hash(&mut h),
     }
     h.finish()
 }
@@ -373,6 +390,10 @@ fn key(record: &Record) -> String {
         Record::Transcript(t) => format!("transcript of ticket {}", t.ticket_id),
         Record::Category(c) => format!("overflow category {}", c.category_id),
         Record::Name(n) => format!("name of {}", n.id),
+        Record::StaffMessages(m) => format!(
+            "message count of {} in guild {} at hour {}",
+            m.user_id, m.guild_id, m.hour
+        ),
     }
 }
 

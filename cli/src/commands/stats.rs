@@ -103,13 +103,22 @@ fn print_text(stats: &TicketStats, names: &Names) {
         println!("{t}");
     }
     if !stats.staff.is_empty() {
-        let mut t = table(&["staff", "claims", "closes", "first responses"]);
+        let mut t = table(&[
+            "staff",
+            "claims",
+            "closes",
+            "first responses",
+            "messages",
+            "median response",
+        ]);
         for s in &stats.staff {
             t.add_row(vec![
                 names.label(s.user_id),
                 s.claims.to_string(),
                 s.closes.to_string(),
                 s.first_responses.to_string(),
+                s.messages.to_string(),
+                or_dash(s.median_response_secs.map(human_secs)),
             ]);
         }
         println!("{t}");

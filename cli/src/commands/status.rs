@@ -60,13 +60,14 @@ pub async fn run(store: &dyn TicketStore, config: &DbConfig, json: bool) -> Resu
         status.tickets.closed
     );
     println!(
-        "records:        {} tickets, {} participants, {} history events, {} transcripts, {} overflow categories, {} names",
+        "records:        {} tickets, {} participants, {} history events, {} transcripts, {} overflow categories, {} names, {} staff message counts",
         status.records.tickets,
         status.records.participants,
         status.records.events,
         status.records.transcripts,
         status.records.categories,
-        status.records.names
+        status.records.names,
+        status.records.staff_messages
     );
     if status.bots.is_empty() {
         println!(

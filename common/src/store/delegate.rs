@@ -243,6 +243,25 @@ macro_rules! delegate_ticket_store {
             ) -> $crate::error::StoreResult<Vec<$crate::store::OverflowCategory>> {
                 <$ty>::overflow_categories(self, guild_id, base_id).await
             }
+            async fn count_staff_message(
+                &self,
+                guild_id: $crate::ticket::DiscordId,
+                user_id: $crate::ticket::DiscordId,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::StoreResult<()> {
+                <$ty>::count_staff_message(self, guild_id, user_id, at).await
+            }
+            async fn all_staff_messages(
+                &self,
+            ) -> $crate::error::StoreResult<Vec<$crate::store::StaffMessages>> {
+                <$ty>::all_staff_messages(self).await
+            }
+            async fn import_staff_messages(
+                &self,
+                rows: &[$crate::store::StaffMessages],
+            ) -> $crate::error::StoreResult<()> {
+                <$ty>::import_staff_messages(self, rows).await
+            }
             async fn remember_names(
                 &self,
                 names: &[$crate::names::Name],

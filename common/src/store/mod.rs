@@ -107,6 +107,17 @@ pub enum Record {
     Transcript(Box<TranscriptBlob>),
     Category(OverflowCategory),
     Name(crate::names::Name),
+    StaffMessages(StaffMessages),
+}
+
+/// How many messages a staff member wrote in a guild's ticket channels in one hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffMessages {
+    pub guild_id: DiscordId,
+    pub user_id: DiscordId,
+    /// Hours since 1970-01-01 00:00 UTC.
+    pub hour: i64,
+    pub n: u64,
 }
 
 /// A bot process's sign of life, so that `ticketctl` can tell whether a bot is running.
@@ -130,6 +141,9 @@ pub struct RecordCounts {
     pub categories: u64,
     #[serde(default)]
     pub names: u64,
+    /// Rows of per-hour staff message counts.
+    #[serde(default)]
+    pub staff_messages: u64,
 }
 
 /// Everything the bot and `ticketctl` store. Implementations are cheap to clone (a pool inside)
@@ -319,6 +333,22 @@ pub trait TicketStore: Send + Sync + 'static {
     async fn count_archivable(&self, query: &ArchiveQuery) -> StoreResult<u64>;
 
     /// Stores (or atomically replaces) the ticket's transcript, chunked.
+    /// Counts one message written by staff member `user_id` in a ticket channel of `guild_id`
+    /// at `at` (per hour).
+    async fn count_staff_message(
+        &self,
+        guild_id: DiscordId,
+        user_id: DiscordId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Every per-hour staff message count: the export side of migrate.
+    async fn all_staff_messages(&self) -> StoreResult<Vec<StaffMessages>>;
+
+    /// Sets these per-hour counts (the import side of migrate: a count is replaced, not added
+    /// to, so that a rerun ends the same).
+    async fn import_staff_messages(&self, rows: &[StaffMessages]) -> StoreResult<()>;
+
     /// Records names the bot saw; for each id, the name seen last wins (an older sighting
     /// written later changes nothing).
     async fn remember_names(&self, names: &[crate::names::Name]) -> StoreResult<()>;
@@ -430,6 +460,10 @@ pub trait TicketStore: Send + Sync + 'static {
             .map_ok(|cats| stream::iter(cats.into_iter().map(|c| Ok(Record::Category(c)))))
             .try_flatten();
         let store = self.clone();
+        let messages = stream::once(async move { store.all_staff_messages().await })
+            .map_ok(|rows| stream::iter(rows.into_iter().map(|r| Ok(Record::StaffMessages(r)))))
+            .try_flatten();
+        let store = self.clone();
         let names = stream::once(async move { store.all_names().await })
             .map_ok(|names| stream::iter(names.into_iter().map(|n| Ok(Record::Name(n)))))
             .try_flatten();
@@ -438,6 +472,7 @@ pub trait TicketStore: Send + Sync + 'static {
             .chain(transcripts)
             .chain(categories)
             .chain(names)
+            .chain(messages)
             .boxed()
     }
 }

@@ -58,6 +58,7 @@ impl MongoStore {
             transcript_chunks: db.collection("transcript_chunks"),
             categories: db.collection("overflow_categories"),
             names: db.collection("names"),
+            staff_messages: db.collection("staff_messages"),
             leases: db.collection("leases"),
             channel_deletions: db.collection("channel_deletions"),
             client,

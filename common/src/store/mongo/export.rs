@@ -110,6 +110,7 @@ impl MongoStore {
             transcripts: self.transcripts.count_documents(doc! {}).await?,
             categories: self.categories.count_documents(doc! {}).await?,
             names: self.names.count_documents(doc! {}).await?,
+            staff_messages: self.staff_messages.count_documents(doc! {}).await?,
         })
     }
 }

@@ -29,6 +29,7 @@ mod export;
 mod history;
 mod names;
 mod purge;
+mod staff_messages;
 mod stats;
 mod tickets;
 mod transcripts;
@@ -60,6 +61,7 @@ pub struct MongoStore {
     leases: Collection<Document>,
     channel_deletions: Collection<Document>,
     names: Collection<Document>,
+    staff_messages: Collection<Document>,
 }
 
 super::delegate_ticket_store!(MongoStore);

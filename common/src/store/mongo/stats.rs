@@ -10,8 +10,8 @@ use super::docs::*;
 use super::MongoStore;
 use crate::error::StoreResult;
 use crate::stats::{
-    roll_up_hours, sort_staff, tally, Activity, Backlog, DurationSummary, Quantile, StaffActivity,
-    TicketStats, CLOSE_BUCKET_HOURS, MICROS_PER_HOUR,
+    hour_number, hours_before, roll_up_hours, sort_staff, tally, tally_messages, Activity, Backlog,
+    DurationSummary, Quantile, StaffActivity, TicketStats, CLOSE_BUCKET_HOURS, MICROS_PER_HOUR,
 };
 use crate::store::TicketFilter;
 use crate::ticket::{EventKind, TicketStatus};
@@ -30,7 +30,7 @@ impl MongoStore {
         let time_to_claim = self.summary(claimed, "$claimed_at").await?;
         let mut answered = filter_doc(filter);
         answered.insert("first_response_at", doc! { "$ne": Bson::Null });
-        let time_to_first_response = self.summary(answered, "$first_response_at").await?;
+        let time_to_first_response = self.summary(answered.clone(), "$first_response_at").await?;
 
         let per_hour = |field: &str| doc! { "$floor": { "$divide": [field, MICROS_PER_HOUR] } };
         let opened_hours = counts_by(
@@ -93,7 +93,7 @@ impl MongoStore {
             time_to_first_response,
             time_to_close,
             close_times,
-            staff: self.staff(filter).await?,
+            staff: self.staff(filter, answered).await?,
             per_day,
             busiest_hours,
         })
@@ -151,7 +151,14 @@ impl MongoStore {
         })
     }
 
-    async fn staff(&self, filter: &TicketFilter) -> StoreResult<Vec<StaffActivity>> {
+    /// Claims, closes, first responses and messages per member, and each one's median time to
+    /// first response over the tickets they answered first (`answered`: the period's tickets
+    /// with a first response).
+    async fn staff(
+        &self,
+        filter: &TicketFilter,
+        answered: Document,
+    ) -> StoreResult<Vec<StaffActivity>> {
         let mut matching = events_filter(filter, &["claimed", "closed", "first_response"]);
         matching.insert("actor_id", doc! { "$ne": Bson::Null });
         let is = |kind: &str| doc! { "$sum": { "$cond": [{ "$eq": ["$kind", kind] }, 1, 0] } };
@@ -176,6 +183,43 @@ impl MongoStore {
             tally(&mut staff, user, EventKind::Claimed, n("c"));
             tally(&mut staff, user, EventKind::Closed, n("x"));
             tally(&mut staff, user, EventKind::FirstResponse, n("r"));
+        }
+        // Messages, to the hour.
+        let mut m = Document::new();
+        if let Some(g) = filter.guild_id {
+            m.insert("guild_id", id_to_bson(g));
+        }
+        let mut hour = Document::new();
+        if let Some(t) = filter.since {
+            hour.insert("$gte", hour_number(t));
+        }
+        if let Some(t) = filter.until {
+            hour.insert("$lt", hours_before(t));
+        }
+        if !hour.is_empty() {
+            m.insert("hour", hour);
+        }
+        let mut cursor = self
+            .staff_messages
+            .aggregate([
+                doc! { "$match": m },
+                doc! { "$group": { "_id": "$user_id", "n": { "$sum": "$n" } } },
+            ])
+            .await?;
+        while let Some(d) = cursor.try_next().await? {
+            if let Some(user) = Reader::new(&d).opt_id("_id")? {
+                let n = d.get("n").and_then(as_i64).unwrap_or(0).max(0) as u64;
+                tally_messages(&mut staff, user, n);
+            }
+        }
+        // Each member's median time to first response, over the tickets they answered first.
+        for row in staff.iter_mut().filter(|s| s.first_responses > 0) {
+            let mut matching = answered.clone();
+            matching.insert("first_response_by", id_to_bson(row.user_id));
+            row.median_response_secs = self
+                .summary(matching, "$first_response_at")
+                .await?
+                .median_secs;
         }
         sort_staff(&mut staff);
         Ok(staff)

@@ -178,6 +178,7 @@ impl SqlStore {
             transcripts: count("transcripts").await?,
             categories: count("overflow_categories").await?,
             names: count("names").await?,
+            staff_messages: count("staff_messages").await?,
         })
     }
 }

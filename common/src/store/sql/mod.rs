@@ -18,6 +18,7 @@ mod names;
 mod pool;
 mod purge;
 mod rows;
+mod staff_messages;
 mod stats;
 mod tickets;
 mod transcripts;
@@ -163,6 +164,32 @@ impl SqlStore {
 }
 
 impl SqlStore {
+    /// `{head} VALUES (…), (…) {tail}`: `binds` (rows of `cols` each) written 200 rows to a
+    /// statement, each statement retried on a transient failure.
+    pub(crate) async fn insert_rows(
+        &self,
+        head: &str,
+        cols: usize,
+        tail: &str,
+        binds: Vec<rows::Bind>,
+    ) -> crate::error::StoreResult<()> {
+        const ROWS: usize = 200;
+        for chunk in binds.chunks(ROWS * cols) {
+            let sql = format!(
+                "{head} VALUES {} {tail}",
+                rows::placeholders(chunk.len() / cols, cols)
+            );
+            rows::retry_transient(|| async {
+                rows::bind_all(sqlx::query(&sql), chunk.to_vec())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Several independent read queries at once, each decoded by `decode`, in order: on SQLite
     /// each on its own read connection and thread (a report's aggregates are CPU-bound scans),
     /// elsewhere concurrently on the reader pool.

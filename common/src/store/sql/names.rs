@@ -42,32 +42,20 @@ impl SqlStore {
                  WHERE excluded.seen_at >= names.seen_at"
             }
         };
-        for chunk in names.chunks(BATCH) {
-            let sql = format!(
-                "INSERT INTO names ({COLUMNS}) VALUES {} {upsert}",
-                placeholders(chunk.len(), 5)
-            );
-            let binds: Vec<Bind> = chunk
-                .iter()
-                .flat_map(|n| {
-                    [
-                        Bind::Int(Some(id_to_sql(n.id))),
-                        Bind::Text(Some(n.kind.as_str().to_owned())),
-                        Bind::Text(Some(n.name.clone())),
-                        Bind::Text(n.avatar.clone()),
-                        Bind::Int(Some(time_to_sql(n.seen_at))),
-                    ]
-                })
-                .collect();
-            retry_transient(|| async {
-                bind_all(sqlx::query(&sql), binds.clone())
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
+        let binds: Vec<Bind> = names
+            .iter()
+            .flat_map(|n| {
+                [
+                    Bind::Int(Some(id_to_sql(n.id))),
+                    Bind::Text(Some(n.kind.as_str().to_owned())),
+                    Bind::Text(Some(n.name.clone())),
+                    Bind::Text(n.avatar.clone()),
+                    Bind::Int(Some(time_to_sql(n.seen_at))),
+                ]
             })
-            .await?;
-        }
-        Ok(())
+            .collect();
+        self.insert_rows(&format!("INSERT INTO names ({COLUMNS})"), 5, upsert, binds)
+            .await
     }
 
     pub(crate) async fn names(&self, ids: &[DiscordId]) -> StoreResult<Vec<Name>> {

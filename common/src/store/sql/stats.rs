@@ -6,9 +6,9 @@ use super::rows::*;
 use super::SqlStore;
 use crate::error::{StoreError, StoreResult};
 use crate::stats::{
-    close_bucket, minute_range, rank_in_minutes, roll_up_hours, sort_staff, tally, Activity,
-    Backlog, DurationSummary, Quantile, TicketStats, CLOSE_BUCKET_HOURS, MICROS_PER_HOUR,
-    MICROS_PER_MINUTE,
+    close_bucket, hour_number, hours_before, minute_range, rank_in_minutes, roll_up_hours,
+    sort_staff, tally, tally_messages, Activity, Backlog, DurationSummary, Quantile, StaffActivity,
+    TicketStats, CLOSE_BUCKET_HOURS, MICROS_PER_HOUR, MICROS_PER_MINUTE,
 };
 use crate::store::{Backend, StatusCounts, TicketFilter};
 use crate::ticket::{EventKind, TicketStatus};
@@ -128,12 +128,24 @@ impl SqlStore {
                 )
             },
             self.backlog_query(filter),
+            self.staff_messages_query(filter),
+            (
+                format!(
+                    "SELECT {} AS k, {} AS x, COUNT(*) AS n FROM tickets WHERE {} \
+                     GROUP BY first_response_by, x",
+                    self.as_text("first_response_by"),
+                    minute(TIME_TO_RESPONSE),
+                    answered.0
+                ),
+                answered.1.clone(),
+            ),
         ];
         let mut results = self.read_all_many(jobs, agg).await?.into_iter();
         let mut next = || results.next().unwrap_or_default();
         let (close_rows, by_status) = (next(), next());
         let (claim_rows, response_rows, opened_rows) = (next(), next(), next());
         let (kind_rows, closed_rows, staff_rows, backlog_rows) = (next(), next(), next(), next());
+        let (message_rows, staff_response_rows) = (next(), next());
 
         let mut counts = StatusCounts::default();
         for a in by_status {
@@ -182,6 +194,11 @@ impl SqlStore {
                 tally(&mut staff, user, kind, a.n);
             }
         }
+        for a in message_rows {
+            tally_messages(&mut staff, id_from_sql(a.x.unwrap_or(0)), a.n);
+        }
+        self.staff_medians(&mut staff, answered.clone(), staff_response_rows)
+            .await?;
         sort_staff(&mut staff);
 
         let close = self.tickets_where(&closed_filter, "closed_at IS NOT NULL");
@@ -203,6 +220,114 @@ impl SqlStore {
             per_day,
             busiest_hours,
         })
+    }
+
+    /// Messages by staff per member in the filter's guild and period (to the hour).
+    fn staff_messages_query(&self, filter: &TicketFilter) -> (String, Vec<Bind>) {
+        // MySQL sums to DECIMAL: back to an integer.
+        let sum = match self.dialect.backend {
+            Backend::Mysql => "CAST(SUM(n) AS SIGNED)",
+            _ => "SUM(n)",
+        };
+        let mut cond = String::from("1 = 1");
+        let mut binds = Vec::new();
+        if let Some(g) = filter.guild_id {
+            cond.push_str(" AND guild_id = ?");
+            binds.push(Bind::Int(Some(id_to_sql(g))));
+        }
+        if let Some(t) = filter.since {
+            cond.push_str(" AND hour >= ?");
+            binds.push(Bind::Int(Some(hour_number(t))));
+        }
+        if let Some(t) = filter.until {
+            cond.push_str(" AND hour < ?");
+            binds.push(Bind::Int(Some(hours_before(t))));
+        }
+        (
+            format!(
+                "SELECT NULL AS k, user_id AS x, {sum} AS n FROM staff_messages WHERE {cond} GROUP BY user_id"
+            ),
+            binds,
+        )
+    }
+
+    /// An integer column as text (for the text key of an [`Agg`]).
+    fn as_text(&self, col: &str) -> String {
+        match self.dialect.backend {
+            Backend::Mysql => format!("CAST({col} AS CHAR)"),
+            _ => format!("CAST({col} AS TEXT)"),
+        }
+    }
+
+    /// Each staff member's median time to first response over the tickets they answered
+    /// first, exactly: their counts per minute say which minute holds the median, and one
+    /// query reads the durations of those minutes only.
+    async fn staff_medians(
+        &self,
+        staff: &mut [StaffActivity],
+        (mut cond, mut binds): (String, Vec<Bind>),
+        rows: Vec<Agg>,
+    ) -> StoreResult<()> {
+        let mut minutes: std::collections::BTreeMap<i64, Vec<(i64, u64)>> = Default::default();
+        for a in rows {
+            let (Some(by), Some(m)) = (a.k.as_deref().and_then(|k| k.parse().ok()), a.x) else {
+                continue;
+            };
+            minutes.entry(by).or_default().push((m, a.n));
+        }
+        let mut wanted = Vec::new();
+        for (&by, m) in minutes.iter_mut() {
+            m.sort_unstable();
+            let count = m.iter().map(|x| x.1).sum();
+            let Some(rank) = Quantile::Median.rank(count) else {
+                continue;
+            };
+            if let Some((minute, offset)) = rank_in_minutes(m, rank) {
+                wanted.push((by, minute, offset));
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let ranges: Vec<String> = wanted
+            .iter()
+            .map(|&(by, minute, _)| {
+                let (low, high) = minute_range(minute);
+                binds.extend([
+                    Bind::Int(Some(by)),
+                    Bind::Int(Some(low)),
+                    Bind::Int(Some(high)),
+                ]);
+                format!(
+                    "(first_response_by = ? AND {TIME_TO_RESPONSE} > ? AND {TIME_TO_RESPONSE} < ?)"
+                )
+            })
+            .collect();
+        cond.push_str(&format!(" AND ({})", ranges.join(" OR ")));
+        let sql = format!(
+            "SELECT {} AS k, {TIME_TO_RESPONSE} AS x, 1 AS n FROM tickets WHERE {cond}",
+            self.as_text("first_response_by")
+        );
+        let mut values: Vec<(i64, i64)> = self
+            .read_all(&sql, binds, agg)
+            .await?
+            .into_iter()
+            .filter_map(|a| Some((a.k.as_deref()?.parse().ok()?, a.x?)))
+            .collect();
+        values.sort_unstable();
+        for (by, minute, offset) in wanted {
+            let (low, high) = minute_range(minute);
+            let median = values
+                .iter()
+                .filter(|&&(b, d)| b == by && d > low && d < high)
+                .nth(offset as usize)
+                .map(|&(_, d)| d as f64 / 1e6);
+            let user = id_from_sql(by);
+            if let Some(row) = staff.iter_mut().find(|s| s.user_id == user) {
+                row.median_response_secs = median;
+            }
+        }
+        Ok(())
     }
 
     /// `expr / by` in integers (both dialects truncate towards zero).
