@@ -25,6 +25,16 @@ pub use session::SESSION_COOKIE;
 pub struct WebApp {
     store: Arc<dyn TicketStore>,
     auth: session::Auth,
+    /// With Discord sign-in, the guild whose staff sign in: they see its tickets only (the
+    /// database may hold other guilds'). `None` with `--token`: the operator sees all.
+    guild: Option<u64>,
+}
+
+impl WebApp {
+    /// Whether a ticket, transcript or figure of `guild_id` may be shown.
+    fn shows(&self, guild_id: u64) -> bool {
+        self.guild.is_none_or(|g| g == guild_id)
+    }
 }
 
 impl WebApp {
@@ -33,6 +43,10 @@ impl WebApp {
         store: Arc<dyn TicketStore>,
         settings: &WebSettings,
     ) -> Result<(Arc<WebApp>, Option<String>), DiscordError> {
+        let guild = match &settings.auth {
+            WebAuth::Token => None,
+            WebAuth::Discord(d) => Some(d.guild_id),
+        };
         let (auth, token) = match &settings.auth {
             WebAuth::Token => {
                 let token = session::new_token();
@@ -43,7 +57,7 @@ impl WebApp {
                 (session::Auth::discord(client), None)
             }
         };
-        Ok((Arc::new(WebApp { store, auth }), token))
+        Ok((Arc::new(WebApp { store, auth, guild }), token))
     }
 
     pub fn router(self: &Arc<Self>) -> Router {

@@ -255,10 +255,16 @@ pub(crate) async fn list(
     let Ok(Query(q)) = q else {
         return bad_request("The filters could not be read.");
     };
-    let filter = match q.filter() {
+    let mut filter = match q.filter() {
         Ok(f) => f,
         Err(e) => return bad_request(&e),
     };
+    if let Some(g) = app.guild {
+        if filter.guild_id.is_some_and(|asked| asked != g) {
+            return bad_request("This view shows the tickets of its own guild only.");
+        }
+        filter.guild_id = Some(g);
+    }
     let after = match set(&q.after).map(str::parse::<Cursor>).transpose() {
         Ok(c) => c,
         Err(_) => return bad_request("This page's position (after=…) is not one the list made."),
@@ -349,6 +355,11 @@ struct TicketPage<'a> {
 
 /// A full id, or a short id that names one ticket.
 async fn find(app: &WebApp, raw: &str) -> Result<Option<Ticket>, Response> {
+    let found = find_any(app, raw).await?;
+    Ok(found.filter(|t| app.shows(t.guild_id)))
+}
+
+async fn find_any(app: &WebApp, raw: &str) -> Result<Option<Ticket>, Response> {
     if let Ok(id) = raw.parse::<Uuid>() {
         return app.store.get(id).await.map_err(store_error);
     }
@@ -521,7 +532,7 @@ pub(crate) async fn transcript(
         },
         None => None,
     };
-    let Some(blob) = blob else {
+    let Some(blob) = blob.filter(|b| app.shows(b.guild_id)) else {
         return message_page(
             StatusCode::NOT_FOUND,
             Message {
@@ -592,9 +603,12 @@ pub(crate) async fn stats(
             _ => return bad_request("Days: expected a number of days (1 to 36500) or all."),
         },
     };
-    let guild = match id_field(&q.guild, "Guild") {
-        Ok(g) => g,
-        Err(e) => return bad_request(&e),
+    let guild = match (id_field(&q.guild, "Guild"), app.guild) {
+        (Err(e), _) => return bad_request(&e),
+        (Ok(Some(asked)), Some(g)) if asked != g => {
+            return bad_request("This view shows the figures of its own guild only.")
+        }
+        (Ok(asked), scope) => scope.or(asked),
     };
     let now = Utc::now();
     let filter = TicketFilter {

@@ -32,7 +32,11 @@ struct Seeded {
     store: Arc<dyn TicketStore>,
     /// Newest first, as the list shows them.
     tickets: Vec<Ticket>,
+    /// The oldest ticket, of another guild: staff of the guild do not see it.
+    other: Ticket,
 }
+
+const OTHER_GUILD: u64 = 1_210_000_000_000_009_999;
 
 /// 60 tickets a minute apart: most answered by STAFF, every third claimed by STAFF, every
 /// second closed (one claimed and closed with the hostile reason).
@@ -53,6 +57,18 @@ async fn seed(dir: &Path) -> Seeded {
         )])
         .await
         .unwrap();
+    let CreateOutcome::Created(other) = store
+        .create_ticket(
+            OTHER_GUILD,
+            6_000_000_000_000_000_001,
+            1,
+            start - Duration::hours(1),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("other guild's ticket not created");
+    };
     let mut tickets = Vec::new();
     for i in 0..TICKETS {
         let at = start + Duration::minutes(i as i64);
@@ -103,7 +119,11 @@ async fn seed(dir: &Path) -> Seeded {
         tickets.push(store.get(t.id).await.unwrap().unwrap());
     }
     tickets.reverse();
-    Seeded { store, tickets }
+    Seeded {
+        store,
+        tickets,
+        other,
+    }
 }
 
 async fn serve(listener: tokio::net::TcpListener, app: Arc<WebApp>) {
@@ -134,7 +154,11 @@ fn cookie_pair(r: &reqwest::Response, name: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_sign_in_guards_every_page_and_file() {
     let dir = tempfile::tempdir().unwrap();
-    let Seeded { store, tickets } = seed(dir.path()).await;
+    let Seeded {
+        store,
+        tickets,
+        other,
+    } = seed(dir.path()).await;
     let settings = WebSettings {
         auth: WebAuth::Token,
         api_addr: None,
@@ -211,6 +235,10 @@ async fn token_sign_in_guards_every_page_and_file() {
     assert!(body.contains(&tickets[0].short_id()) && !body.contains(&tickets[50].short_id()));
 
     // Every page with the session; the report and transcript keep frame-ancestors too.
+    // The operator sees every guild.
+    let r = get(format!("/tickets/{}", other.id), session.clone()).await;
+    assert_eq!(r.status(), 200);
+
     let r = get("/stats?days=all".into(), session.clone()).await;
     assert_eq!(r.status(), 200);
     assert!(r.headers()["content-security-policy"]
@@ -272,11 +300,16 @@ struct Stage {
     _dir: tempfile::TempDir,
     shots: std::path::PathBuf,
     tickets: Vec<Ticket>,
+    other: Ticket,
 }
 
 async fn discord_stage() -> Stage {
     let dir = tempfile::tempdir().unwrap();
-    let Seeded { store, tickets } = seed(dir.path()).await;
+    let Seeded {
+        store,
+        tickets,
+        other,
+    } = seed(dir.path()).await;
     let fake = FakeDiscord::start(Config::default()).await;
     let tls = fake
         .serve_tls()
@@ -312,6 +345,7 @@ async fn discord_stage() -> Stage {
         _dir: dir,
         shots,
         tickets,
+        other,
     }
 }
 
@@ -379,6 +413,16 @@ async fn staff_sign_in_with_discord_and_browse() {
         !dom.contains("rel=\"next\""),
         "the last page links nowhere older"
     );
+    // Another guild's ticket (the oldest) is not this guild's staff's to see.
+    assert!(!dom.contains(&stage.other.short_id()), "{dom}");
+    let dom = stage
+        .open(&browser, &format!("/tickets/{}", stage.other.id), None)
+        .await;
+    assert!(dom.contains("No such ticket"), "{dom}");
+    let dom = stage
+        .open(&browser, &format!("/tickets?guild={OTHER_GUILD}"), None)
+        .await;
+    assert!(dom.contains("its own guild only"), "{dom}");
 
     // Filters: open tickets claimed by STAFF.
     let dom = stage
