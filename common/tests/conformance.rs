@@ -1969,6 +1969,16 @@ fn expected_stats(
             tally(&mut staff, user, e.kind, 1);
         }
     }
+    // Each member's median time to first response, over the selected tickets they answered
+    // first.
+    for row in staff.iter_mut() {
+        let theirs: Vec<i64> = selected
+            .iter()
+            .filter(|t| t.first_response_by == Some(row.user_id))
+            .filter_map(|t| t.first_response_at.map(|r| micros(r - t.created_at)))
+            .collect();
+        row.median_response_secs = DurationSummary::from_micros(theirs).median_secs;
+    }
     sort_staff(&mut staff);
     let open_now: Vec<&Ticket> = tickets
         .iter()

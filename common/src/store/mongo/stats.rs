@@ -213,7 +213,7 @@ impl MongoStore {
             }
         }
         // Each member's median time to first response, over the tickets they answered first.
-        for row in staff.iter_mut().filter(|s| s.first_responses > 0) {
+        for row in staff.iter_mut() {
             let mut matching = answered.clone();
             matching.insert("first_response_by", id_to_bson(row.user_id));
             row.median_response_secs = self
