@@ -78,14 +78,22 @@ S_RESP="FROM tickets WHERE first_response_at IS NOT NULL"
 pct() { # expression, selection: count, median and p90 by nearest rank
   echo "SELECT COUNT(*) $2; SELECT $1 AS d $2 ORDER BY d LIMIT 1 OFFSET (SELECT (COUNT(*) + 1) / 2 - 1 $2); SELECT $1 AS d $2 ORDER BY d LIMIT 1 OFFSET (SELECT (9 * COUNT(*) + 9) / 10 - 1 $2);"
 }
-STATS="SELECT status, COUNT(*) FROM tickets GROUP BY status; \
+pct_mysql() { # the same for MariaDB (no subquery in OFFSET): numbered rows
+  echo "SELECT COUNT(*) $2; SELECT d FROM (SELECT $1 AS d, ROW_NUMBER() OVER (ORDER BY $1) AS r, COUNT(*) OVER () AS c $2) q WHERE r = (c + 1) DIV 2 OR r = (9 * c + 9) DIV 10;"
+}
+stats_sql() { # percentile function, integer division operator
+  local P=$1 D=$2
+  echo "SELECT status, COUNT(*) FROM tickets GROUP BY status; \
 SELECT kind, COUNT(*) FROM ticket_events WHERE kind IN ('opened','closed','force_closed','reopened','archived') GROUP BY kind; \
-SELECT at / $H AS h, COUNT(*) FROM ticket_events WHERE kind IN ('closed','force_closed') GROUP BY h; \
-SELECT created_at / $H AS h, COUNT(*) FROM tickets GROUP BY h; \
+SELECT at $D $H AS h, COUNT(*) FROM ticket_events WHERE kind IN ('closed','force_closed') GROUP BY h; \
+SELECT created_at $D $H AS h, COUNT(*) FROM tickets GROUP BY h; \
 SELECT COUNT(*), COUNT(CASE WHEN claimed_by IS NULL THEN 1 END), MIN(CASE WHEN claimed_by IS NULL THEN created_at END) FROM tickets WHERE status = 'open'; \
 SELECT actor_id, kind, COUNT(*) FROM ticket_events WHERE kind IN ('claimed','closed','first_response') AND actor_id IS NOT NULL GROUP BY kind, actor_id; \
-$(pct "closed_at - created_at" "$S_CLOSE") $(pct "claimed_at - created_at" "$S_CLAIM") $(pct "first_response_at - created_at" "$S_RESP") \
-SELECT CASE WHEN d < 1*$H THEN 0 WHEN d < 4*$H THEN 1 WHEN d < 24*$H THEN 2 WHEN d < 72*$H THEN 3 WHEN d < 168*$H THEN 4 ELSE 5 END AS b, COUNT(*) FROM (SELECT closed_at - created_at AS d $S_CLOSE) GROUP BY b"
+$($P "closed_at - created_at" "$S_CLOSE") $($P "claimed_at - created_at" "$S_CLAIM") $($P "first_response_at - created_at" "$S_RESP") \
+SELECT CASE WHEN d < 1*$H THEN 0 WHEN d < 4*$H THEN 1 WHEN d < 24*$H THEN 2 WHEN d < 72*$H THEN 3 WHEN d < 168*$H THEN 4 ELSE 5 END AS b, COUNT(*) FROM (SELECT closed_at - created_at AS d $S_CLOSE) q GROUP BY b"
+}
+STATS=$(stats_sql pct /)
+STATS_MYSQL=$(stats_sql pct_mysql DIV)
 INSPECT="SELECT * FROM tickets WHERE id = '$ID'; SELECT * FROM ticket_participants WHERE ticket_id = '$ID'; SELECT * FROM ticket_events WHERE ticket_id = '$ID' ORDER BY at, id"
 
 BASE=()
@@ -120,7 +128,7 @@ hyperfine -N --warmup 2 --runs 15 --export-markdown "$WORK/mysql.md" \
   -n "ticketctl list page 1000" "$T list --after $CURSOR" \
   -n "mariadb list page 1000" "$M \"$PAGE\"" \
   -n "ticketctl stats" "$T stats" \
-  -n "mariadb stats" "$M \"${STATS//\//DIV}\"" \
+  -n "mariadb stats" "$M \"$STATS_MYSQL\"" \
   -n "ticketctl inspect" "$T inspect $ID" \
   -n "mariadb inspect" "$M \"$INSPECT\"" 2>&1 | grep -v "^ *Warning"
 cat "$WORK/sqlite.md" "$WORK/mysql.md"

@@ -5,6 +5,7 @@
 //! sides meet in SQLite's own locking.
 
 mod ops;
+pub(crate) mod tally;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -100,13 +101,15 @@ fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
 /// A reader of single tickets: no file map (a map is rebuilt each time a growing file passes
 /// its end, a TLB flush on every core, for reads of one or two pages).
 fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
-    open(
+    let conn = open(
         path,
         &format!(
             "{SQLITE_CONNECTION_PRAGMAS} {SQLITE_READER_MEMORY} PRAGMA mmap_size = 0; \
              PRAGMA query_only = ON;"
         ),
-    )
+    )?;
+    tally::register(&conn)?;
+    Ok(conn)
 }
 
 /// A mutex's data, also after a panic elsewhere (the data are connections and queues, whole
