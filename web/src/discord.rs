@@ -22,6 +22,9 @@ pub enum DiscordError {
     Ca(String),
 }
 
+/// What [`DiscordError::Status`] names for the exchange of a sign-in's code.
+pub const EXCHANGE: &str = "the code exchange";
+
 /// A signed-in Discord user.
 #[derive(Debug, Clone)]
 pub struct User {
@@ -132,7 +135,7 @@ impl Client {
             .send()
             .await
             .map_err(unreachable)?;
-        let token: TokenAnswer = read(answer, "the code exchange").await?;
+        let token: TokenAnswer = read(answer, EXCHANGE).await?;
         let answer = self
             .http
             .get(format!("{API}/users/@me"))

@@ -18,7 +18,7 @@ use cookie::{Cookie, CookieJar, Key, SameSite};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use crate::discord::{Client, Standing};
+use crate::discord::{Client, Standing, EXCHANGE};
 use crate::pages::{message_page, Message};
 use crate::WebApp;
 
@@ -63,8 +63,17 @@ impl Auth {
     }
 
     pub(crate) fn discord(client: Client) -> Auth {
+        // WEB_SESSION_KEY: the same key on every server and after restarts (stretched to
+        // the signing key by HKDF); otherwise one made for this process.
+        let key = match &client.sign_in.session_key {
+            // The settings refuse a shorter key; HKDF needs 32 bytes.
+            Some(master) if master.expose().len() >= 32 => {
+                Key::derive_from(master.expose().as_bytes())
+            }
+            _ => Key::generate(),
+        };
         Auth {
-            key: Key::generate(),
+            key,
             mode: Mode::Discord {
                 client,
                 checked: Mutex::new(HashMap::new()),
@@ -163,6 +172,47 @@ fn refused(name: &str) -> Response {
             link: Some(("/logout", "Sign out")),
         },
     )
+}
+
+/// What went wrong in a sign-in, told apart: the user's code refused (used or too old: sign
+/// in again), the server's own credentials refused (the operator must fix them), or Discord
+/// out of reach.
+fn sign_in_failed(e: &crate::DiscordError, again: Option<(&str, &str)>) -> Response {
+    use crate::DiscordError::Status;
+    match e {
+        Status {
+            status: 400,
+            what: EXCHANGE,
+        } => message_page(
+            StatusCode::BAD_REQUEST,
+            Message {
+                title: "Sign-in expired",
+                text: "Discord did not accept this sign-in: it was used already or is too old. \
+                       Sign in again.",
+                link: again,
+            },
+        ),
+        Status { status: 401, what } => {
+            let vars = if *what == EXCHANGE {
+                "OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET"
+            } else {
+                "BOT_TOKEN"
+            };
+            tracing::error!("web sign-in: Discord refused the server's {vars} ({e})");
+            message_page(
+                StatusCode::BAD_GATEWAY,
+                Message {
+                    title: "Sign-in is not set up right",
+                    text: &format!(
+                        "Discord refused this web view's {vars}. \
+                         Tell whoever runs it to check them in the Developer Portal."
+                    ),
+                    link: None,
+                },
+            )
+        }
+        _ => discord_down(e),
+    }
 }
 
 fn discord_down(e: &crate::DiscordError) -> Response {
@@ -370,11 +420,11 @@ pub(crate) async fn callback(
     }
     let user = match client.user_from_code(&code).await {
         Ok(u) => u,
-        Err(e) => return discord_down(&e),
+        Err(e) => return sign_in_failed(&e, again),
     };
     let standing = match client.standing(user.id).await {
         Ok(s) => s,
-        Err(e) => return discord_down(&e),
+        Err(e) => return sign_in_failed(&e, again),
     };
     if let Ok(mut m) = checked.lock() {
         m.insert(user.id, (Instant::now(), standing, user.name.clone()));
@@ -431,6 +481,42 @@ mod tests {
         let pair = set_cookie.split(';').next().unwrap();
         h.insert(header::COOKIE, pair.parse().unwrap());
         h
+    }
+
+    fn discord_auth(session_key: Option<&str>) -> Auth {
+        use ticketbot_common::config::{DiscordSignIn, Secret, WebAuth, WebSettings};
+        let sign_in = DiscordSignIn {
+            client_id: 1,
+            client_secret: Secret::new("s"),
+            public_url: "https://tickets.example.com".into(),
+            bot_token: Secret::new("b"),
+            guild_id: 2,
+            support_role_id: 3,
+            session_key: session_key.map(Secret::new),
+        };
+        let settings = WebSettings {
+            auth: WebAuth::Discord(sign_in.clone()),
+            api_addr: None,
+            ca_file: None,
+        };
+        Auth::discord(Client::new(sign_in, &settings).expect("client"))
+    }
+
+    /// WEB_SESSION_KEY: servers sharing it (or one restarted) read each other's sessions;
+    /// without it, or with another key, they do not.
+    #[test]
+    fn a_shared_session_key_carries_sessions_across_servers() {
+        let key = "0123456789abcdef0123456789abcdef-shared";
+        let (a, b) = (discord_auth(Some(key)), discord_auth(Some(key)));
+        let set = a.signed(SESSION_COOKIE, Auth::session_value(7), 60);
+        assert_eq!(b.session_user(&with_cookie(&set)), Some(7));
+        assert!(set.contains("Secure"), "{set}");
+        let other = discord_auth(Some("another key, just as long as the first"));
+        assert_eq!(other.session_user(&with_cookie(&set)), None);
+        let (c, d) = (discord_auth(None), discord_auth(None));
+        let set = c.signed(SESSION_COOKIE, Auth::session_value(7), 60);
+        assert_eq!(c.session_user(&with_cookie(&set)), Some(7));
+        assert_eq!(d.session_user(&with_cookie(&set)), None);
     }
 
     #[test]

@@ -329,6 +329,7 @@ async fn discord_stage() -> Stage {
             bot_token: Secret::new("fake.bot.token"),
             guild_id: ids::GUILD,
             support_role_id: ids::SUPPORT_ROLE,
+            session_key: None,
         }),
         api_addr: Some(tls.ip()),
         ca_file: Some(ca),
@@ -490,6 +491,56 @@ async fn staff_sign_in_with_discord_and_browse() {
     assert_eq!(dom.matches("class=\"cell\"").count(), 168, "heatmap cells");
     assert!(dom.contains("aria-current=\"page\">All time"), "{dom}");
     assert!(stage.fake.oauth_exchanges() >= 5);
+}
+
+/// A sign-in whose code Discord refuses (used already, or too old) is told to sign in again;
+/// one refused for the server's own client secret says the operator must fix it. Neither
+/// claims Discord is out of reach, and neither signs anyone in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_sign_ins_say_why() {
+    let stage = discord_stage().await;
+    let http = client();
+    let callback = |code: &'static str| {
+        let (http, base) = (http.clone(), stage.base.clone());
+        async move {
+            let login = http.get(format!("{base}/login")).send().await.unwrap();
+            let state_cookie = cookie_pair(&login, "tb_oauth").expect("state cookie");
+            let location = login.headers()[reqwest::header::LOCATION]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let state = url::Url::parse(&location)
+                .unwrap()
+                .query_pairs()
+                .find(|(k, _)| k == "state")
+                .map(|(_, v)| v.into_owned())
+                .expect("state in the authorize URL");
+            let r = http
+                .get(format!("{base}/oauth/callback?code={code}&state={state}"))
+                .header(reqwest::header::COOKIE, state_cookie)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let session = cookie_pair(&r, "tb_session");
+            (status, session, r.text().await.unwrap())
+        }
+    };
+    let (status, session, page) = callback("a-code-discord-never-gave").await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("Sign-in expired"), "{page}");
+    assert!(page.contains("href=\"/login\""), "{page}");
+    assert!(session.is_none());
+    // The server's client secret no longer registered (reset in the Developer Portal).
+    stage
+        .fake
+        .oauth_register("a-new-secret", &[&format!("{}/oauth/callback", stage.base)]);
+    let (status, session, page) = callback("any-code").await;
+    assert_eq!(status, 502, "{page}");
+    assert!(page.contains("Sign-in is not set up right"), "{page}");
+    assert!(page.contains("OAUTH_CLIENT_SECRET"), "{page}");
+    assert!(!page.contains("client-secret"), "{page}");
+    assert!(session.is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

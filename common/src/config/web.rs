@@ -28,7 +28,14 @@ pub struct DiscordSignIn {
     pub bot_token: Secret,
     pub guild_id: u64,
     pub support_role_id: u64,
+    /// `WEB_SESSION_KEY`: signs session cookies. Without it each server makes one at start,
+    /// so that a restart signs everyone out and several servers behind one address do not
+    /// know each other's sessions.
+    pub session_key: Option<Secret>,
 }
+
+/// The shortest `WEB_SESSION_KEY` accepted (characters).
+pub const SESSION_KEY_MIN: usize = 32;
 
 impl DiscordSignIn {
     pub fn redirect_uri(&self) -> String {
@@ -50,6 +57,7 @@ impl fmt::Debug for DiscordSignIn {
             .field("bot_token", &self.bot_token)
             .field("guild_id", &self.guild_id)
             .field("support_role_id", &self.support_role_id)
+            .field("session_key", &self.session_key)
             .finish()
     }
 }
@@ -126,6 +134,20 @@ impl WebSettings {
         let guild_id = guild_raw.and_then(|_| snowflake(vars, "GUILD_ID", COPY_ID, &mut problems));
         let support_role_id =
             role_raw.and_then(|_| snowflake(vars, "SUPPORT_ROLE_ID", COPY_ID, &mut problems));
+        let session_key = vars.get("WEB_SESSION_KEY").map(str::to_owned);
+        if session_key
+            .as_ref()
+            .is_some_and(|k| k.chars().count() < SESSION_KEY_MIN)
+        {
+            problems.push(Problem::new(
+                "WEB_SESSION_KEY",
+                format!(
+                    "is too short: use at least {SESSION_KEY_MIN} random characters, such as \
+                     the output of `openssl rand -hex 32` (or leave it unset: sign-ins then \
+                     last until the server restarts)"
+                ),
+            ));
+        }
         let public_url = public_url.map(|u| u.trim_end_matches('/').to_owned());
         if let Some(u) = &public_url {
             let parsed = url::Url::parse(u);
@@ -161,6 +183,7 @@ impl WebSettings {
                         bot_token: Secret::new(token),
                         guild_id: g,
                         support_role_id: r,
+                        session_key: session_key.map(Secret::new),
                     }),
                     api_addr,
                     ca_file,
@@ -174,6 +197,39 @@ impl WebSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_short_session_key_is_named_and_not_shown() {
+        let vars = |key: &str| {
+            Vars::from_pairs([
+                ("OAUTH_CLIENT_ID", "123456789012345678"),
+                ("OAUTH_CLIENT_SECRET", "s3cret"),
+                ("PUBLIC_URL", "https://tickets.example.com"),
+                ("BOT_TOKEN", "t.o.k"),
+                ("GUILD_ID", "223456789012345678"),
+                ("SUPPORT_ROLE_ID", "323456789012345678"),
+                ("WEB_SESSION_KEY", key),
+            ])
+        };
+        let err = WebSettings::from_vars(&vars("short-key-123"), false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("WEB_SESSION_KEY") && err.contains("openssl rand"),
+            "{err}"
+        );
+        assert!(!err.contains("short-key-123"), "{err}");
+        let long = "k".repeat(SESSION_KEY_MIN);
+        let ok = WebSettings::from_vars(&vars(&long), false).unwrap();
+        let WebAuth::Discord(d) = &ok.auth else {
+            panic!("Discord sign-in expected");
+        };
+        assert_eq!(
+            d.session_key.as_ref().map(|k| k.expose()),
+            Some(long.as_str())
+        );
+        assert!(!format!("{ok:?}").contains(&long), "{ok:?}");
+    }
 
     #[test]
     fn token_mode_needs_nothing() {
