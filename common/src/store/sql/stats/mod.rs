@@ -68,7 +68,7 @@ impl SqlStore {
         // A status filter makes each figure select differently (time to close keeps to closed
         // tickets): only the GROUP BY queries say that.
         let counts = match &self.lite {
-            Some(lite) if filter.status.is_none() => self.counts_in_one_pass(lite, filter).await?,
+            Some(_) if filter.status.is_none() => self.counts_in_one_pass(filter).await?,
             _ => self.counts_by_group(filter).await?,
         };
         let Counts {
@@ -93,17 +93,18 @@ impl SqlStore {
                 _ => return Err(StoreError::corrupt("tickets.status", format!("{:?}", a.k))),
             }
         }
-        let minutes = |rows: Vec<Agg>| {
+        // `(x, count)` pairs, ascending (minutes, hours).
+        let keyed = |rows: Vec<Agg>| {
             let mut m: Vec<(i64, u64)> = rows
                 .into_iter()
-                .filter_map(|a| a.x.map(|m| (m, a.n)))
+                .filter_map(|a| a.x.map(|x| (x, a.n)))
                 .collect();
             m.sort_unstable();
             m
         };
-        let close_minutes = minutes(close_rows);
-        let claim_minutes = minutes(claim_rows);
-        let response_minutes = minutes(response_rows);
+        let close_minutes = keyed(close_rows);
+        let claim_minutes = keyed(claim_rows);
+        let response_minutes = keyed(response_rows);
 
         let mut activity = Activity::default();
         for a in kind_rows {
@@ -114,12 +115,7 @@ impl SqlStore {
                 _ => activity.archived += a.n,
             }
         }
-        let hours = |rows: Vec<Agg>| -> Vec<(i64, u64)> {
-            rows.into_iter()
-                .filter_map(|a| a.x.map(|h| (h, a.n)))
-                .collect()
-        };
-        let (per_day, busiest_hours) = roll_up_hours(&hours(opened_rows), &hours(closed_rows));
+        let (per_day, busiest_hours) = roll_up_hours(&keyed(opened_rows), &keyed(closed_rows));
 
         let mut staff = Vec::new();
         for a in staff_rows {
@@ -566,12 +562,10 @@ mod tests {
                 ..TicketFilter::default()
             },
         ];
-        let lite = store.lite.clone().expect("SQLite has its hot path");
+        // The one pass runs on SQLite's read connections, where `tally` is registered.
+        assert!(store.lite.is_some(), "SQLite has its hot path");
         for filter in filters {
-            let one = store
-                .counts_in_one_pass(&lite, &filter)
-                .await
-                .expect("tally");
+            let one = store.counts_in_one_pass(&filter).await.expect("tally");
             let grouped = store.counts_by_group(&filter).await.expect("group by");
             let (one, grouped) = (sorted(one), sorted(grouped));
             assert!(

@@ -5,7 +5,7 @@
 use super::{events_where, Agg, Counts, SqlStore, TIME_TO_CLAIM, TIME_TO_CLOSE, TIME_TO_RESPONSE};
 use crate::error::{StoreError, StoreResult};
 use crate::stats::{MICROS_PER_HOUR, MICROS_PER_MINUTE};
-use crate::store::sql::lite::{self, tally, Lite};
+use crate::store::sql::lite::tally;
 use crate::store::sql::rows::{text, Cols};
 use crate::store::{ClaimFilter, TicketFilter};
 
@@ -43,11 +43,7 @@ const NO_COUNTS: &str = "NULL AS n, NULL AS o, NULL AS c, NULL AS u, NULL AS m";
 
 impl SqlStore {
     /// The figures [`Counts`] holds, for a filter without a status.
-    pub(super) async fn counts_in_one_pass(
-        &self,
-        lite: &Lite,
-        filter: &TicketFilter,
-    ) -> StoreResult<Counts> {
+    pub(super) async fn counts_in_one_pass(&self, filter: &TicketFilter) -> StoreResult<Counts> {
         let minute = |e: &str| format!("({e}) / {MICROS_PER_MINUTE}");
         let hour = |e: &str| format!("{e} / {MICROS_PER_HOUR}");
         let (cond, binds) = self.tickets_where(filter, "1 = 1");
@@ -101,14 +97,9 @@ impl SqlStore {
             ));
         }
         let (messages_sql, message_binds) = self.staff_messages_query(filter);
-        let messages = lite.read(|c| {
-            lite::all(
-                c,
-                &messages_sql,
-                rusqlite::params_from_iter(&message_binds),
-                |r| super::agg(r),
-            )
-        })?;
+        let messages = self
+            .read_all(&messages_sql, message_binds, super::agg)
+            .await?;
         let mut passes = self.read_all_many(jobs, pass).await?.into_iter();
         let mut one = || -> StoreResult<Pass> {
             passes
