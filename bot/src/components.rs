@@ -89,15 +89,24 @@ async fn work(
         REOPEN_BUTTON => service::reopen(ctx, data, &req, None).await,
         ARCHIVE_BUTTON => service::archive(ctx, data, &req).await,
         DELETE_BUTTON => service::request_delete(data, &req).await,
-        other => match other
-            .strip_prefix(DELETE_CONFIRM_PREFIX)
-            .and_then(|u| Uuid::parse_str(u).ok())
-        {
-            Some(ticket) => service::confirm_delete(ctx, data, &req, ticket).await,
-            None => Err(ServiceError::User(
-                "This button is no longer supported; use the /ticket commands.".into(),
-            )),
-        },
+        other => {
+            let with_id = |prefix: &str| {
+                other
+                    .strip_prefix(prefix)
+                    .and_then(|u| Uuid::parse_str(u).ok())
+            };
+            if let Some(ticket) = with_id(DELETE_CONFIRM_PREFIX) {
+                service::confirm_delete(ctx, data, &req, ticket).await
+            } else if let Some(request) = with_id(CLOSE_ACCEPT_PREFIX) {
+                service::answer_close_request(ctx, data, &req, request, true).await
+            } else if let Some(request) = with_id(CLOSE_DENY_PREFIX) {
+                service::answer_close_request(ctx, data, &req, request, false).await
+            } else {
+                Err(ServiceError::User(
+                    "This button is no longer supported; use the /ticket commands.".into(),
+                ))
+            }
+        }
     }
 }
 

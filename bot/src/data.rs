@@ -42,6 +42,9 @@ pub struct Data {
     /// Names as last recorded by this process (`names`): a sighting that changes nothing
     /// writes nothing.
     pub names_seen: std::sync::Mutex<std::collections::HashMap<u64, crate::names::Seen>>,
+    /// When this process last wrote each channel's last message time (`auto_close`).
+    pub activity_written:
+        std::sync::Mutex<std::collections::HashMap<u64, chrono::DateTime<chrono::Utc>>>,
     stopping: AtomicBool,
     in_flight: AtomicUsize,
     /// Units of work begun since the start (`memory` trims after new work).
@@ -69,6 +72,7 @@ impl Data {
             placing: Default::default(),
             answered: Default::default(),
             names_seen: Default::default(),
+            activity_written: Default::default(),
             stopping: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
             begun: AtomicUsize::new(0),

@@ -3,6 +3,7 @@
 
 use poise::serenity_prelude as serenity;
 use serenity::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed};
+use ticketbot_common::close_request::CloseRequest;
 use ticketbot_common::ticket::{Participant, Ticket};
 
 pub const OPEN_BUTTON: &str = "ticketbot:open";
@@ -14,6 +15,9 @@ pub const ARCHIVE_BUTTON: &str = "ticketbot:archive";
 /// Followed by the ticket id: the confirmation names the ticket it confirms.
 pub const DELETE_CONFIRM_PREFIX: &str = "ticketbot:delete-confirm:";
 pub const DELETE_CANCEL: &str = "ticketbot:delete-cancel";
+/// Followed by the close request's id: an answer to a replaced request is refused.
+pub const CLOSE_ACCEPT_PREFIX: &str = "ticketbot:close-accept:";
+pub const CLOSE_DENY_PREFIX: &str = "ticketbot:close-deny:";
 
 const COLOR: u32 = 0x5865F2;
 
@@ -51,6 +55,38 @@ pub fn ticket_buttons() -> CreateActionRow {
             .label("Claim")
             .emoji('🙋')
             .style(ButtonStyle::Success),
+    ])
+}
+
+/// The question a close request puts to the creator.
+pub fn close_request(r: &CloseRequest, creator: u64) -> CreateEmbed {
+    let mut text = format!(
+        "<@{}> thinks this ticket can be closed. <@{creator}>, is your issue solved?",
+        r.requested_by
+    );
+    if let Some(reason) = &r.reason {
+        text.push_str(&format!("\n\n**Reason:** {reason}"));
+    }
+    text.push_str(&format!(
+        "\n\nWithout an answer, the ticket closes <t:{}:R>.",
+        r.deadline.timestamp()
+    ));
+    CreateEmbed::new()
+        .title("Close request")
+        .description(fit(&text, DESCRIPTION_MAX))
+        .color(COLOR)
+}
+
+pub fn close_request_buttons(id: uuid::Uuid) -> CreateActionRow {
+    CreateActionRow::Buttons(vec![
+        CreateButton::new(format!("{CLOSE_ACCEPT_PREFIX}{id}"))
+            .label("Accept and close")
+            .emoji('✅')
+            .style(ButtonStyle::Success),
+        CreateButton::new(format!("{CLOSE_DENY_PREFIX}{id}"))
+            .label("Deny, keep open")
+            .emoji('✖')
+            .style(ButtonStyle::Secondary),
     ])
 }
 
@@ -112,7 +148,11 @@ fn time(t: chrono::DateTime<chrono::Utc>) -> String {
     format!("<t:{}:f>", t.timestamp())
 }
 
-pub fn info(ticket: &Ticket, participants: &[Participant]) -> CreateEmbed {
+pub fn info(
+    ticket: &Ticket,
+    participants: &[Participant],
+    close_request: Option<&CloseRequest>,
+) -> CreateEmbed {
     let people = if participants.is_empty() {
         "—".to_owned()
     } else {
@@ -140,6 +180,18 @@ pub fn info(ticket: &Ticket, participants: &[Participant]) -> CreateEmbed {
         if let Some(reason) = &ticket.close_reason {
             e = e.field("Reason", fit(reason, FIELD_VALUE_MAX), false);
         }
+    }
+    if let Some(r) = close_request.filter(|_| ticket.is_open()) {
+        e = e.field(
+            "Close requested",
+            format!(
+                "by <@{}>; closes <t:{}:R> unless <@{}> answers",
+                r.requested_by,
+                r.deadline.timestamp(),
+                ticket.creator_id
+            ),
+            false,
+        );
     }
     e
 }

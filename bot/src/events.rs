@@ -120,6 +120,7 @@ pub async fn handle(
                 crate::names::saw_user(data, &new_message.author, nick);
             }
             crate::first_response::note(ctx, data, new_message).await;
+            crate::auto_close::note(ctx, data, new_message).await;
         }
         FullEvent::GuildRoleCreate { new } | FullEvent::GuildRoleUpdate { new, .. } => {
             let one = std::iter::once((new.id, new.clone())).collect();

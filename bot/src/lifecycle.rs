@@ -222,6 +222,28 @@ where
     })
 }
 
+/// How often due close requests are looked for.
+const CLOSE_REQUESTS_EVERY: Duration = Duration::from_secs(5);
+
+/// Closes the tickets whose close request (or auto-close warning) went unanswered, and warns
+/// stale tickets (see `service::sweep_close_requests` and `auto_close`).
+async fn close_request_loop(
+    http: Arc<serenity::Http>,
+    cache: Arc<serenity::Cache>,
+    data: Arc<Data>,
+) {
+    let mut tick = tokio::time::interval(CLOSE_REQUESTS_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(_work) = data.begin_work() else {
+            return;
+        };
+        crate::service::sweep_close_requests(&http, &cache, &data).await;
+        crate::auto_close::warn_stale(&http, &cache, &data).await;
+    }
+}
+
 /// Runs the client until a stop signal, then stops cleanly.
 pub async fn run(client: &mut serenity::Client, data: Arc<Data>) -> Result<()> {
     let shards = client.shard_manager.clone();
@@ -238,9 +260,13 @@ pub async fn run(client: &mut serenity::Client, data: Arc<Data>) -> Result<()> {
     let repair = supervise("repair", move || {
         repair_loop(h.clone(), c.clone(), d.clone())
     });
-    let (h, c, d) = (http, cache, data.clone());
+    let (h, c, d) = (http.clone(), cache.clone(), data.clone());
     let archiver = supervise("archive", move || {
         crate::archive::run_loop(h.clone(), c.clone(), d.clone())
+    });
+    let (h, c, d) = (http, cache, data.clone());
+    let close_requests = supervise("close requests", move || {
+        close_request_loop(h.clone(), c.clone(), d.clone())
     });
     let d = data.clone();
     let memory = supervise("memory", move || crate::memory::trim_loop(d.clone()));
@@ -271,6 +297,7 @@ pub async fn run(client: &mut serenity::Client, data: Arc<Data>) -> Result<()> {
     channel_work.abort();
     repair.abort();
     archiver.abort();
+    close_requests.abort();
     memory.abort();
     data.store.remove_heartbeat(&data.instance_id).await.ok();
     data.store.close().await;

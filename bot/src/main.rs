@@ -5,6 +5,7 @@
 mod access;
 mod archive;
 mod audit;
+mod auto_close;
 mod categories;
 mod channel_work;
 mod commands;

@@ -48,6 +48,7 @@ fn every_subcommand() -> Vec<(&'static str, Vec<(&'static str, OptionValue)>)> {
         ("setup", vec![]),
         ("create", vec![]),
         ("close", vec![("reason", "done".into())]),
+        ("close-request", vec![("reason", "done".into())]),
         ("delete", vec![]),
         ("add", vec![("user", OptionValue::User(ids::BOB))]),
         ("remove", vec![("user", OptionValue::User(ids::BOB))]),
@@ -149,6 +150,7 @@ async fn ticket_group_is_registered_in_the_guild_once_per_run() {
             "setup",
             "create",
             "close",
+            "close-request",
             "delete",
             "add",
             "remove",
@@ -179,6 +181,7 @@ async fn ticket_group_is_registered_in_the_guild_once_per_run() {
             .unwrap_or_default();
         let expected: Vec<(String, u64, bool)> = match sub["name"].as_str() {
             Some("close") => vec![("reason".into(), 3, false)],
+            Some("close-request") => vec![("reason".into(), 3, false), ("delay".into(), 3, false)],
             Some("add") | Some("remove") => vec![("user".into(), 6, true)],
             Some("reopen") | Some("transcript") => vec![("id".into(), 3, false)],
             Some("stats") => vec![("period".into(), 4, false), ("staff".into(), 6, false)],

@@ -1242,7 +1242,7 @@ fn status_and_bot_detection(backend: Backend) {
             "target": expected_target,
             "schema_version": schema,
             "tickets": {"open": 2, "closed": 1},
-            "records": {"tickets": 3, "participants": 1, "events": events, "transcripts": 0, "categories": 0, "names": 0, "staff_messages": 0},
+            "records": {"tickets": 3, "participants": 1, "events": events, "transcripts": 0, "categories": 0, "names": 0, "staff_messages": 0, "close_requests": 0, "activity": 0},
             "bot_running": false,
             "bots": [],
         })

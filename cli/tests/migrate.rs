@@ -68,6 +68,30 @@ fn seed_rich(db: &TestDb) {
                 panic!("create_ticket refused")
             };
             store.set_channel(t.id, Some(chan(i))).await.unwrap();
+            if i == 3 || i == 5 {
+                // A pending close request (hostile reason) and one settled, being seen through.
+                use ticketbot_common::close_request::{CloseRequest, CloseRequestState};
+                let r = CloseRequest::new(
+                    t.id,
+                    G,
+                    S1,
+                    (i == 3).then(|| "«solved?» <b>\"yes\"</b>\n✅".to_owned()),
+                    opened + secs(30),
+                    chrono::Duration::hours(24),
+                );
+                store.put_close_request(&r).await.unwrap();
+                let last = ticketbot_common::auto_close::TicketActivity {
+                    ticket_id: t.id,
+                    guild_id: G,
+                    last_message_at: opened + secs(40),
+                };
+                store.record_activity(&last).await.unwrap();
+                if i == 5 {
+                    let due = opened + secs(100);
+                    let settled = store.settle_close_request(&r, CloseRequestState::Accepted, due);
+                    assert!(settled.await.unwrap().is_some());
+                }
+            }
             let claim = |by, s| Transition::Claim {
                 by,
                 at: opened + secs(s),
@@ -239,15 +263,20 @@ fn seed_archive(db: &TestDb) {
     });
 }
 
-/// Every transcript and overflow category, through the library.
-fn archive_data(
-    db: &TestDb,
-) -> (
+/// Everything beside tickets and history: transcripts, overflow categories, names, staff
+/// message counts and close requests.
+type ArchiveData = (
     Vec<TranscriptBlob>,
     Vec<OverflowCategory>,
     Vec<ticketbot_common::names::Name>,
     Vec<ticketbot_common::store::StaffMessages>,
-) {
+    Vec<ticketbot_common::close_request::CloseRequest>,
+    Vec<ticketbot_common::auto_close::TicketActivity>,
+);
+
+/// Every transcript, overflow category, name, message count and close request, through the
+/// library.
+fn archive_data(db: &TestDb) -> ArchiveData {
     let store = db.store();
     db.block_on(async {
         let mut transcripts = Vec::new();
@@ -263,6 +292,8 @@ fn archive_data(
             store.all_overflow_categories().await.unwrap(),
             store.all_names().await.unwrap(),
             store.all_staff_messages().await.unwrap(),
+            store.all_close_requests().await.unwrap(),
+            store.all_activity().await.unwrap(),
         )
     })
 }
@@ -331,6 +362,8 @@ fn counts_json(c: RecordCounts) -> Value {
         "categories": c.categories,
         "names": c.names,
         "staff_messages": c.staff_messages,
+        "close_requests": c.close_requests,
+        "activity": c.activity,
     })
 }
 
@@ -392,6 +425,8 @@ fn migrate_round_trip_sqlite_mysql_mongodb_sqlite() {
     assert_eq!(counts.categories, 2);
     assert_eq!(counts.names, 3);
     assert_eq!(counts.staff_messages, 3);
+    assert_eq!(counts.close_requests, 2);
+    assert_eq!(counts.activity, 2);
     let archive = archive_data(&src);
     assert!(archive
         .0
@@ -530,7 +565,7 @@ fn migrate_dry_run_writes_nothing(backend: Backend) {
     assert_eq!(
         out.stdout,
         format!(
-            "would copy {} tickets ({} participants), {} history events, {} transcripts, {} overflow categories, {} names and {} staff message counts from {} to {}\n",
+            "would copy {} tickets ({} participants), {} history events, {} transcripts, {} overflow categories, {} names, {} staff message counts, {} close requests and {} last-message times from {} to {}\n",
             c.tickets,
             c.participants,
             c.events,
@@ -538,6 +573,8 @@ fn migrate_dry_run_writes_nothing(backend: Backend) {
             c.categories,
             c.names,
             c.staff_messages,
+            c.close_requests,
+            c.activity,
             shown_as_source(&src),
             shown_as_target(&dst)
         ),
@@ -563,7 +600,7 @@ fn migrate_rerun_is_idempotent(backend: Backend) {
     let out = migrate(&src, &dst, &["--batch", "1"]).ok();
     assert!(
         out.stdout.starts_with(&format!(
-            "copied {} tickets ({} participants), {} history events, {} transcripts, {} overflow categories, {} names and {} staff message counts from {} to {} in ",
+            "copied {} tickets ({} participants), {} history events, {} transcripts, {} overflow categories, {} names, {} staff message counts, {} close requests and {} last-message times from {} to {} in ",
             c.tickets,
             c.participants,
             c.events,
@@ -571,6 +608,8 @@ fn migrate_rerun_is_idempotent(backend: Backend) {
             c.categories,
             c.names,
             c.staff_messages,
+            c.close_requests,
+            c.activity,
             shown_as_source(&src),
             shown_as_target(&dst)
         )),
@@ -695,6 +734,8 @@ fn migrate_kill9_then_resume_is_identical() {
             categories: 0,
             names: 0,
             staff_messages: 0,
+            close_requests: 0,
+            activity: 0,
         }
     );
     eprintln!("seeded in {:?}", started.elapsed());

@@ -1,6 +1,8 @@
 //! ticketbot's shared core: the ticket schema, its rules, the configuration and the ticket
 //! store with its SQLite, MySQL and MongoDB backends. Nothing here knows Discord.
 
+pub mod auto_close;
+pub mod close_request;
 pub mod config;
 pub mod duration;
 pub mod error;

@@ -1025,6 +1025,8 @@ async fn stream_all_carries_transcripts_and_categories(db: &TestDb) {
                 Record::Category(_) => 3,
                 Record::Name(_) => 4,
                 Record::StaffMessages(_) => 5,
+                Record::CloseRequest(_) => 6,
+                Record::Activity(_) => 7,
             })
             .collect();
         assert!(
@@ -1192,7 +1194,7 @@ async fn upgraded_works(guard: &support::DbGuard) {
     let version = store.schema_version().await.unwrap();
     match guard.backend {
         Backend::Mongodb => assert_eq!(version, 3),
-        _ => assert_eq!(version, 20261129000003),
+        _ => assert_eq!(version, 20261129000005),
     }
     let closed = Uuid::parse_str(SCHEMA_1_CLOSED).unwrap();
     let t = store.get(closed).await.unwrap().expect("kept");

@@ -114,6 +114,14 @@ conformance! {
         sqlite_staff_messages_and_response_medians,
         mysql_staff_messages_and_response_medians,
         mongodb_staff_messages_and_response_medians;
+    close_requests_settle_once =>
+        sqlite_close_requests_settle_once,
+        mysql_close_requests_settle_once,
+        mongodb_close_requests_settle_once;
+    stale_tickets_and_auto_close_warnings =>
+        sqlite_stale_tickets_and_auto_close_warnings,
+        mysql_stale_tickets_and_auto_close_warnings,
+        mongodb_stale_tickets_and_auto_close_warnings;
     names_keep_the_latest_sighting =>
         sqlite_names_keep_the_latest_sighting,
         mysql_names_keep_the_latest_sighting,
@@ -1892,8 +1900,10 @@ async fn stream_all_yields_everything(db: &TestDb) {
                 Record::Transcript(_)
                 | Record::Category(_)
                 | Record::Name(_)
-                | Record::StaffMessages(_) => {
-                    panic!("a transcript, category or name that was never stored")
+                | Record::StaffMessages(_)
+                | Record::CloseRequest(_)
+                | Record::Activity(_) => {
+                    panic!("a transcript, category, name or request that was never stored")
                 }
             }
         }
@@ -3162,4 +3172,276 @@ async fn staff_messages_and_response_medians(db: &TestDb) {
     store.import_staff_messages(&[first]).await.unwrap();
     store.import_staff_messages(&[first]).await.unwrap();
     assert_eq!(store.all_staff_messages().await.unwrap()[0].n, 99);
+}
+
+/// Close requests: stored with hostile reasons, replaced by a newer one, settled once when two
+/// stores (two processes) race, found when due, removed, and carried by an export.
+async fn close_requests_settle_once(db: &TestDb) {
+    use ticketbot_common::close_request::{CloseRequest, CloseRequestState};
+    let store = db.store();
+    let other = db.reopen().await;
+    let t0 = ts("2026-03-01T10:00:00.123456Z");
+    let guild = u64::MAX - 3;
+    let mut tickets = Vec::new();
+    for user in 0..3 {
+        tickets.push(created(store.create_ticket(guild, 500 + user, 1, t0).await));
+    }
+    assert_eq!(store.close_request(tickets[0].id).await.unwrap(), None);
+    assert!(store.all_close_requests().await.unwrap().is_empty());
+
+    // One per ticket: a new request replaces the first (the first's buttons then do nothing).
+    let hostile = hostile_strings().join(" | ");
+    let first = CloseRequest::new(
+        tickets[0].id,
+        guild,
+        7,
+        Some("first".into()),
+        t0,
+        Duration::hours(24),
+    );
+    store.put_close_request(&first).await.unwrap();
+    let second = CloseRequest::new(
+        tickets[0].id,
+        guild,
+        u64::MAX - 9,
+        Some(hostile.clone()),
+        t0 + Duration::minutes(1),
+        Duration::minutes(30),
+    );
+    store.put_close_request(&second).await.unwrap();
+    let stored = other.close_request(tickets[0].id).await.unwrap();
+    assert_eq!(
+        stored.as_ref(),
+        Some(&second),
+        "read back verbatim by another store"
+    );
+    assert_eq!(
+        store
+            .settle_close_request(&first, CloseRequestState::Accepted, t0)
+            .await
+            .unwrap(),
+        None,
+        "a replaced request cannot be settled"
+    );
+
+    // Accept (one store) racing the deadline (another): one wins, whichever it is.
+    let retry = t0 + Duration::hours(1);
+    let (a, b) = tokio::join!(
+        store.settle_close_request(&second, CloseRequestState::Accepted, retry),
+        other.settle_close_request(&second, CloseRequestState::Expired, retry),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a.is_some() != b.is_some(), "settled twice: {a:?} {b:?}");
+    let won = a.or(b).unwrap();
+    assert_eq!(
+        store.close_request(tickets[0].id).await.unwrap(),
+        Some(won.clone())
+    );
+    assert_eq!(won.due_at, retry);
+    assert_eq!(won.deadline, second.deadline, "the deadline is kept");
+    // Settling again from what was seen before fails; from what is stored now, it works.
+    assert_eq!(
+        store
+            .settle_close_request(&second, CloseRequestState::Denied, retry)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Due: pending past the deadline and settled past the retry time, the longest due first.
+    let pending = CloseRequest::new(tickets[1].id, guild, 7, None, t0, Duration::minutes(10));
+    let later = CloseRequest::new(tickets[2].id, guild, 7, None, t0, Duration::days(30));
+    store.put_close_request(&pending).await.unwrap();
+    store.put_close_request(&later).await.unwrap();
+    let due = |at| {
+        let store = store.clone();
+        async move {
+            store
+                .due_close_requests(at, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.ticket_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(due(t0 + Duration::minutes(9)).await.is_empty());
+    assert_eq!(due(t0 + Duration::minutes(10)).await, vec![tickets[1].id]);
+    assert_eq!(
+        due(t0 + Duration::hours(2)).await,
+        vec![tickets[1].id, tickets[0].id]
+    );
+    assert_eq!(
+        store
+            .due_close_requests(t0 + Duration::days(31), 2)
+            .await
+            .unwrap()
+            .len(),
+        2,
+        "the limit holds"
+    );
+    // A settled request taken up again by one of two processes at once.
+    let (a, b) = tokio::join!(
+        store.settle_close_request(&won, won.state, retry + Duration::minutes(1)),
+        other.settle_close_request(&won, won.state, retry + Duration::minutes(1)),
+    );
+    assert!(a.unwrap().is_some() != b.unwrap().is_some());
+
+    // Export and import carry them verbatim.
+    let all = store.all_close_requests().await.unwrap();
+    assert_eq!(all.len(), 3);
+    let mut ids: Vec<Uuid> = all.iter().map(|r| r.ticket_id).collect();
+    let sorted = {
+        let mut s = ids.clone();
+        s.sort_by_key(|id| id.to_string());
+        s
+    };
+    assert_eq!(ids, sorted, "by ticket id");
+    assert_eq!(record_counts(&*store).await.close_requests, 3);
+    let streamed: Vec<Record> = store.clone().stream_all(2).try_collect().await.unwrap();
+    let in_stream = streamed
+        .iter()
+        .filter(|r| matches!(r, Record::CloseRequest(_)))
+        .count();
+    assert_eq!(in_stream, 3);
+    let target = TestDb::new(other_backend(db.backend())).await;
+    target.store.import_close_requests(&all).await.unwrap();
+    target.store.import_close_requests(&all).await.unwrap();
+    assert_eq!(target.store.all_close_requests().await.unwrap(), all);
+    target.finish().await;
+
+    // Removed once.
+    assert!(store.remove_close_request(pending.id).await.unwrap());
+    assert!(!other.remove_close_request(pending.id).await.unwrap());
+    assert_eq!(store.close_request(tickets[1].id).await.unwrap(), None);
+    ids.retain(|id| *id != tickets[1].id);
+    let left: Vec<Uuid> = store
+        .all_close_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.ticket_id)
+        .collect();
+    assert_eq!(left, ids);
+}
+
+/// Auto-close: the last message per ticket (the latest kept, whatever the order of writes),
+/// stale open tickets found, one warning of two processes stored, a message cancelling it.
+async fn stale_tickets_and_auto_close_warnings(db: &TestDb) {
+    use ticketbot_common::auto_close::TicketActivity;
+    use ticketbot_common::close_request::{CloseRequest, CloseRequestState};
+    let store = db.store();
+    let other = db.reopen().await;
+    let t0 = ts("2026-04-01T08:00:00.000001Z");
+    let hours = Duration::hours;
+    let guild = 77;
+    let bot = u64::MAX - 1;
+    let mut t = Vec::new();
+    for user in 0..5u64 {
+        let ticket = created(
+            store
+                .create_ticket(guild, 600 + user, 1, t0 + Duration::seconds(user as i64))
+                .await,
+        );
+        if user < 4 {
+            store
+                .set_channel(ticket.id, Some(9_000 + user))
+                .await
+                .unwrap();
+        }
+        t.push(ticket);
+    }
+    // 0: silent; 1: a message at +2h; 2: a staff close request; 3: closed; 4: no channel.
+    let seen = |i: usize, at| TicketActivity {
+        ticket_id: t[i].id,
+        guild_id: guild,
+        last_message_at: at,
+    };
+    store
+        .record_activity(&seen(1, t0 + hours(2)))
+        .await
+        .unwrap();
+    other
+        .record_activity(&seen(1, t0 + hours(1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.last_activity(t[1].id).await.unwrap(),
+        Some(t0 + hours(2)),
+        "an older time written later changes nothing"
+    );
+    assert_eq!(store.last_activity(t[0].id).await.unwrap(), None);
+    let staff = CloseRequest::new(t[2].id, guild, 7, None, t0, hours(24));
+    store.put_close_request(&staff).await.unwrap();
+    store
+        .transition(t[3].id, &close(7, None, t0 + hours(1)))
+        .await
+        .unwrap();
+    let stale = |before| {
+        let store = store.clone();
+        async move {
+            store
+                .stale_tickets(before, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|x| x.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(
+        stale(t0 - hours(1)).await.is_empty(),
+        "none opened that early"
+    );
+    assert_eq!(stale(t0 + hours(1)).await, vec![t[0].id]);
+    assert_eq!(stale(t0 + hours(3)).await, vec![t[0].id, t[1].id]);
+    assert_eq!(
+        store.stale_tickets(t0 + hours(3), 1).await.unwrap().len(),
+        1
+    );
+
+    // One warning of two processes; a warned ticket is no longer stale.
+    let warn = |s: i64| CloseRequest::new(t[0].id, guild, bot, None, t0 + hours(s), hours(24));
+    let (w1, w2) = (warn(3), warn(3));
+    let (a, b) = tokio::join!(store.add_close_request(&w1), other.add_close_request(&w2));
+    assert!(a.unwrap() != b.unwrap(), "warned twice or never");
+    assert!(!store.add_close_request(&warn(4)).await.unwrap());
+    assert_eq!(stale(t0 + hours(3)).await, vec![t[1].id]);
+    // A message cancels the bot's warning, not staff's request, and only once.
+    assert!(!store.cancel_close_request(t[2].id, bot).await.unwrap());
+    assert!(!store.cancel_close_request(t[0].id, 7).await.unwrap());
+    let (a, b) = tokio::join!(
+        store.cancel_close_request(t[0].id, bot),
+        other.cancel_close_request(t[0].id, bot)
+    );
+    assert!(a.unwrap() != b.unwrap(), "cancelled twice or never");
+    assert!(store.close_request(t[0].id).await.unwrap().is_none());
+    assert!(store.close_request(t[2].id).await.unwrap().is_some());
+    // A warning already settled (closing) is not cancelled.
+    assert!(store.add_close_request(&warn(5)).await.unwrap());
+    let w = store.close_request(t[0].id).await.unwrap().unwrap();
+    let due = t0 + hours(30);
+    assert!(store
+        .settle_close_request(&w, CloseRequestState::Expired, due)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(!store.cancel_close_request(t[0].id, bot).await.unwrap());
+
+    // Export and import.
+    store
+        .record_activity(&seen(0, t0 + hours(6)))
+        .await
+        .unwrap();
+    let all = store.all_activity().await.unwrap();
+    assert_eq!(
+        all.iter().map(|a| a.ticket_id).collect::<HashSet<_>>(),
+        HashSet::from([t[0].id, t[1].id])
+    );
+    assert_eq!(record_counts(&*store).await.activity, 2);
+    let target = TestDb::new(other_backend(db.backend())).await;
+    target.store.import_activity(&all).await.unwrap();
+    target.store.import_activity(&all).await.unwrap();
+    assert_eq!(target.store.all_activity().await.unwrap(), all);
+    target.finish().await;
 }

@@ -77,6 +77,7 @@ async fn respond(ctx: Context<'_>, work: impl Future<Output = Outcome>) -> Resul
         "setup",
         "create",
         "close",
+        "close_request",
         "delete",
         "add",
         "remove",
@@ -131,6 +132,27 @@ pub async fn close(
     respond(
         ctx,
         service::close(ctx.serenity_context(), ctx.data(), &req, reason),
+    )
+    .await
+}
+
+/// Ask the ticket's creator to confirm it can close (closes on Accept, or without an answer).
+#[poise::command(slash_command, guild_only, rename = "close-request")]
+pub async fn close_request(
+    ctx: Context<'_>,
+    #[description = "Why the ticket can close (shown to the creator)"]
+    #[max_length = 1000]
+    reason: Option<String>,
+    #[description = "How long the creator has to answer, e.g. 30m, 12h, 2d (default 24h)"]
+    #[max_length = 20]
+    delay: Option<String>,
+) -> Result<(), Error> {
+    let Some((req, _work)) = start(ctx).await? else {
+        return Ok(());
+    };
+    respond(
+        ctx,
+        service::request_close(ctx.serenity_context(), ctx.data(), &req, reason, delay),
     )
     .await
 }

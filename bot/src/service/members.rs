@@ -81,8 +81,13 @@ pub async fn remove(ctx: &serenity::Context, data: &Data, req: &Req, user: UserI
 pub async fn info(data: &Data, req: &Req) -> Outcome {
     let ticket = ticket_here(data, req).await?;
     let participants = data.store.participants(ticket.id).await?;
+    let close_request = data
+        .store
+        .close_request(ticket.id)
+        .await?
+        .filter(|r| r.state == ticketbot_common::close_request::CloseRequestState::Pending);
     Ok(Reply {
-        embed: Some(embeds::info(&ticket, &participants)),
+        embed: Some(embeds::info(&ticket, &participants, close_request.as_ref())),
         ..Reply::default()
     })
 }

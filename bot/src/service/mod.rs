@@ -7,12 +7,14 @@
 //! two steps is repaired at start-up and every minute after (see `reconcile`).
 
 mod archiving;
+mod close_requests;
 mod members;
 mod open;
 mod states;
 mod stats;
 
 pub use archiving::{archive, confirm_delete, request_delete, transcript};
+pub use close_requests::{answer_close_request, request_close, sweep as sweep_close_requests};
 pub use members::{add, info, remove};
 pub use open::{open, post_panel};
 pub use states::{claim, close, reopen, unclaim};
@@ -223,6 +225,16 @@ pub(crate) async fn notice(
     text: String,
     buttons: Option<CreateActionRow>,
 ) {
+    notice_with(&ctx.http, ticket, text, buttons).await;
+}
+
+/// [`notice`] with only the HTTP client at hand (background work).
+pub(crate) async fn notice_with(
+    http: &serenity::Http,
+    ticket: &Ticket,
+    text: String,
+    buttons: Option<CreateActionRow>,
+) {
     let Some(channel) = ticket.channel_id else {
         return;
     };
@@ -230,7 +242,7 @@ pub(crate) async fn notice(
     if let Some(row) = buttons {
         msg = msg.components(vec![row]);
     }
-    if let Err(e) = ChannelId::new(channel).send_message(&ctx.http, msg).await {
+    if let Err(e) = ChannelId::new(channel).send_message(http, msg).await {
         tracing::warn!("cannot post a notice in ticket {}: {e}", ticket.id);
     }
 }

@@ -17,6 +17,7 @@ pub async fn close(
         forced: false,
     };
     let closed = transition(ctx, data, req, &ticket, t).await?;
+    super::close_requests::drop_pending(data, &closed).await;
     let locked = sync::apply(&ctx.http, &ctx.cache, data, &closed).await;
     let why = reason
         .as_deref()

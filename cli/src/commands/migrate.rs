@@ -78,17 +78,32 @@ pub fn refuse_same(source: &DbConfig, target: &DbConfig) -> Result<()> {
 }
 
 /// `N tickets (P participants), E history events, T transcripts, C overflow categories, K
-/// names and M staff message counts`.
+/// names, M staff message counts, R close requests and A last-message times`.
 pub fn describe(c: &RecordCounts) -> String {
     format!(
-        "{} tickets ({} participants), {} history events, {} transcripts, {} overflow categories, {} names and {} staff message counts",
-        c.tickets, c.participants, c.events, c.transcripts, c.categories, c.names, c.staff_messages
+        "{} tickets ({} participants), {} history events, {} transcripts, {} overflow categories, {} names, {} staff message counts, {} close requests and {} last-message times",
+        c.tickets,
+        c.participants,
+        c.events,
+        c.transcripts,
+        c.categories,
+        c.names,
+        c.staff_messages,
+        c.close_requests,
+        c.activity
     )
 }
 
 /// Every record a migrate copies one by one (participants travel inside their ticket).
 fn record_total(c: &RecordCounts) -> u64 {
-    c.tickets + c.events + c.transcripts + c.categories + c.names + c.staff_messages
+    c.tickets
+        + c.events
+        + c.transcripts
+        + c.categories
+        + c.names
+        + c.staff_messages
+        + c.close_requests
+        + c.activity
 }
 
 pub fn print_summary(s: &Summary) {
@@ -168,6 +183,8 @@ async fn copy(
     let mut events = Vec::with_capacity(batch as usize);
     let mut names = Vec::new();
     let mut staff_messages = Vec::new();
+    let mut close_requests = Vec::new();
+    let mut activity = Vec::new();
     let mut writes = Writes {
         running: tokio::task::JoinSet::new(),
         bar: bar.clone(),
@@ -222,6 +239,28 @@ async fn copy(
                 copied.staff_messages += 1;
                 bar.inc(1);
             }
+            Record::CloseRequest(r) => {
+                close_requests.push(r);
+                if close_requests.len() >= batch as usize {
+                    target
+                        .import_close_requests(&std::mem::take(&mut close_requests))
+                        .await
+                        .context("writing close requests to the target")?;
+                }
+                copied.close_requests += 1;
+                bar.inc(1);
+            }
+            Record::Activity(a) => {
+                activity.push(a);
+                if activity.len() >= batch as usize {
+                    target
+                        .import_activity(&std::mem::take(&mut activity))
+                        .await
+                        .context("writing last-message times to the target")?;
+                }
+                copied.activity += 1;
+                bar.inc(1);
+            }
             Record::Name(n) => {
                 names.push(n);
                 if names.len() >= batch as usize {
@@ -254,6 +293,14 @@ async fn copy(
         .import_staff_messages(&staff_messages)
         .await
         .context("writing staff message counts to the target")?;
+    target
+        .import_close_requests(&close_requests)
+        .await
+        .context("writing close requests to the target")?;
+    target
+        .import_activity(&activity)
+        .await
+        .context("writing last-message times to the target")?;
     reader.await.context("reading the source")?;
     if bulk {
         bar.set_message("building the target's indexes");
@@ -379,6 +426,8 @@ fn checksum(record: &Record) -> u64 {
         Record::Category(c) => serde_json::to_string(c).unwrap_or_default().hash(&mut h),
         Record::Name(n) => serde_json::to_string(n).unwrap_or_default().hash(&mut h),
         Record::StaffMessages(m) => serde_json::to_string(m).unwrap_or_default().hash(&mut h),
+        Record::CloseRequest(r) => serde_json::to_string(r).unwrap_or_default().hash(&mut h),
+        Record::Activity(a) => serde_json::to_string(a).unwrap_or_default().hash(&mut h),
     }
     h.finish()
 }
@@ -394,6 +443,8 @@ fn key(record: &Record) -> String {
             "message count of {} in guild {} at hour {}",
             m.user_id, m.guild_id, m.hour
         ),
+        Record::CloseRequest(r) => format!("close request of ticket {}", r.ticket_id),
+        Record::Activity(a) => format!("last message time of ticket {}", a.ticket_id),
     }
 }
 

@@ -60,14 +60,16 @@ pub async fn run(store: &dyn TicketStore, config: &DbConfig, json: bool) -> Resu
         status.tickets.closed
     );
     println!(
-        "records:        {} tickets, {} participants, {} history events, {} transcripts, {} overflow categories, {} names, {} staff message counts",
+        "records:        {} tickets, {} participants, {} history events, {} transcripts, {} overflow categories, {} names, {} staff message counts, {} close requests, {} last-message times",
         status.records.tickets,
         status.records.participants,
         status.records.events,
         status.records.transcripts,
         status.records.categories,
         status.records.names,
-        status.records.staff_messages
+        status.records.staff_messages,
+        status.records.close_requests,
+        status.records.activity
     );
     if status.bots.is_empty() {
         println!(

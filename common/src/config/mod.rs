@@ -464,6 +464,11 @@ pub struct BotSettings {
     /// `ARCHIVE_CLOSED_AFTER`: closed tickets older than this are archived (transcript saved,
     /// channel deleted); `None` (`0`) turns automatic archiving off.
     pub archive_closed_after: Option<chrono::Duration>,
+    /// `AUTO_CLOSE_AFTER`: an open ticket whose channel has had no message for this long is
+    /// warned, then closed; `None` (the default) turns auto-close off.
+    pub auto_close_after: Option<chrono::Duration>,
+    /// `AUTO_CLOSE_WARNING`: how long after the warning an unanswered ticket closes.
+    pub auto_close_warning: chrono::Duration,
     /// `TRANSCRIPT_DM`: send the creator the transcript by DM when the ticket is archived.
     pub transcript_dm: bool,
     /// `TRANSCRIPT_MAX_FILE_MB`: attachments larger than this are left out of transcripts.
@@ -589,6 +594,8 @@ impl fmt::Debug for BotSettings {
             .field("ca_file", &self.ca_file)
             .field("cdn_base", &self.cdn_base)
             .field("archive_closed_after", &self.archive_closed_after)
+            .field("auto_close_after", &self.auto_close_after)
+            .field("auto_close_warning", &self.auto_close_warning)
             .field("transcript_dm", &self.transcript_dm)
             .field("transcript_max_file_bytes", &self.transcript_max_file_bytes)
             .field(
@@ -771,6 +778,19 @@ impl BotSettings {
             DEFAULT_ARCHIVE_CLOSED_AFTER,
             &mut problems,
         );
+        let auto_close_after = duration_var(vars, "AUTO_CLOSE_AFTER", "0", &mut problems);
+        let auto_close_warning = duration_var(
+            vars,
+            "AUTO_CLOSE_WARNING",
+            crate::auto_close::DEFAULT_WARNING,
+            &mut problems,
+        );
+        if auto_close_after.is_some() && auto_close_warning.is_none() {
+            problems.push(Problem::new(
+                "AUTO_CLOSE_WARNING",
+                "must be longer than 0 while AUTO_CLOSE_AFTER is set (people need time to answer the warning); e.g. 24h",
+            ));
+        }
         let transcript_dm = flag(vars, "TRANSCRIPT_DM", true, &mut problems);
         let transcript_max_file_bytes =
             megabytes(vars, "TRANSCRIPT_MAX_FILE_MB", 10, 1024, &mut problems);
@@ -808,6 +828,8 @@ impl BotSettings {
                 ca_file,
                 cdn_base,
                 archive_closed_after,
+                auto_close_after,
+                auto_close_warning: auto_close_warning.unwrap_or(chrono::Duration::hours(24)),
                 transcript_dm,
                 transcript_max_file_bytes,
                 transcript_max_total_bytes,
@@ -1249,6 +1271,31 @@ mod tests {
         ] {
             assert!(named.contains(&v), "{v} missing from {named:?}");
         }
+    }
+
+    #[test]
+    fn auto_close_is_off_unless_set_and_its_settings_are_checked() {
+        let base = [
+            ("BOT_TOKEN", "aaa.bbb.ccc"),
+            ("GUILD_ID", "123"),
+            ("SUPPORT_ROLE_ID", "456"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut v: Vec<(&str, &str)> = base.to_vec();
+            v.extend_from_slice(extra);
+            BotSettings::from_vars(&Vars::from_pairs(v))
+        };
+        let s = with(&[]).unwrap();
+        assert_eq!(s.auto_close_after, None);
+        assert_eq!(s.auto_close_warning, chrono::Duration::hours(24));
+        let s = with(&[("AUTO_CLOSE_AFTER", "72h"), ("AUTO_CLOSE_WARNING", "12h")]).unwrap();
+        assert_eq!(s.auto_close_after, Some(chrono::Duration::hours(72)));
+        assert_eq!(s.auto_close_warning, chrono::Duration::hours(12));
+        let err = with(&[("AUTO_CLOSE_AFTER", "3 days")]).unwrap_err();
+        assert_eq!(err.problems[0].variable, "AUTO_CLOSE_AFTER");
+        let err = with(&[("AUTO_CLOSE_AFTER", "3d"), ("AUTO_CLOSE_WARNING", "0")]).unwrap_err();
+        assert_eq!(err.problems[0].variable, "AUTO_CLOSE_WARNING");
+        assert!(err.problems[0].fix.contains("e.g. 24h"));
     }
 
     #[test]

@@ -262,6 +262,93 @@ macro_rules! delegate_ticket_store {
             ) -> $crate::error::StoreResult<()> {
                 <$ty>::import_staff_messages(self, rows).await
             }
+            async fn put_close_request(
+                &self,
+                request: &$crate::close_request::CloseRequest,
+            ) -> $crate::error::StoreResult<()> {
+                <$ty>::put_close_request(self, request).await
+            }
+            async fn close_request(
+                &self,
+                ticket_id: uuid::Uuid,
+            ) -> $crate::error::StoreResult<Option<$crate::close_request::CloseRequest>> {
+                <$ty>::close_request(self, ticket_id).await
+            }
+            async fn settle_close_request(
+                &self,
+                seen: &$crate::close_request::CloseRequest,
+                state: $crate::close_request::CloseRequestState,
+                due_at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::StoreResult<Option<$crate::close_request::CloseRequest>> {
+                <$ty>::settle_close_request(self, seen, state, due_at).await
+            }
+            async fn due_close_requests(
+                &self,
+                now: chrono::DateTime<chrono::Utc>,
+                limit: u32,
+            ) -> $crate::error::StoreResult<Vec<$crate::close_request::CloseRequest>> {
+                <$ty>::due_close_requests(self, now, limit).await
+            }
+            async fn remove_close_request(
+                &self,
+                id: uuid::Uuid,
+            ) -> $crate::error::StoreResult<bool> {
+                <$ty>::remove_close_request(self, id).await
+            }
+            async fn add_close_request(
+                &self,
+                request: &$crate::close_request::CloseRequest,
+            ) -> $crate::error::StoreResult<bool> {
+                <$ty>::add_close_request(self, request).await
+            }
+            async fn cancel_close_request(
+                &self,
+                ticket_id: uuid::Uuid,
+                requested_by: $crate::ticket::DiscordId,
+            ) -> $crate::error::StoreResult<bool> {
+                <$ty>::cancel_close_request(self, ticket_id, requested_by).await
+            }
+            async fn record_activity(
+                &self,
+                activity: &$crate::auto_close::TicketActivity,
+            ) -> $crate::error::StoreResult<()> {
+                <$ty>::record_activity(self, activity).await
+            }
+            async fn last_activity(
+                &self,
+                ticket_id: uuid::Uuid,
+            ) -> $crate::error::StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
+                <$ty>::last_activity(self, ticket_id).await
+            }
+            async fn stale_tickets(
+                &self,
+                before: chrono::DateTime<chrono::Utc>,
+                limit: u32,
+            ) -> $crate::error::StoreResult<Vec<$crate::ticket::Ticket>> {
+                <$ty>::stale_tickets(self, before, limit).await
+            }
+            async fn all_activity(
+                &self,
+            ) -> $crate::error::StoreResult<Vec<$crate::auto_close::TicketActivity>> {
+                <$ty>::all_activity(self).await
+            }
+            async fn import_activity(
+                &self,
+                rows: &[$crate::auto_close::TicketActivity],
+            ) -> $crate::error::StoreResult<()> {
+                <$ty>::import_activity(self, rows).await
+            }
+            async fn all_close_requests(
+                &self,
+            ) -> $crate::error::StoreResult<Vec<$crate::close_request::CloseRequest>> {
+                <$ty>::all_close_requests(self).await
+            }
+            async fn import_close_requests(
+                &self,
+                rows: &[$crate::close_request::CloseRequest],
+            ) -> $crate::error::StoreResult<()> {
+                <$ty>::import_close_requests(self, rows).await
+            }
             async fn remember_names(
                 &self,
                 names: &[$crate::names::Name],

@@ -31,6 +31,8 @@ pub use cursor::Cursor;
 pub use mongo::MongoStore;
 pub use sql::SqlStore;
 
+use crate::auto_close::TicketActivity;
+use crate::close_request::{CloseRequest, CloseRequestState};
 pub use crate::config::Backend;
 use crate::config::DbConfig;
 use crate::error::{StoreError, StoreResult};
@@ -108,6 +110,8 @@ pub enum Record {
     Category(OverflowCategory),
     Name(crate::names::Name),
     StaffMessages(StaffMessages),
+    CloseRequest(CloseRequest),
+    Activity(TicketActivity),
 }
 
 /// How many messages a staff member wrote in a guild's ticket channels in one hour.
@@ -144,6 +148,12 @@ pub struct RecordCounts {
     /// Rows of per-hour staff message counts.
     #[serde(default)]
     pub staff_messages: u64,
+    /// Close requests waiting for an answer or being seen through.
+    #[serde(default)]
+    pub close_requests: u64,
+    /// Tickets with a noted last message (for auto-close).
+    #[serde(default)]
+    pub activity: u64,
 }
 
 /// Everything the bot and `ticketctl` store. Implementations are cheap to clone (a pool inside)
@@ -349,6 +359,70 @@ pub trait TicketStore: Send + Sync + 'static {
     /// to, so that a rerun ends the same).
     async fn import_staff_messages(&self, rows: &[StaffMessages]) -> StoreResult<()>;
 
+    /// Stores a pending close request; it replaces the ticket's earlier one, whatever its
+    /// state (see [`crate::close_request`]).
+    async fn put_close_request(&self, request: &CloseRequest) -> StoreResult<()>;
+
+    /// The ticket's close request, if it has one.
+    async fn close_request(&self, ticket_id: Uuid) -> StoreResult<Option<CloseRequest>>;
+
+    /// Moves the request `seen` to `state`, next due at `due_at`, if it is still as seen (same
+    /// id, state and due time): decided by the database, so of several callers that saw the
+    /// same request one wins. Returns the request as stored now, or `None` when it changed,
+    /// was replaced or is gone.
+    async fn settle_close_request(
+        &self,
+        seen: &CloseRequest,
+        state: CloseRequestState,
+        due_at: DateTime<Utc>,
+    ) -> StoreResult<Option<CloseRequest>>;
+
+    /// Requests due by `now` (pending past their deadline, or settled and not seen through),
+    /// the longest due first.
+    async fn due_close_requests(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<CloseRequest>>;
+
+    /// Removes the request `id` (seen through, or denied). Returns whether it was there.
+    async fn remove_close_request(&self, id: Uuid) -> StoreResult<bool>;
+
+    /// Stores the request only if the ticket has none (an auto-close warning: of several
+    /// processes, one warns). Returns whether it was stored.
+    async fn add_close_request(&self, request: &CloseRequest) -> StoreResult<bool>;
+
+    /// Removes the ticket's pending request made by `requested_by` (a message cancels the bot's
+    /// auto-close warning). Returns whether one was removed.
+    async fn cancel_close_request(
+        &self,
+        ticket_id: Uuid,
+        requested_by: DiscordId,
+    ) -> StoreResult<bool>;
+
+    /// Notes a message in the ticket's channel at `at` (the latest time is kept).
+    async fn record_activity(&self, activity: &TicketActivity) -> StoreResult<()>;
+
+    /// When the ticket's channel last had a message, if one was noted.
+    async fn last_activity(&self, ticket_id: Uuid) -> StoreResult<Option<DateTime<Utc>>>;
+
+    /// Open tickets with a channel and no close request, opened before `before` and with no
+    /// message noted since: the oldest first.
+    async fn stale_tickets(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Ticket>>;
+
+    /// Every ticket's last message time, by ticket id: the export side of migrate.
+    async fn all_activity(&self) -> StoreResult<Vec<TicketActivity>>;
+
+    /// Stores these as they are (the import side of migrate; the later time is kept).
+    async fn import_activity(&self, rows: &[TicketActivity]) -> StoreResult<()>;
+
+    /// Every stored close request, by ticket id: the export side of migrate.
+    async fn all_close_requests(&self) -> StoreResult<Vec<CloseRequest>>;
+
+    /// Stores these requests as they are (the import side of migrate; a ticket's request is
+    /// replaced, so that a rerun ends the same).
+    async fn import_close_requests(&self, rows: &[CloseRequest]) -> StoreResult<()>;
+
     /// Records names the bot saw; for each id, the name seen last wins (an older sighting
     /// written later changes nothing).
     async fn remember_names(&self, names: &[crate::names::Name]) -> StoreResult<()>;
@@ -464,6 +538,14 @@ pub trait TicketStore: Send + Sync + 'static {
             .map_ok(|rows| stream::iter(rows.into_iter().map(|r| Ok(Record::StaffMessages(r)))))
             .try_flatten();
         let store = self.clone();
+        let requests = stream::once(async move { store.all_close_requests().await })
+            .map_ok(|rows| stream::iter(rows.into_iter().map(|r| Ok(Record::CloseRequest(r)))))
+            .try_flatten();
+        let store = self.clone();
+        let activity = stream::once(async move { store.all_activity().await })
+            .map_ok(|rows| stream::iter(rows.into_iter().map(|r| Ok(Record::Activity(r)))))
+            .try_flatten();
+        let store = self.clone();
         let names = stream::once(async move { store.all_names().await })
             .map_ok(|names| stream::iter(names.into_iter().map(|n| Ok(Record::Name(n)))))
             .try_flatten();
@@ -473,6 +555,8 @@ pub trait TicketStore: Send + Sync + 'static {
             .chain(categories)
             .chain(names)
             .chain(messages)
+            .chain(requests)
+            .chain(activity)
             .boxed()
     }
 }

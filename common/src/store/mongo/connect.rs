@@ -59,6 +59,8 @@ impl MongoStore {
             categories: db.collection("overflow_categories"),
             names: db.collection("names"),
             staff_messages: db.collection("staff_messages"),
+            close_requests: db.collection("close_requests"),
+            activity: db.collection("ticket_activity"),
             leases: db.collection("leases"),
             channel_deletions: db.collection("channel_deletions"),
             client,
@@ -180,6 +182,12 @@ impl MongoStore {
                     false,
                 ),
                 index(doc! { "kind": 1, "at": 1 }, "ticket_events_kind_at", false),
+            ])
+            .await?;
+        self.close_requests
+            .create_indexes([
+                index(doc! { "id": 1 }, "close_requests_id_uq", true),
+                index(doc! { "due_at": 1 }, "close_requests_due", false),
             ])
             .await?;
         Ok(())

@@ -111,6 +111,8 @@ impl MongoStore {
             categories: self.categories.count_documents(doc! {}).await?,
             names: self.names.count_documents(doc! {}).await?,
             staff_messages: self.staff_messages.count_documents(doc! {}).await?,
+            close_requests: self.close_requests.count_documents(doc! {}).await?,
+            activity: self.activity.count_documents(doc! {}).await?,
         })
     }
 }

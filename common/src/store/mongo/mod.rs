@@ -21,8 +21,10 @@
 //! `history`, `stats`, `export`, `archive`, `transcripts`, `purge`. The `TicketStore` impl
 //! delegates every method to the inherent method of the same name.
 
+mod activity;
 mod archive;
 mod channel_work;
+mod close_requests;
 mod connect;
 mod docs;
 mod export;
@@ -62,6 +64,8 @@ pub struct MongoStore {
     channel_deletions: Collection<Document>,
     names: Collection<Document>,
     staff_messages: Collection<Document>,
+    close_requests: Collection<Document>,
+    activity: Collection<Document>,
 }
 
 super::delegate_ticket_store!(MongoStore);

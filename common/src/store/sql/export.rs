@@ -179,6 +179,8 @@ impl SqlStore {
             categories: count("overflow_categories").await?,
             names: count("names").await?,
             staff_messages: count("staff_messages").await?,
+            close_requests: count("close_requests").await?,
+            activity: count("ticket_activity").await?,
         })
     }
 }

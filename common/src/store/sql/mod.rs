@@ -8,9 +8,11 @@
 //! group commit, inline reads). The `TicketStore` impl delegates every method to the inherent
 //! method of the same name.
 
+mod activity;
 mod archive;
 mod bulk;
 mod channel_work;
+mod close_requests;
 mod export;
 mod history;
 mod lite;
