@@ -11,7 +11,7 @@ use serenity::ChannelId;
 use ticketbot_common::auto_close::{write_every, TicketActivity};
 use ticketbot_common::close_request::CloseRequest;
 use ticketbot_common::duration::format_duration;
-use ticketbot_common::ticket::now;
+use ticketbot_common::ticket::{now, Ticket};
 
 use crate::data::Data;
 use crate::{audit, embeds};
@@ -78,6 +78,22 @@ pub async fn note(ctx: &serenity::Context, data: &Arc<Data>, msg: &serenity::Mes
         }
         Ok(false) => {}
         Err(e) => tracing::warn!("cannot cancel the auto-close of ticket {}: {e}", ticket.id),
+    }
+}
+
+/// A reopen starts the silence afresh: without this, a ticket reopened after a long quiet
+/// would be warned at once.
+pub async fn reopened(data: &Data, ticket: &Ticket) {
+    if data.settings.auto_close_after.is_none() {
+        return;
+    }
+    let activity = TicketActivity {
+        ticket_id: ticket.id,
+        guild_id: ticket.guild_id,
+        last_message_at: now(),
+    };
+    if let Err(e) = data.store.record_activity(&activity).await {
+        tracing::warn!("cannot note the reopen of ticket {}: {e}", ticket.id);
     }
 }
 

@@ -408,6 +408,13 @@ async fn auto_close_warns_once_cancels_on_a_message_and_closes_once_with_two_pro
             1
         );
     }
+    // A reopen starts the silence afresh (else a reopened ticket would be warned at once).
+    let before_reopen = chrono::Utc::now();
+    let id = e.slash(ids::STAFF, silent_channel, "reopen", &[]);
+    assert_eq!(e.reply_text(id).await, "Ticket reopened.");
+    let last = store.last_activity(silent.id).await.unwrap();
+    assert!(last.is_some_and(|t| t >= before_reopen), "{last:?}");
+
     // The ticket with a staff request: no warning, still open.
     assert!(warnings(requested_channel).is_empty());
     assert_eq!(

@@ -66,6 +66,7 @@ pub async fn reopen(
         at: now(),
     };
     let opened = transition(ctx, data, req, &ticket, t).await?;
+    crate::auto_close::reopened(data, &opened).await;
     let unlocked = sync::apply(&ctx.http, &ctx.cache, data, &opened).await;
     notice(
         ctx,
@@ -143,6 +144,7 @@ async fn reopen_archived(
             ));
         }
     };
+    crate::auto_close::reopened(data, &opened).await;
     let (embed, buttons) = embeds::welcome(&opened);
     let welcome = serenity::CreateMessage::new()
         .content(format!(
