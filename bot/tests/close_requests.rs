@@ -369,6 +369,11 @@ async fn auto_close_warns_once_cancels_on_a_message_and_closes_once_with_two_pro
             .filter(|m| m.text().contains("Ticket closed automatically"))
             .count()
     };
+    // The notice follows the row's close (the channel is moved first).
+    eventually("the close notice", Duration::from_secs(10), || async {
+        (closed_notices(silent_channel) > 0).then_some(())
+    })
+    .await;
     assert_eq!(closed_notices(silent_channel), 1);
     assert_eq!(
         e.fake.channel(silent_channel).unwrap().parent_id,
@@ -397,16 +402,23 @@ async fn auto_close_warns_once_cancels_on_a_message_and_closes_once_with_two_pro
         closed_at - answered_at
     );
     assert_eq!(warnings(talked_channel).len(), 2);
+    eventually(
+        "the second close notice",
+        Duration::from_secs(10),
+        || async { (closed_notices(talked_channel) > 0).then_some(()) },
+    )
+    .await;
     assert_eq!(closed_notices(talked_channel), 1);
 
     // Two processes, one warning and one close each.
     assert_eq!(warnings(silent_channel).len(), 1);
     for t in [&silent, &talked] {
-        assert_eq!(
-            e.audit_entries(&format!("Ticket {} closed", t.short_id()))
-                .len(),
-            1
-        );
+        let entry = format!("Ticket {} closed", t.short_id());
+        eventually("the log entry", Duration::from_secs(10), || async {
+            (!e.audit_entries(&entry).is_empty()).then_some(())
+        })
+        .await;
+        assert_eq!(e.audit_entries(&entry).len(), 1);
     }
     // A reopen starts the silence afresh (else a reopened ticket would be warned at once).
     let before_reopen = chrono::Utc::now();
