@@ -13,7 +13,7 @@ use ticketbot_common::close_request::CloseRequest;
 use ticketbot_common::duration::format_duration;
 use ticketbot_common::ticket::{now, Ticket};
 
-use crate::data::Data;
+use crate::data::{lock, Data};
 use crate::{audit, embeds};
 
 /// How many channels' last write times are remembered before the memory is cleared (a later
@@ -71,10 +71,7 @@ pub async fn note(ctx: &serenity::Context, data: &Arc<Data>, msg: &serenity::Mes
     match data.store.cancel_close_request(ticket.id, me).await {
         Ok(true) => {
             let text = "Auto-close cancelled: there is a new message. Thanks!";
-            let msg = serenity::CreateMessage::new().embed(embeds::notice(text));
-            if let Err(e) = msg_channel(channel).send_message(&ctx.http, msg).await {
-                tracing::warn!("cannot post in ticket {}: {e}", ticket.id);
-            }
+            crate::service::notice_with(&ctx.http, &ticket, text.to_owned(), None).await;
         }
         Ok(false) => {}
         Err(e) => tracing::warn!("cannot cancel the auto-close of ticket {}: {e}", ticket.id),
@@ -139,7 +136,7 @@ pub async fn warn_stale(http: &serenity::Http, cache: &serenity::Cache, data: &D
         let msg = serenity::CreateMessage::new()
             .content(format!("<@{}>", t.creator_id))
             .embed(embeds::notice(text));
-        if let Err(e) = msg_channel(channel).send_message(http, msg).await {
+        if let Err(e) = ChannelId::new(channel).send_message(http, msg).await {
             // Unseen, a warning must not close the ticket: taken back, tried again next sweep.
             tracing::warn!("cannot post the auto-close warning in ticket {}: {e}", t.id);
             data.store.remove_close_request(warning.id).await.ok();
@@ -163,12 +160,4 @@ pub async fn warn_stale(http: &serenity::Http, cache: &serenity::Cache, data: &D
         warned += 1;
     }
     warned
-}
-
-fn msg_channel(id: u64) -> ChannelId {
-    ChannelId::new(id)
-}
-
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }

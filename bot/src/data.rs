@@ -177,3 +177,9 @@ impl Drop for Opening<'_> {
             .remove(&self.id);
     }
 }
+
+/// A std mutex's guard, also after a panic elsewhere poisoned it (the maps it guards are
+/// caches: a half-done update there costs a database read, nothing more).
+pub fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use poise::serenity_prelude as serenity;
 
-use crate::data::Data;
+use crate::data::{lock, Data};
 
 /// How many channels known to be answered (with their ticket's creator) are remembered before
 /// the memory is cleared (a later message there costs one indexed read again, nothing more).
@@ -123,8 +123,4 @@ fn remember(data: &Data, channel: u64, creator: u64) {
         answered.clear();
     }
     answered.insert(channel, creator);
-}
-
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -26,9 +26,8 @@ pub async fn request_close(
     if !ticket.is_open() {
         return Err(RuleError::AlreadyClosed.into());
     }
-    let Some(channel) = ticket.channel_id.map(ChannelId::new) else {
-        return Err(ServiceError::User(NOT_A_TICKET.to_owned()));
-    };
+    // The ticket of this channel: the question goes here.
+    let channel = req.channel_id;
     let reason = reason
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());

@@ -181,10 +181,7 @@ async fn copy(
         .context("preparing the target for the copy")?;
     let mut tickets = Vec::with_capacity(batch as usize);
     let mut events = Vec::with_capacity(batch as usize);
-    let mut names = Vec::new();
-    let mut staff_messages = Vec::new();
-    let mut close_requests = Vec::new();
-    let mut activity = Vec::new();
+    let mut small = SmallRecords::default();
     let mut writes = Writes {
         running: tokio::task::JoinSet::new(),
         bar: bar.clone(),
@@ -229,50 +226,27 @@ async fn copy(
                 bar.inc(1);
             }
             Record::StaffMessages(m) => {
-                staff_messages.push(m);
-                if staff_messages.len() >= batch as usize {
-                    target
-                        .import_staff_messages(&std::mem::take(&mut staff_messages))
-                        .await
-                        .context("writing staff message counts to the target")?;
-                }
+                small.staff_messages.push(m);
                 copied.staff_messages += 1;
                 bar.inc(1);
             }
             Record::CloseRequest(r) => {
-                close_requests.push(r);
-                if close_requests.len() >= batch as usize {
-                    target
-                        .import_close_requests(&std::mem::take(&mut close_requests))
-                        .await
-                        .context("writing close requests to the target")?;
-                }
+                small.close_requests.push(r);
                 copied.close_requests += 1;
                 bar.inc(1);
             }
             Record::Activity(a) => {
-                activity.push(a);
-                if activity.len() >= batch as usize {
-                    target
-                        .import_activity(&std::mem::take(&mut activity))
-                        .await
-                        .context("writing last-message times to the target")?;
-                }
+                small.activity.push(a);
                 copied.activity += 1;
                 bar.inc(1);
             }
             Record::Name(n) => {
-                names.push(n);
-                if names.len() >= batch as usize {
-                    target
-                        .remember_names(&std::mem::take(&mut names))
-                        .await
-                        .context("writing names to the target")?;
-                }
+                small.names.push(n);
                 copied.names += 1;
                 bar.inc(1);
             }
         }
+        small.write(&target, batch as usize).await?;
         if tickets.len() >= batch as usize {
             writes
                 .tickets(&target, std::mem::take(&mut tickets))
@@ -285,22 +259,7 @@ async fn copy(
     writes.tickets(&target, tickets).await?;
     writes.events(&target, events).await?;
     writes.drain().await?;
-    target
-        .remember_names(&names)
-        .await
-        .context("writing names to the target")?;
-    target
-        .import_staff_messages(&staff_messages)
-        .await
-        .context("writing staff message counts to the target")?;
-    target
-        .import_close_requests(&close_requests)
-        .await
-        .context("writing close requests to the target")?;
-    target
-        .import_activity(&activity)
-        .await
-        .context("writing last-message times to the target")?;
+    small.write(&target, 1).await?;
     reader.await.context("reading the source")?;
     if bulk {
         bar.set_message("building the target's indexes");
@@ -311,6 +270,51 @@ async fn copy(
     }
     bar.finish_and_clear();
     Ok(copied)
+}
+
+/// The small record kinds, buffered and written a batch at a time.
+#[derive(Default)]
+struct SmallRecords {
+    names: Vec<ticketbot_common::names::Name>,
+    staff_messages: Vec<ticketbot_common::store::StaffMessages>,
+    close_requests: Vec<ticketbot_common::close_request::CloseRequest>,
+    activity: Vec<ticketbot_common::auto_close::TicketActivity>,
+}
+
+impl SmallRecords {
+    /// Writes each kind that holds at least `at_least` records (1: whatever is left).
+    async fn write(&mut self, target: &Arc<dyn TicketStore>, at_least: usize) -> Result<()> {
+        let full = |n: usize| n > 0 && n >= at_least;
+        if full(self.names.len()) {
+            let rows = std::mem::take(&mut self.names);
+            target
+                .remember_names(&rows)
+                .await
+                .context("writing names to the target")?;
+        }
+        if full(self.staff_messages.len()) {
+            let rows = std::mem::take(&mut self.staff_messages);
+            target
+                .import_staff_messages(&rows)
+                .await
+                .context("writing staff message counts to the target")?;
+        }
+        if full(self.close_requests.len()) {
+            let rows = std::mem::take(&mut self.close_requests);
+            target
+                .import_close_requests(&rows)
+                .await
+                .context("writing close requests to the target")?;
+        }
+        if full(self.activity.len()) {
+            let rows = std::mem::take(&mut self.activity);
+            target
+                .import_activity(&rows)
+                .await
+                .context("writing last-message times to the target")?;
+        }
+        Ok(())
+    }
 }
 
 /// Batches written at once: a server (MySQL, MongoDB) takes them in parallel; SQLite queues
