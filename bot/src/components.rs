@@ -15,6 +15,34 @@ use crate::embeds::*;
 use crate::service::{self, Outcome, Req, ServiceError};
 use crate::{access, deadline};
 
+/// A comment form of ours sent (the only modal the bot opens).
+pub async fn handle_modal(
+    ctx: &serenity::Context,
+    data: &Arc<Data>,
+    form: &serenity::ModalInteraction,
+) -> anyhow::Result<()> {
+    if let Some(only) = data.settings.guild_id {
+        // A DM has no guild: the rating question may be sent there.
+        if form.guild_id.is_some_and(|g| g.get() != only) {
+            return Ok(());
+        }
+    }
+    let Some((ticket, stars)) =
+        service::feedback::parse_rate(&form.data.custom_id, RATE_COMMENT_PREFIX)
+    else {
+        return Ok(());
+    };
+    let Some(_work) = data.begin_work() else {
+        let msg = CreateInteractionResponseMessage::new()
+            .content("The bot is restarting; please try again in a few seconds.")
+            .ephemeral(true);
+        form.create_response(&ctx.http, CreateInteractionResponse::Message(msg))
+            .await?;
+        return Ok(());
+    };
+    service::feedback::comment(ctx, data, form, ticket, stars).await
+}
+
 /// Handles a click on one of our buttons; others are ignored (another bot's, or poise's).
 pub async fn handle(
     ctx: &serenity::Context,
@@ -27,9 +55,10 @@ pub async fn handle(
         return Ok(());
     }
     // With GUILD_ID set the bot serves that guild only: a click from any other guild (its
-    // administrators are not our staff) is ignored.
+    // administrators are not our staff) is ignored. A DM has no guild: the feedback question
+    // may be there, and other buttons answer that they work in a server.
     if let Some(only) = data.settings.guild_id {
-        if click.guild_id.map(|g| g.get()) != Some(only) {
+        if click.guild_id.is_some_and(|g| g.get() != only) {
             tracing::debug!(guild = ?click.guild_id, "ignored a click from another guild");
             return Ok(());
         }
@@ -51,6 +80,10 @@ pub async fn handle(
             .create_response(&ctx.http, CreateInteractionResponse::UpdateMessage(msg))
             .await?;
         return Ok(());
+    }
+    // A star is answered with the comment form, which must be the first response.
+    if let Some((ticket, stars)) = service::feedback::parse_rate(id, RATE_PREFIX) {
+        return service::feedback::rate(ctx, data, click, ticket, stars).await;
     }
     // Answered at once when the work is quick, acknowledged first when it is not.
     let defer =

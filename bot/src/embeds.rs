@@ -18,6 +18,10 @@ pub const DELETE_CANCEL: &str = "ticketbot:delete-cancel";
 /// Followed by the close request's id: an answer to a replaced request is refused.
 pub const CLOSE_ACCEPT_PREFIX: &str = "ticketbot:close-accept:";
 pub const CLOSE_DENY_PREFIX: &str = "ticketbot:close-deny:";
+/// `ticketbot:rate:<ticket id>:<1-5>`: a star of the feedback question.
+pub const RATE_PREFIX: &str = "ticketbot:rate:";
+/// `ticketbot:rate-comment:<ticket id>:<1-5>`: the comment form opened by a star.
+pub const RATE_COMMENT_PREFIX: &str = "ticketbot:rate-comment:";
 
 const COLOR: u32 = 0x5865F2;
 
@@ -90,6 +94,45 @@ pub fn close_request_buttons(id: uuid::Uuid) -> CreateActionRow {
     ])
 }
 
+/// The feedback question sent after a close.
+pub fn feedback_question(ticket: &Ticket) -> CreateEmbed {
+    CreateEmbed::new()
+        .title("How did we do?")
+        .description(format!(
+            "Your ticket `{}` is closed. How would you rate the help you got? Pick 1 (poor) to 5 (excellent); you can add a comment after.",
+            ticket.short_id()
+        ))
+        .color(COLOR)
+}
+
+/// The question once answered: the rating shown, the buttons kept for a change of mind.
+pub fn feedback_thanks(ticket: &Ticket, f: &ticketbot_common::feedback::Feedback) -> CreateEmbed {
+    let until = f.given_at + ticketbot_common::feedback::CHANGE_WINDOW;
+    CreateEmbed::new()
+        .title("Thanks for your feedback")
+        .description(format!(
+            "You rated ticket `{}` {}. You can change it until <t:{}:f>.",
+            ticket.short_id(),
+            f.stars(),
+            until.timestamp()
+        ))
+        .color(COLOR)
+}
+
+/// One to five stars.
+pub fn rating_buttons(ticket: uuid::Uuid) -> CreateActionRow {
+    CreateActionRow::Buttons(
+        (1..=5u8)
+            .map(|n| {
+                CreateButton::new(format!("{RATE_PREFIX}{ticket}:{n}"))
+                    .label(format!("{n}"))
+                    .emoji('⭐')
+                    .style(ButtonStyle::Secondary)
+            })
+            .collect(),
+    )
+}
+
 pub fn closed_buttons() -> CreateActionRow {
     CreateActionRow::Buttons(vec![
         CreateButton::new(REOPEN_BUTTON)
@@ -152,6 +195,7 @@ pub fn info(
     ticket: &Ticket,
     participants: &[Participant],
     close_request: Option<&CloseRequest>,
+    feedback: Option<&ticketbot_common::feedback::Feedback>,
 ) -> CreateEmbed {
     let people = if participants.is_empty() {
         "—".to_owned()
@@ -192,6 +236,13 @@ pub fn info(
             ),
             false,
         );
+    }
+    if let Some(f) = feedback {
+        let text = match f.comment.as_deref().filter(|c| !c.is_empty()) {
+            Some(c) => format!("{} — “{c}”", f.stars()),
+            None => f.stars(),
+        };
+        e = e.field("Feedback", fit(&text, FIELD_VALUE_MAX), false);
     }
     e
 }

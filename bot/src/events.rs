@@ -79,6 +79,13 @@ pub async fn handle(
                 tracing::error!("button {} failed: {e:#}", click.data.custom_id);
             }
         }
+        FullEvent::InteractionCreate {
+            interaction: serenity::Interaction::Modal(form),
+        } => {
+            if let Err(e) = components::handle_modal(ctx, data, form).await {
+                tracing::error!("form {} failed: {e:#}", form.data.custom_id);
+            }
+        }
         FullEvent::GuildCreate { guild, .. }
             if data.settings.guild_id.is_none_or(|g| g == guild.id.get()) =>
         {

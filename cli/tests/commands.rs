@@ -635,6 +635,45 @@ fn inspect_every_form(backend: Backend) {
         ["opened", "claimed", "participant_added", "closed"],
         "{out}"
     );
+    assert_eq!(field("feedback"), "-");
+    assert_eq!(v["feedback"], Value::Null);
+
+    // The creator's rating, with its comment.
+    let comment = "réponse rapide <b>\"merci\"</b>";
+    let rating = ticketbot_common::feedback::Feedback::new(
+        t.id,
+        t.creator_id,
+        4,
+        Some(comment),
+        at("2025-06-01T12:00:00.123456Z"),
+    )
+    .unwrap();
+    let store = db.store();
+    db.block_on(async {
+        store
+            .import_feedback(&[rating])
+            .await
+            .expect("import_feedback")
+    });
+    let v = db.run(&["inspect", &full, "--json"]).ok().json();
+    assert_eq!(
+        v["feedback"],
+        json!({
+            "ticket_id": full,
+            "user_id": "300000000000000001",
+            "rating": 4,
+            "comment": comment,
+            "given_at": "2025-06-01T12:00:00.123456Z",
+            "updated_at": "2025-06-01T12:00:00.123456Z",
+        })
+    );
+    let out = db.run(&["inspect", &short]).ok();
+    assert!(
+        out.stdout
+            .contains("★★★★☆ 4/5 (2025-06-01T12:00:00.123456Z)"),
+        "{out}"
+    );
+    assert!(out.stdout.contains(comment), "{out}");
 }
 
 fn inspect_ambiguous_prefix(backend: Backend) {
@@ -927,6 +966,30 @@ fn seed_stats(db: &TestDb) {
     tickets.push(h1.clone());
     tickets.push(h2);
     db.import(&tickets);
+    // Ratings: two of this guild's tickets (closed by staff 1, no claim), one of the other's
+    // (closed by the system: no staff member to credit).
+    let rate = |t: &Ticket, stars: u8, comment: Option<&str>| {
+        ticketbot_common::feedback::Feedback::new(
+            t.id,
+            t.creator_id,
+            stars,
+            comment,
+            t.created_at + secs(7200),
+        )
+        .unwrap()
+    };
+    let ratings = [
+        rate(&tickets[0], 5, Some("great")),
+        rate(&tickets[4], 2, None),
+        rate(&h1, 3, None),
+    ];
+    let store = db.store();
+    db.block_on(async {
+        store
+            .import_feedback(&ratings)
+            .await
+            .expect("import_feedback")
+    });
 
     let g = &tickets[0];
     let ev = |kind, actor, when: &str| event(g, kind, actor, at(when));
@@ -1012,7 +1075,16 @@ fn stats_values(backend: Backend) {
                 {"date": "2025-02-02", "opened": 5, "closed": 4},
                 {"date": "2025-02-04", "opened": 4, "closed": 3},
             ],
+            "feedback": {
+                "overall": {"by_stars": [0, 1, 0, 0, 1]},
+                "staff": [{"user_id": "900000000000000001", "ratings": {"by_stars": [0, 1, 0, 0, 1]}}],
+            },
         })
+    );
+    let all = db.run(&["stats", "--json"]).ok().json();
+    assert_eq!(
+        all["feedback"]["overall"]["by_stars"],
+        json!([0, 1, 1, 0, 1])
     );
     let hours = hours.as_array().unwrap().clone();
     let opened: u64 = hours.iter().map(|h| h["opened"].as_u64().unwrap()).sum();
@@ -1067,6 +1139,19 @@ fn stats_values(backend: Backend) {
 
     // For people.
     let out = db.run(&["stats", "--guild", &g]).ok();
+    assert!(
+        out.stdout
+            .contains("feedback: average 3.50 over 2 ratings (5★ 1, 4★ 0, 3★ 0, 2★ 1, 1★ 0)"),
+        "{out}"
+    );
+    assert!(
+        out.table_rows().contains(&vec![
+            "900000000000000001".into(),
+            "2".into(),
+            "3.50".into()
+        ]),
+        "{out}"
+    );
     assert!(
         out.stdout.contains("tickets: 13 (3 open, 10 closed)"),
         "{out}"
@@ -1190,9 +1275,11 @@ fn stats_empty_database(backend: Backend) {
             "staff": [],
             "per_day": [],
             "busiest_hours": [],
+            "feedback": {"overall": {"by_stars": [0, 0, 0, 0, 0]}, "staff": []},
         })
     );
     let out = db.run(&["stats"]).ok();
+    assert!(out.stdout.contains("feedback: no ratings"), "{out}");
     assert!(
         out.stdout.contains("tickets: 0 (0 open, 0 closed)"),
         "{out}"
@@ -1242,7 +1329,7 @@ fn status_and_bot_detection(backend: Backend) {
             "target": expected_target,
             "schema_version": schema,
             "tickets": {"open": 2, "closed": 1},
-            "records": {"tickets": 3, "participants": 1, "events": events, "transcripts": 0, "categories": 0, "names": 0, "staff_messages": 0, "close_requests": 0, "activity": 0},
+            "records": {"tickets": 3, "participants": 1, "events": events, "transcripts": 0, "categories": 0, "names": 0, "staff_messages": 0, "close_requests": 0, "activity": 0, "feedback": 0},
             "bot_running": false,
             "bots": [],
         })

@@ -86,6 +86,18 @@ fn seed_rich(db: &TestDb) {
                     last_message_at: opened + secs(40),
                 };
                 store.record_activity(&last).await.unwrap();
+                // A rating with a hostile comment, one without.
+                let comment = (i == 3).then_some("'; DROP TABLE feedback; -- «5★» <i>\n</i>");
+                let rating = ticketbot_common::feedback::Feedback::new(
+                    t.id,
+                    100 + i,
+                    if i == 3 { 5 } else { 2 },
+                    comment,
+                    opened + secs(50),
+                )
+                .unwrap();
+                let written = store.give_feedback(&rating, opened).await.unwrap();
+                assert_eq!(written, ticketbot_common::feedback::FeedbackWrite::Added);
                 if i == 5 {
                     let due = opened + secs(100);
                     let settled = store.settle_close_request(&r, CloseRequestState::Accepted, due);
@@ -364,6 +376,7 @@ fn counts_json(c: RecordCounts) -> Value {
         "staff_messages": c.staff_messages,
         "close_requests": c.close_requests,
         "activity": c.activity,
+        "feedback": c.feedback,
     })
 }
 
@@ -427,6 +440,7 @@ fn migrate_round_trip_sqlite_mysql_mongodb_sqlite() {
     assert_eq!(counts.staff_messages, 3);
     assert_eq!(counts.close_requests, 2);
     assert_eq!(counts.activity, 2);
+    assert_eq!(counts.feedback, 2);
     let archive = archive_data(&src);
     assert!(archive
         .0
@@ -565,7 +579,7 @@ fn migrate_dry_run_writes_nothing(backend: Backend) {
     assert_eq!(
         out.stdout,
         format!(
-            "would copy {} tickets ({} participants), {} history events, {} transcripts, {} overflow categories, {} names, {} staff message counts, {} close requests and {} last-message times from {} to {}\n",
+            "would copy {} tickets ({} participants), {} history events, {} transcripts, {} overflow categories, {} names, {} staff message counts, {} close requests, {} last-message times and {} ratings from {} to {}\n",
             c.tickets,
             c.participants,
             c.events,
@@ -575,6 +589,7 @@ fn migrate_dry_run_writes_nothing(backend: Backend) {
             c.staff_messages,
             c.close_requests,
             c.activity,
+            c.feedback,
             shown_as_source(&src),
             shown_as_target(&dst)
         ),
@@ -600,7 +615,7 @@ fn migrate_rerun_is_idempotent(backend: Backend) {
     let out = migrate(&src, &dst, &["--batch", "1"]).ok();
     assert!(
         out.stdout.starts_with(&format!(
-            "copied {} tickets ({} participants), {} history events, {} transcripts, {} overflow categories, {} names, {} staff message counts, {} close requests and {} last-message times from {} to {} in ",
+            "copied {} tickets ({} participants), {} history events, {} transcripts, {} overflow categories, {} names, {} staff message counts, {} close requests, {} last-message times and {} ratings from {} to {} in ",
             c.tickets,
             c.participants,
             c.events,
@@ -610,6 +625,7 @@ fn migrate_rerun_is_idempotent(backend: Backend) {
             c.staff_messages,
             c.close_requests,
             c.activity,
+            c.feedback,
             shown_as_source(&src),
             shown_as_target(&dst)
         )),
@@ -736,6 +752,7 @@ fn migrate_kill9_then_resume_is_identical() {
             staff_messages: 0,
             close_requests: 0,
             activity: 0,
+            feedback: 0,
         }
     );
     eprintln!("seeded in {:?}", started.elapsed());

@@ -6,6 +6,7 @@ pub mod close_request;
 pub mod config;
 pub mod duration;
 pub mod error;
+pub mod feedback;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod names;

@@ -5,7 +5,10 @@
 //! The pure rules (`rules::apply`, `rules::check_*`) are the oracle for transitions: whatever
 //! the store returns, and then reads back, must be what the rules say.
 
+#[path = "conformance/feedback.rs"]
+mod feedback;
 mod support;
+use feedback::feedback_once_per_ticket;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -114,6 +117,10 @@ conformance! {
         sqlite_staff_messages_and_response_medians,
         mysql_staff_messages_and_response_medians,
         mongodb_staff_messages_and_response_medians;
+    feedback_once_per_ticket =>
+        sqlite_feedback_once_per_ticket,
+        mysql_feedback_once_per_ticket,
+        mongodb_feedback_once_per_ticket;
     close_requests_settle_once =>
         sqlite_close_requests_settle_once,
         mysql_close_requests_settle_once,
@@ -1902,7 +1909,8 @@ async fn stream_all_yields_everything(db: &TestDb) {
                 | Record::Name(_)
                 | Record::StaffMessages(_)
                 | Record::CloseRequest(_)
-                | Record::Activity(_) => {
+                | Record::Activity(_)
+                | Record::Feedback(_) => {
                     panic!("a transcript, category, name or request that was never stored")
                 }
             }

@@ -88,6 +88,9 @@ pub(crate) fn base(
     channel_id: u64,
 ) -> Value {
     let cfg = r.cfg;
+    if let Some(dm) = r.st.channels.get(&channel_id).filter(|c| c.kind == 1) {
+        return dm_base(r, id, token, kind, user, dm);
+    }
     // The guild of the channel clicked in: each guild's interactions reach its own shard.
     let guild = r.st.guild_of_channel(channel_id);
     let perms = r.st.permissions_with_roles(user.id, roles, channel_id);
@@ -118,6 +121,57 @@ pub(crate) fn base(
         "context": 0,
         "attachment_size_limit": 10_485_760,
     })
+}
+
+/// An interaction in the bot's DM with `user`: no guild, no member, `user` instead, context 1
+/// (BOT_DM), and the guild-install owner "0" (Discord's value for the bot's DM). It reaches
+/// shard 0, as every DM event does.
+fn dm_base(
+    r: &Render,
+    id: u64,
+    token: &str,
+    kind: u8,
+    user: &FakeUser,
+    dm: &crate::state::Channel,
+) -> Value {
+    json!({
+        "id": sf(id),
+        "application_id": sf(r.cfg.application_id),
+        "type": kind,
+        "token": token,
+        "version": 1,
+        "channel_id": sf(dm.id),
+        "channel": {
+            "id": sf(dm.id),
+            "type": 1,
+            "flags": 0,
+            "last_message_id": null,
+            "recipients": [user_json(user)],
+        },
+        "user": user_json(user),
+        // What a bot may do in a DM: view, send, embed links, attach files, read history.
+        "app_permissions": "117760",
+        "locale": "en-US",
+        "entitlements": [],
+        "authorizing_integration_owners": {"0": "0"},
+        "context": 1,
+        "attachment_size_limit": 10_485_760,
+    })
+}
+
+/// The `message` a component sits on, as it is now (or a bare bot message for an id the fake
+/// does not know, so that a test can click on anything).
+pub(crate) fn component_message(r: &Render, channel_id: u64, message_id: u64) -> Value {
+    match r.st.messages.get(&message_id) {
+        Some(m) => r.message(m, false),
+        None => json!({
+            "id": sf(message_id), "type": 0, "content": "", "channel_id": sf(channel_id),
+            "author": user_json(&r.cfg.bot), "attachments": [], "embeds": [],
+            "mentions": [], "mention_roles": [], "pinned": false, "mention_everyone": false,
+            "tts": false, "timestamp": snowflake_time(message_id), "edited_timestamp": null,
+            "flags": 0, "components": [],
+        }),
+    }
 }
 
 /// `data` of a chat-input command, and the full command name (`ticket close`).

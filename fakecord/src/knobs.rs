@@ -142,6 +142,11 @@ impl FakeDiscord {
         });
     }
 
+    /// The id of the bot's DM channel with `user_id`, once the bot has opened it.
+    pub fn dm_channel_id(&self, user_id: u64) -> Option<u64> {
+        self.with_state(|st| st.dm_channel(user_id).map(|c| c.id))
+    }
+
     /// Messages in the DM channel with a user (what the bot sent them), oldest first.
     pub fn dm_messages(&self, user_id: u64) -> Vec<Message> {
         self.with_state(|st| match st.dm_channel(user_id) {

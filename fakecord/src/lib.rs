@@ -33,6 +33,7 @@ mod gateway;
 mod guilds;
 mod interactions;
 mod knobs;
+mod modals;
 mod oauth;
 mod payloads;
 mod png;
@@ -63,6 +64,7 @@ pub use config::{ids, perms, ChannelSeed, Config, FakeUser, MemberSeed, RoleSeed
 pub use faults::{FaultKind, RouteMatcher};
 pub use guilds::{ids2, GuildSeed};
 pub use interactions::OptionValue;
+pub use modals::ClientRefused;
 pub use ratelimit::{RateLimitScore, RateLimits};
 pub use snowflake::{now_iso, snowflake_time, DISCORD_EPOCH_MS};
 pub use state::{
@@ -217,6 +219,14 @@ impl fmt::Display for WaitTimeout {
 }
 
 impl std::error::Error for WaitTimeout {}
+
+/// What a new interaction points at: the message of its component, the interaction whose
+/// modal it submits.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Links {
+    pub(crate) message_id: Option<u64>,
+    pub(crate) modal_trigger_id: Option<u64>,
+}
 
 /// A running fake Discord. Dropping it stops the server.
 pub struct FakeDiscord {
@@ -476,9 +486,13 @@ impl FakeDiscord {
         user: &FakeUser,
         channel_id: u64,
         name: String,
-        message_id: Option<u64>,
+        links: Links,
         build: impl FnOnce(&Render, u64, &str) -> Value,
     ) -> u64 {
+        let Links {
+            message_id,
+            modal_trigger_id,
+        } = links;
         let id = self.shared.ids.next();
         let token = format!("fakecord-interaction-token-{id:x}");
         let payload = {
@@ -505,7 +519,7 @@ impl FakeDiscord {
                     original_message_id: None,
                     followup_ids: Vec::new(),
                     expired: false,
-                    modal_trigger_id: None,
+                    modal_trigger_id,
                 },
             );
             payload
@@ -530,11 +544,18 @@ impl FakeDiscord {
     ) -> u64 {
         let (data, full_name) =
             self.render_with(|r| interactions::command_data(r, name, subcommand, options));
-        self.send_interaction(2, user, channel_id, full_name, None, |r, id, token| {
-            let mut v = interactions::base(r, id, token, 2, user, member_roles, channel_id);
-            v["data"] = data;
-            v
-        })
+        self.send_interaction(
+            2,
+            user,
+            channel_id,
+            full_name,
+            Links::default(),
+            |r, id, token| {
+                let mut v = interactions::base(r, id, token, 2, user, member_roles, channel_id);
+                v["data"] = data;
+                v
+            },
+        )
     }
 
     fn component(
@@ -551,20 +572,13 @@ impl FakeDiscord {
             user,
             channel_id,
             name,
-            Some(message_id),
+            Links {
+                message_id: Some(message_id),
+                modal_trigger_id: None,
+            },
             |r, id, token| {
                 let mut v = interactions::base(r, id, token, 3, user, member_roles, channel_id);
-                let message = match r.st.messages.get(&message_id) {
-                    Some(m) => r.message(m, false),
-                    None => json!({
-                        "id": sf(message_id), "type": 0, "content": "", "channel_id": sf(channel_id),
-                        "author": payloads::user_json(&r.cfg.bot), "attachments": [], "embeds": [],
-                        "mentions": [], "mention_roles": [], "pinned": false, "mention_everyone": false,
-                        "tts": false, "timestamp": snowflake_time(message_id), "edited_timestamp": null,
-                        "flags": 0, "components": [],
-                    }),
-                };
-                v["message"] = message;
+                v["message"] = interactions::component_message(r, channel_id, message_id);
                 v["data"] = data;
                 v
             },
@@ -587,7 +601,7 @@ impl FakeDiscord {
             user,
             channel_id,
             custom_id.to_owned(),
-            None,
+            Links::default(),
             |r, id, token| {
                 let mut v = interactions::base(r, id, token, 3, user, &[], channel_id);
                 v["guild_id"] = json!(sf(guild_id));
@@ -618,69 +632,6 @@ impl FakeDiscord {
     ) -> u64 {
         let data = json!({"custom_id": custom_id, "component_type": 2});
         self.component(user, member_roles, channel_id, message_id, data)
-    }
-
-    /// Picks `values` in the string select `custom_id` on a message.
-    pub fn select_option(
-        &self,
-        user: &FakeUser,
-        member_roles: &[u64],
-        channel_id: u64,
-        message_id: u64,
-        custom_id: &str,
-        values: &[&str],
-    ) -> u64 {
-        let data = json!({"custom_id": custom_id, "component_type": 3, "values": values});
-        self.component(user, member_roles, channel_id, message_id, data)
-    }
-
-    /// Submits a modal `custom_id` with text inputs `(custom_id, value)`.
-    pub fn submit_modal(
-        &self,
-        user: &FakeUser,
-        member_roles: &[u64],
-        channel_id: u64,
-        custom_id: &str,
-        fields: &[(&str, &str)],
-    ) -> u64 {
-        let rows: Vec<Value> = fields
-            .iter()
-            .map(|(id, value)| {
-                json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": value}]})
-            })
-            .collect();
-        let data = json!({"custom_id": custom_id, "components": rows});
-        // The latest interaction of this user answered with this modal opened it.
-        let trigger = self.with_state(|st| {
-            st.interactions
-                .values()
-                .rev()
-                .find(|i| {
-                    i.user_id == user.id
-                        && i.callbacks
-                            .iter()
-                            .any(|c| c.kind == 9 && c.data["custom_id"] == custom_id)
-                })
-                .map(|i| i.id)
-        });
-        let id = self.send_interaction(
-            5,
-            user,
-            channel_id,
-            custom_id.to_owned(),
-            None,
-            |r, id, token| {
-                let mut v = interactions::base(r, id, token, 5, user, member_roles, channel_id);
-                v["data"] = data;
-                v
-            },
-        );
-        self.shared.update(|st| {
-            if let Some(i) = st.interactions.get_mut(&id) {
-                i.modal_trigger_id = trigger;
-            }
-        });
-        id
     }
 
     /// A user posts a message in a channel (MESSAGE_CREATE with GUILD_MESSAGES). Returns its id.

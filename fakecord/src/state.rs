@@ -249,13 +249,14 @@ impl Callback {
 pub struct Interaction {
     pub id: u64,
     pub token: String,
-    /// 2 application command, 3 message component.
+    /// 2 application command, 3 message component, 5 modal submit.
     pub kind: u8,
     pub user_id: u64,
     pub channel_id: u64,
     /// Command name (with subcommand, e.g. `ticket close`) or the button's custom id.
     pub name: String,
-    /// The message a component belongs to.
+    /// The message a component belongs to (for a modal submit: that of the component that
+    /// opened the modal).
     pub message_id: Option<u64>,
     /// The INTERACTION_CREATE `d` object as sent.
     pub payload: Value,

@@ -544,13 +544,15 @@ async fn client_receives_ready_guild_and_interactions() {
     let cb = fake.wait_for_callback(rename, WAIT).await.unwrap();
     assert_eq!(cb.kind, 9);
     assert_eq!(cb.data["custom_id"], "rename-modal");
-    let submit = fake.submit_modal(
-        &alice(),
-        &[ids::MEMBER_ROLE],
-        created.id.get(),
-        "rename-modal",
-        &[("name", "printer-issue")],
-    );
+    let submit = fake
+        .submit_modal(
+            &alice(),
+            &[ids::MEMBER_ROLE],
+            created.id.get(),
+            "rename-modal",
+            &[("name", "printer-issue")],
+        )
+        .expect("the rename modal is open");
     let value = bot
         .next("the modal submit", |s| match s {
             Seen::Modal {

@@ -221,6 +221,7 @@ async fn see_through(
             ),
         };
         notice_with(http, closed, text, Some(embeds::closed_buttons())).await;
+        super::feedback::ask(http, data, closed).await;
         let details = match &request.reason {
             Some(r) => format!("{details}; reason: {r}"),
             None => details,

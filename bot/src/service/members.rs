@@ -86,8 +86,14 @@ pub async fn info(data: &Data, req: &Req) -> Outcome {
         .close_request(ticket.id)
         .await?
         .filter(|r| r.state == ticketbot_common::close_request::CloseRequestState::Pending);
+    let feedback = data.store.feedback(ticket.id).await?;
     Ok(Reply {
-        embed: Some(embeds::info(&ticket, &participants, close_request.as_ref())),
+        embed: Some(embeds::info(
+            &ticket,
+            &participants,
+            close_request.as_ref(),
+            feedback.as_ref(),
+        )),
         ..Reply::default()
     })
 }

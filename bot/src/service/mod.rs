@@ -8,6 +8,7 @@
 
 mod archiving;
 mod close_requests;
+pub mod feedback;
 mod members;
 mod open;
 mod states;

@@ -30,6 +30,7 @@ pub async fn close(
         Some(embeds::closed_buttons()),
     )
     .await;
+    super::feedback::ask(&ctx.http, data, &closed).await;
     audit::record(ctx, data, "closed", req.user(), &closed, reason.as_deref()).await;
     match locked {
         Ok(()) => Ok(Reply::text("Ticket closed.")),

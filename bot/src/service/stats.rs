@@ -138,7 +138,15 @@ pub async fn stats(data: &Data, req: &Req, period: Period, staff: Option<UserId>
         ..TicketFilter::default()
     };
     let stats = data.store.stats(&filter).await?;
+    let feedback = data.store.feedback_summary(&filter).await?;
     let mut embed = embed(&stats, period, staff);
+    let ratings = match staff {
+        Some(user) => feedback.of(user.get()),
+        None => feedback.overall,
+    };
+    if ratings.count() > 0 {
+        embed = embed.field("Feedback", format!("⭐ {}", ratings.summary()), true);
+    }
     let mut files = Vec::new();
     // The window touches one UTC date more than it has days.
     let days = u32::try_from(period.days() + 1).unwrap_or(8);

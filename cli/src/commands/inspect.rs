@@ -3,6 +3,7 @@
 use anyhow::Result;
 use chrono::Utc;
 use serde::Serialize;
+use ticketbot_common::feedback::Feedback;
 use ticketbot_common::names::Names;
 use ticketbot_common::store::{load_names, TicketStore};
 use ticketbot_common::ticket::{Ticket, TicketEvent};
@@ -51,20 +52,24 @@ pub async fn run(store: &dyn TicketStore, args: &InspectArgs) -> Result<()> {
     let participants = store.participants(ticket.id).await?;
     let history = store.history(ticket.id).await?;
     let d = durations(&ticket, &history);
+    let feedback = store.feedback(ticket.id).await?;
     if args.json.json {
         #[derive(Serialize)]
-        struct Out {
+        struct Out<'a> {
             #[serde(flatten)]
             ticket: TicketJson,
             participants: Vec<ParticipantJson>,
             durations: Durations,
             history: Vec<EventJson>,
+            /// The creator's rating, or null.
+            feedback: Option<&'a Feedback>,
         }
         return print_json(&Out {
             ticket: TicketJson::from(&ticket),
             participants: participants.iter().map(ParticipantJson::from).collect(),
             durations: d,
             history: history.iter().map(EventJson::from).collect(),
+            feedback: feedback.as_ref(),
         });
     }
     let names = load_names(
@@ -119,6 +124,20 @@ pub async fn run(store: &dyn TicketStore, args: &InspectArgs) -> Result<()> {
             },
         ),
         ("time to close", or_dash(secs(d.time_to_close_secs))),
+        (
+            "feedback",
+            match &feedback {
+                Some(f) => {
+                    let mut text = format!("{} ({})", f.stars(), rfc3339(f.given_at));
+                    if let Some(c) = f.comment.as_deref().filter(|c| !c.is_empty()) {
+                        text.push('\n');
+                        text.push_str(c);
+                    }
+                    text
+                }
+                None => "-".to_owned(),
+            },
+        ),
         (
             "participants",
             if participants.is_empty() {

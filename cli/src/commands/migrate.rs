@@ -78,10 +78,10 @@ pub fn refuse_same(source: &DbConfig, target: &DbConfig) -> Result<()> {
 }
 
 /// `N tickets (P participants), E history events, T transcripts, C overflow categories, K
-/// names, M staff message counts, R close requests and A last-message times`.
+/// names, M staff message counts, R close requests, A last-message times and F ratings`.
 pub fn describe(c: &RecordCounts) -> String {
     format!(
-        "{} tickets ({} participants), {} history events, {} transcripts, {} overflow categories, {} names, {} staff message counts, {} close requests and {} last-message times",
+        "{} tickets ({} participants), {} history events, {} transcripts, {} overflow categories, {} names, {} staff message counts, {} close requests, {} last-message times and {} ratings",
         c.tickets,
         c.participants,
         c.events,
@@ -90,7 +90,8 @@ pub fn describe(c: &RecordCounts) -> String {
         c.names,
         c.staff_messages,
         c.close_requests,
-        c.activity
+        c.activity,
+        c.feedback
     )
 }
 
@@ -104,6 +105,7 @@ fn record_total(c: &RecordCounts) -> u64 {
         + c.staff_messages
         + c.close_requests
         + c.activity
+        + c.feedback
 }
 
 pub fn print_summary(s: &Summary) {
@@ -240,6 +242,11 @@ async fn copy(
                 copied.activity += 1;
                 bar.inc(1);
             }
+            Record::Feedback(f) => {
+                small.feedback.push(f);
+                copied.feedback += 1;
+                bar.inc(1);
+            }
             Record::Name(n) => {
                 small.names.push(n);
                 copied.names += 1;
@@ -279,6 +286,7 @@ struct SmallRecords {
     staff_messages: Vec<ticketbot_common::store::StaffMessages>,
     close_requests: Vec<ticketbot_common::close_request::CloseRequest>,
     activity: Vec<ticketbot_common::auto_close::TicketActivity>,
+    feedback: Vec<ticketbot_common::feedback::Feedback>,
 }
 
 impl SmallRecords {
@@ -312,6 +320,13 @@ impl SmallRecords {
                 .import_activity(&rows)
                 .await
                 .context("writing last-message times to the target")?;
+        }
+        if full(self.feedback.len()) {
+            let rows = std::mem::take(&mut self.feedback);
+            target
+                .import_feedback(&rows)
+                .await
+                .context("writing ratings to the target")?;
         }
         Ok(())
     }
@@ -432,6 +447,7 @@ fn checksum(record: &Record) -> u64 {
         Record::StaffMessages(m) => serde_json::to_string(m).unwrap_or_default().hash(&mut h),
         Record::CloseRequest(r) => serde_json::to_string(r).unwrap_or_default().hash(&mut h),
         Record::Activity(a) => serde_json::to_string(a).unwrap_or_default().hash(&mut h),
+        Record::Feedback(f) => serde_json::to_string(f).unwrap_or_default().hash(&mut h),
     }
     h.finish()
 }
@@ -449,6 +465,7 @@ fn key(record: &Record) -> String {
         ),
         Record::CloseRequest(r) => format!("close request of ticket {}", r.ticket_id),
         Record::Activity(a) => format!("last message time of ticket {}", a.ticket_id),
+        Record::Feedback(f) => format!("rating of ticket {}", f.ticket_id),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result};
 use chrono::Utc;
+use ticketbot_common::feedback::FeedbackSummary;
 use ticketbot_common::names::Names;
 use ticketbot_common::stats::TicketStats;
 use ticketbot_common::store::{load_names, TicketFilter, TicketStore};
@@ -20,16 +21,32 @@ pub async fn run(store: &dyn TicketStore, args: &StatsArgs) -> Result<()> {
         ..TicketFilter::default()
     };
     let stats = store.stats(&filter).await?;
-    let names = load_names(store, stats.staff.iter().map(|s| s.user_id)).await?;
+    let feedback = store.feedback_summary(&filter).await?;
+    let people = stats.staff.iter().map(|s| s.user_id);
+    let names = load_names(
+        store,
+        people.chain(feedback.staff.iter().map(|s| s.user_id)),
+    )
+    .await?;
     if let Some(path) = &args.html {
         let page = ticketbot_report::page(&stats, &report_scope(&filter), &names, &[]);
         std::fs::write(path, page)
             .with_context(|| format!("writing the report to {}", path.display()))?;
     }
     if args.json.json {
-        return print_json(&stats);
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            #[serde(flatten)]
+            stats: &'a TicketStats,
+            feedback: &'a FeedbackSummary,
+        }
+        return print_json(&Out {
+            stats: &stats,
+            feedback: &feedback,
+        });
     }
     print_text(&stats, &names);
+    print_feedback(&feedback, &names);
     if let Some(path) = &args.html {
         println!("report written to {}", path.display());
     }
@@ -147,5 +164,36 @@ fn print_text(stats: &TicketStats, names: &Names) {
             (top.hour + 1) % 24,
             top.opened
         );
+    }
+}
+
+/// The creators' ratings of the selected tickets, overall and per staff member who claimed or
+/// closed the rated ticket.
+fn print_feedback(f: &FeedbackSummary, names: &Names) {
+    let o = f.overall;
+    if o.count() == 0 {
+        println!("feedback: no ratings");
+        return;
+    }
+    let spread: Vec<String> = (1..=5)
+        .rev()
+        .map(|s| format!("{s}★ {}", o.by_stars[s - 1]))
+        .collect();
+    println!(
+        "feedback: average {:.2} over {} ratings ({})",
+        o.average().unwrap_or_default(),
+        o.count(),
+        spread.join(", ")
+    );
+    if !f.staff.is_empty() {
+        let mut t = table(&["staff", "ratings", "average rating"]);
+        for s in &f.staff {
+            t.add_row(vec![
+                names.label(s.user_id),
+                s.ratings.count().to_string(),
+                or_dash(s.ratings.average().map(|a| format!("{a:.2}"))),
+            ]);
+        }
+        println!("{t}");
     }
 }

@@ -60,7 +60,7 @@ pub async fn run(store: &dyn TicketStore, config: &DbConfig, json: bool) -> Resu
         status.tickets.closed
     );
     println!(
-        "records:        {} tickets, {} participants, {} history events, {} transcripts, {} overflow categories, {} names, {} staff message counts, {} close requests, {} last-message times",
+        "records:        {} tickets, {} participants, {} history events, {} transcripts, {} overflow categories, {} names, {} staff message counts, {} close requests, {} last-message times, {} ratings",
         status.records.tickets,
         status.records.participants,
         status.records.events,
@@ -69,7 +69,8 @@ pub async fn run(store: &dyn TicketStore, config: &DbConfig, json: bool) -> Resu
         status.records.names,
         status.records.staff_messages,
         status.records.close_requests,
-        status.records.activity
+        status.records.activity,
+        status.records.feedback
     );
     if status.bots.is_empty() {
         println!(

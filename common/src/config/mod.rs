@@ -469,6 +469,8 @@ pub struct BotSettings {
     pub auto_close_after: Option<chrono::Duration>,
     /// `AUTO_CLOSE_WARNING`: how long after the warning an unanswered ticket closes.
     pub auto_close_warning: chrono::Duration,
+    /// `FEEDBACK`: where the creator is asked to rate a closed ticket, if at all.
+    pub feedback: FeedbackMode,
     /// `TRANSCRIPT_DM`: send the creator the transcript by DM when the ticket is archived.
     pub transcript_dm: bool,
     /// `TRANSCRIPT_MAX_FILE_MB`: attachments larger than this are left out of transcripts.
@@ -668,6 +670,37 @@ fn flag(vars: &Vars, key: &str, default: bool, problems: &mut Vec<Problem>) -> b
     }
 }
 
+/// `FEEDBACK`: where the rating request goes after a close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedbackMode {
+    /// In the ticket's channel, pinging the creator (who keeps read access after a close).
+    Channel,
+    /// By DM; in the channel when the creator's DMs are closed.
+    Dm,
+    Off,
+}
+
+fn feedback_mode(vars: &Vars, problems: &mut Vec<Problem>) -> FeedbackMode {
+    match vars
+        .get("FEEDBACK")
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("1" | "true" | "yes" | "on" | "channel") => FeedbackMode::Channel,
+        Some("dm") => FeedbackMode::Dm,
+        Some("0" | "false" | "no" | "off") => FeedbackMode::Off,
+        Some(other) => {
+            problems.push(Problem::new(
+                "FEEDBACK",
+                format!(
+                    "{other:?} is not a feedback mode; use on (in the ticket's channel), dm or off"
+                ),
+            ));
+            FeedbackMode::Channel
+        }
+    }
+}
+
 /// Default of `ARCHIVE_CLOSED_AFTER`: a week gives staff and the creator time to reread or
 /// reopen a closed ticket in Discord, and keeps a guild that closes a few tickets a day far
 /// from Discord's 50-per-category and 500-per-guild limits.
@@ -791,6 +824,7 @@ impl BotSettings {
                 "must be longer than 0 while AUTO_CLOSE_AFTER is set (people need time to answer the warning); e.g. 24h",
             ));
         }
+        let feedback = feedback_mode(vars, &mut problems);
         let transcript_dm = flag(vars, "TRANSCRIPT_DM", true, &mut problems);
         let transcript_max_file_bytes =
             megabytes(vars, "TRANSCRIPT_MAX_FILE_MB", 10, 1024, &mut problems);
@@ -830,6 +864,7 @@ impl BotSettings {
                 archive_closed_after,
                 auto_close_after,
                 auto_close_warning: auto_close_warning.unwrap_or(chrono::Duration::hours(24)),
+                feedback,
                 transcript_dm,
                 transcript_max_file_bytes,
                 transcript_max_total_bytes,
@@ -1296,6 +1331,31 @@ mod tests {
         let err = with(&[("AUTO_CLOSE_AFTER", "3d"), ("AUTO_CLOSE_WARNING", "0")]).unwrap_err();
         assert_eq!(err.problems[0].variable, "AUTO_CLOSE_WARNING");
         assert!(err.problems[0].fix.contains("e.g. 24h"));
+    }
+
+    #[test]
+    fn feedback_modes() {
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut v = vec![
+                ("BOT_TOKEN", "aaa.bbb.ccc"),
+                ("GUILD_ID", "123"),
+                ("SUPPORT_ROLE_ID", "456"),
+            ];
+            v.extend_from_slice(extra);
+            BotSettings::from_vars(&Vars::from_pairs(v))
+        };
+        assert_eq!(with(&[]).unwrap().feedback, FeedbackMode::Channel);
+        assert_eq!(
+            with(&[("FEEDBACK", "DM")]).unwrap().feedback,
+            FeedbackMode::Dm
+        );
+        assert_eq!(
+            with(&[("FEEDBACK", "0")]).unwrap().feedback,
+            FeedbackMode::Off
+        );
+        let err = with(&[("FEEDBACK", "sometimes")]).unwrap_err();
+        assert_eq!(err.problems[0].variable, "FEEDBACK");
+        assert!(err.problems[0].fix.contains("dm or off"));
     }
 
     #[test]

@@ -349,6 +349,36 @@ macro_rules! delegate_ticket_store {
             ) -> $crate::error::StoreResult<()> {
                 <$ty>::import_close_requests(self, rows).await
             }
+            async fn give_feedback(
+                &self,
+                feedback: &$crate::feedback::Feedback,
+                changeable_since: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::StoreResult<$crate::feedback::FeedbackWrite> {
+                <$ty>::give_feedback(self, feedback, changeable_since).await
+            }
+            async fn feedback(
+                &self,
+                ticket_id: uuid::Uuid,
+            ) -> $crate::error::StoreResult<Option<$crate::feedback::Feedback>> {
+                <$ty>::feedback(self, ticket_id).await
+            }
+            async fn feedback_summary(
+                &self,
+                filter: &$crate::store::TicketFilter,
+            ) -> $crate::error::StoreResult<$crate::feedback::FeedbackSummary> {
+                <$ty>::feedback_summary(self, filter).await
+            }
+            async fn all_feedback(
+                &self,
+            ) -> $crate::error::StoreResult<Vec<$crate::feedback::Feedback>> {
+                <$ty>::all_feedback(self).await
+            }
+            async fn import_feedback(
+                &self,
+                rows: &[$crate::feedback::Feedback],
+            ) -> $crate::error::StoreResult<()> {
+                <$ty>::import_feedback(self, rows).await
+            }
             async fn remember_names(
                 &self,
                 names: &[$crate::names::Name],

@@ -36,6 +36,7 @@ use crate::close_request::{CloseRequest, CloseRequestState};
 pub use crate::config::Backend;
 use crate::config::DbConfig;
 use crate::error::{StoreError, StoreResult};
+use crate::feedback::{Feedback, FeedbackSummary, FeedbackWrite};
 use crate::rules::{self, RuleError, Transition};
 use crate::stats::TicketStats;
 use crate::ticket::{DiscordId, Participant, Ticket, TicketEvent, TicketStatus};
@@ -112,6 +113,7 @@ pub enum Record {
     StaffMessages(StaffMessages),
     CloseRequest(CloseRequest),
     Activity(TicketActivity),
+    Feedback(Feedback),
 }
 
 /// How many messages a staff member wrote in a guild's ticket channels in one hour.
@@ -154,6 +156,9 @@ pub struct RecordCounts {
     /// Tickets with a noted last message (for auto-close).
     #[serde(default)]
     pub activity: u64,
+    /// Creators' ratings of closed tickets.
+    #[serde(default)]
+    pub feedback: u64,
 }
 
 /// Everything the bot and `ticketctl` store. Implementations are cheap to clone (a pool inside)
@@ -423,6 +428,30 @@ pub trait TicketStore: Send + Sync + 'static {
     /// replaced, so that a rerun ends the same).
     async fn import_close_requests(&self, rows: &[CloseRequest]) -> StoreResult<()>;
 
+    /// Stores a rating of `feedback.ticket_id` by `feedback.user_id`: the ticket's first (then
+    /// `given_at` is kept), or a change of the same author's rating first given at or after
+    /// `changeable_since` (rating, `updated_at` and, when given, the comment). Decided by the
+    /// database: one rating per ticket whatever the concurrency.
+    async fn give_feedback(
+        &self,
+        feedback: &Feedback,
+        changeable_since: DateTime<Utc>,
+    ) -> StoreResult<FeedbackWrite>;
+
+    /// The ticket's rating, if it has one.
+    async fn feedback(&self, ticket_id: Uuid) -> StoreResult<Option<Feedback>>;
+
+    /// The ratings of the tickets `filter` selects, overall and per staff member who claimed or
+    /// closed them.
+    async fn feedback_summary(&self, filter: &TicketFilter) -> StoreResult<FeedbackSummary>;
+
+    /// Every rating, by ticket id: the export side of migrate.
+    async fn all_feedback(&self) -> StoreResult<Vec<Feedback>>;
+
+    /// Stores these ratings as they are (the import side of migrate; a ticket's rating is
+    /// replaced, so that a rerun ends the same).
+    async fn import_feedback(&self, rows: &[Feedback]) -> StoreResult<()>;
+
     /// Records names the bot saw; for each id, the name seen last wins (an older sighting
     /// written later changes nothing).
     async fn remember_names(&self, names: &[crate::names::Name]) -> StoreResult<()>;
@@ -546,6 +575,10 @@ pub trait TicketStore: Send + Sync + 'static {
             .map_ok(|rows| stream::iter(rows.into_iter().map(|r| Ok(Record::Activity(r)))))
             .try_flatten();
         let store = self.clone();
+        let feedback = stream::once(async move { store.all_feedback().await })
+            .map_ok(|rows| stream::iter(rows.into_iter().map(|r| Ok(Record::Feedback(r)))))
+            .try_flatten();
+        let store = self.clone();
         let names = stream::once(async move { store.all_names().await })
             .map_ok(|names| stream::iter(names.into_iter().map(|n| Ok(Record::Name(n)))))
             .try_flatten();
@@ -557,6 +590,7 @@ pub trait TicketStore: Send + Sync + 'static {
             .chain(messages)
             .chain(requests)
             .chain(activity)
+            .chain(feedback)
             .boxed()
     }
 }

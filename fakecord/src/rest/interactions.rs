@@ -114,16 +114,12 @@ pub(crate) fn callback(
             }
         }
         9 => {
-            let ok = data.get("custom_id").and_then(Value::as_str).is_some()
-                && data.get("title").and_then(Value::as_str).is_some()
-                && data.get("components").and_then(Value::as_array).is_some();
-            if !ok {
-                return Err(Reply::form(
-                    "data.custom_id",
-                    "BASE_TYPE_REQUIRED",
-                    "This field is required",
-                ));
+            // A modal answers a command or a component; never a modal submit (a modal cannot
+            // open another) nor an autocomplete.
+            if inter.kind != 2 && inter.kind != 3 {
+                return Err(bad_type());
             }
+            validate_modal(&data)?;
         }
         _ => return Err(bad_type()),
     }

@@ -24,6 +24,7 @@ use crate::state::{
 use crate::Shared;
 
 mod channels;
+mod components;
 mod guild;
 mod http;
 mod interactions;
@@ -32,6 +33,7 @@ mod routes;
 mod validate;
 
 use channels::*;
+use components::*;
 use guild::*;
 pub(crate) use http::{
     api_handler, attachment_handler, avatar_handler, default_avatar_handler, fallback_handler,

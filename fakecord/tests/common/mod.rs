@@ -137,3 +137,33 @@ pub async fn raw_request(
         .unwrap_or(0);
     (status, headers.to_lowercase(), body.to_owned())
 }
+
+/// POSTs raw JSON under `/api/v10` and returns `(status, parsed body)`.
+pub async fn post_json(
+    addr: std::net::SocketAddr,
+    path: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let (status, _, text) = raw_request(
+        addr,
+        "POST",
+        &format!("/api/v10{path}"),
+        "application/json",
+        body.to_string().as_bytes(),
+    )
+    .await;
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// `(status, field path, error code)` of an answer that must be one 50035 form error.
+pub fn form_error(status: u16, body: &serde_json::Value) -> (u16, String, String) {
+    assert_eq!(body["code"], 50035, "not a form error: {body}");
+    let errors = body["errors"].as_object().expect("errors");
+    assert_eq!(errors.len(), 1, "{body}");
+    let (path, e) = errors.iter().next().expect("one error");
+    let code = e["_errors"][0]["code"].as_str().unwrap_or_default();
+    (status, path.clone(), code.to_owned())
+}

@@ -61,6 +61,7 @@ impl MongoStore {
             staff_messages: db.collection("staff_messages"),
             close_requests: db.collection("close_requests"),
             activity: db.collection("ticket_activity"),
+            feedback: db.collection("feedback"),
             leases: db.collection("leases"),
             channel_deletions: db.collection("channel_deletions"),
             client,

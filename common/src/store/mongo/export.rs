@@ -113,6 +113,7 @@ impl MongoStore {
             staff_messages: self.staff_messages.count_documents(doc! {}).await?,
             close_requests: self.close_requests.count_documents(doc! {}).await?,
             activity: self.activity.count_documents(doc! {}).await?,
+            feedback: self.feedback.count_documents(doc! {}).await?,
         })
     }
 }

@@ -28,6 +28,7 @@ mod close_requests;
 mod connect;
 mod docs;
 mod export;
+mod feedback;
 mod history;
 mod names;
 mod purge;
@@ -66,6 +67,7 @@ pub struct MongoStore {
     staff_messages: Collection<Document>,
     close_requests: Collection<Document>,
     activity: Collection<Document>,
+    feedback: Collection<Document>,
 }
 
 super::delegate_ticket_store!(MongoStore);

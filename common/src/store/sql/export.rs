@@ -181,6 +181,7 @@ impl SqlStore {
             staff_messages: count("staff_messages").await?,
             close_requests: count("close_requests").await?,
             activity: count("ticket_activity").await?,
+            feedback: count("feedback").await?,
         })
     }
 }

@@ -14,6 +14,7 @@ mod bulk;
 mod channel_work;
 mod close_requests;
 mod export;
+mod feedback;
 mod history;
 mod lite;
 mod names;

@@ -1,0 +1,189 @@
+//! Ratings: one row per ticket (the primary key). The first rating is an insert that only one
+//! writer can win; a change is an update conditional on the author and the change window.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::rows::*;
+use super::SqlStore;
+use crate::error::{StoreError, StoreResult};
+use crate::feedback::{summarize, Feedback, FeedbackSummary, FeedbackWrite};
+use crate::store::{Backend, TicketFilter};
+
+const COLUMNS: &str = "ticket_id, user_id, rating, comment, given_at, updated_at";
+
+fn feedback_from_row(r: &dyn Cols) -> StoreResult<Feedback> {
+    let id = required_text(r, "ticket_id")?;
+    let time = |col: &str| time_from_sql(r.int(col)?.unwrap_or(0), &id);
+    let rating = r.int("rating")?.unwrap_or(0);
+    Ok(Feedback {
+        ticket_id: parse_uuid(&id)?,
+        user_id: id_from_sql(r.int("user_id")?.unwrap_or(0)),
+        rating: u8::try_from(rating)
+            .ok()
+            .filter(|r| crate::feedback::STARS.contains(r))
+            .ok_or_else(|| StoreError::corrupt(&id, format!("rating {rating}")))?,
+        comment: text(r, "comment")?,
+        given_at: time("given_at")?,
+        updated_at: time("updated_at")?,
+    })
+}
+
+fn feedback_binds(f: &Feedback) -> [Bind; 6] {
+    [
+        Bind::Text(Some(f.ticket_id.to_string())),
+        Bind::Int(Some(id_to_sql(f.user_id))),
+        Bind::Int(Some(i64::from(f.rating))),
+        Bind::Text(f.comment.clone()),
+        Bind::Int(Some(time_to_sql(f.given_at))),
+        Bind::Int(Some(time_to_sql(f.updated_at))),
+    ]
+}
+
+/// `(rating, count)` or `(staff, rating, count)` rows.
+fn counts_from_row(r: &dyn Cols) -> StoreResult<(Option<i64>, u8, u64)> {
+    let staff = r.int("staff").ok().flatten();
+    let rating = r.int("rating")?.unwrap_or(0);
+    let n = r.int("n")?.unwrap_or(0);
+    Ok((
+        staff,
+        u8::try_from(rating).unwrap_or(0),
+        u64::try_from(n).unwrap_or(0),
+    ))
+}
+
+impl SqlStore {
+    pub(crate) async fn give_feedback(
+        &self,
+        feedback: &Feedback,
+        changeable_since: DateTime<Utc>,
+    ) -> StoreResult<FeedbackWrite> {
+        let insert = match self.dialect.backend {
+            Backend::Mysql => "INSERT IGNORE INTO",
+            _ => "INSERT OR IGNORE INTO",
+        };
+        let sql = format!(
+            "{insert} feedback ({COLUMNS}) VALUES {}",
+            placeholders(1, 6)
+        );
+        let added = retry_transient(|| async {
+            let done = bind_all(sqlx::query(&sql), feedback_binds(feedback).to_vec())
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected())
+        })
+        .await?;
+        if added == 1 {
+            return Ok(FeedbackWrite::Added);
+        }
+        let changed = retry_transient(|| async {
+            let done = sqlx::query(
+                "UPDATE feedback SET rating = ?, comment = COALESCE(?, comment), updated_at = ? \
+                 WHERE ticket_id = ? AND user_id = ? AND given_at >= ?",
+            )
+            .bind(i64::from(feedback.rating))
+            .bind(feedback.comment.clone())
+            .bind(time_to_sql(feedback.updated_at))
+            .bind(feedback.ticket_id.to_string())
+            .bind(id_to_sql(feedback.user_id))
+            .bind(time_to_sql(changeable_since))
+            .execute(&self.pool)
+            .await?;
+            Ok(done.rows_affected())
+        })
+        .await?;
+        if changed > 0 {
+            return Ok(FeedbackWrite::Changed);
+        }
+        // MySQL counts only rows whose values changed: the same rating given twice in the
+        // window matches but "affects" nothing. Tell that from a final rating by reading.
+        let stored = self.feedback(feedback.ticket_id).await?;
+        Ok(match stored {
+            Some(s) if s.user_id == feedback.user_id && s.given_at >= changeable_since => {
+                FeedbackWrite::Changed
+            }
+            _ => FeedbackWrite::Final,
+        })
+    }
+
+    pub(crate) async fn feedback(&self, ticket_id: Uuid) -> StoreResult<Option<Feedback>> {
+        let sql = format!("SELECT {COLUMNS} FROM feedback WHERE ticket_id = ?");
+        let rows = self
+            .read_all(
+                &sql,
+                vec![Bind::Text(Some(ticket_id.to_string()))],
+                feedback_from_row,
+            )
+            .await?;
+        Ok(rows.into_iter().next())
+    }
+
+    pub(crate) async fn feedback_summary(
+        &self,
+        filter: &TicketFilter,
+    ) -> StoreResult<FeedbackSummary> {
+        let mut tickets = String::from("SELECT id FROM tickets");
+        let mut binds = Vec::new();
+        Self::filter_sql(filter, &mut tickets, &mut binds);
+        let overall = format!(
+            "SELECT rating, COUNT(*) AS n FROM feedback \
+             WHERE ticket_id IN ({tickets}) GROUP BY rating"
+        );
+        // A ticket claimed and closed by one member counts once for them: UNION drops the
+        // duplicate (ticket, member) pair.
+        let staff_of = |col: &str| {
+            let mut sql = format!("SELECT id, {col} AS staff FROM tickets");
+            let mut b = Vec::new();
+            Self::filter_sql(filter, &mut sql, &mut b);
+            sql.push_str(if sql.contains(" WHERE ") {
+                " AND "
+            } else {
+                " WHERE "
+            });
+            sql.push_str(&format!("{col} IS NOT NULL"));
+            (sql, b)
+        };
+        let (claimed, claimed_binds) = staff_of("claimed_by");
+        let (closed, closed_binds) = staff_of("closed_by");
+        let per_staff = format!(
+            "SELECT s.staff AS staff, f.rating AS rating, COUNT(*) AS n \
+             FROM feedback f JOIN ({claimed} UNION {closed}) s ON s.id = f.ticket_id \
+             GROUP BY s.staff, f.rating"
+        );
+        let mut staff_binds = claimed_binds;
+        staff_binds.extend(closed_binds);
+        let overall = self.read_all(&overall, binds, counts_from_row).await?;
+        let staff = self
+            .read_all(&per_staff, staff_binds, counts_from_row)
+            .await?;
+        Ok(summarize(
+            overall.into_iter().map(|(_, r, n)| (r, n)),
+            staff
+                .into_iter()
+                .filter_map(|(s, r, n)| s.map(|s| (id_from_sql(s), r, n))),
+        ))
+    }
+
+    pub(crate) async fn all_feedback(&self) -> StoreResult<Vec<Feedback>> {
+        let sql = format!("SELECT {COLUMNS} FROM feedback ORDER BY ticket_id");
+        self.read_all(&sql, Vec::new(), feedback_from_row).await
+    }
+
+    pub(crate) async fn import_feedback(&self, rows: &[Feedback]) -> StoreResult<()> {
+        let tail = match self.dialect.backend {
+            Backend::Mysql => {
+                "ON DUPLICATE KEY UPDATE user_id = VALUES(user_id), rating = VALUES(rating), \
+                 comment = VALUES(comment), given_at = VALUES(given_at), \
+                 updated_at = VALUES(updated_at)"
+            }
+            _ => {
+                "ON CONFLICT (ticket_id) DO UPDATE SET user_id = excluded.user_id, \
+                 rating = excluded.rating, comment = excluded.comment, \
+                 given_at = excluded.given_at, updated_at = excluded.updated_at"
+            }
+        };
+        let binds: Vec<Bind> = rows.iter().flat_map(feedback_binds).collect();
+        self.insert_rows(&format!("INSERT INTO feedback ({COLUMNS})"), 6, tail, binds)
+            .await
+    }
+}
