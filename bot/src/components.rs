@@ -1,12 +1,13 @@
-//! The buttons. Their custom ids are fixed strings (see `embeds`), so a panel or ticket message
-//! posted before a restart keeps working: nothing about them is held in memory.
+//! The buttons, menus and forms. Their custom ids are fixed strings (see `embeds`) or carry the
+//! id of what they act on, so a panel or ticket message posted before a restart keeps working:
+//! nothing about them is held in memory.
 
 use std::sync::Arc;
 
 use poise::serenity_prelude as serenity;
 use serenity::{
-    ComponentInteraction, CreateInteractionResponse, CreateInteractionResponseFollowup,
-    CreateInteractionResponseMessage,
+    ComponentInteraction, ComponentInteractionDataKind, CreateInteractionResponse,
+    CreateInteractionResponseFollowup, CreateInteractionResponseMessage, ModalInteraction,
 };
 use uuid::Uuid;
 
@@ -15,7 +16,7 @@ use crate::embeds::*;
 use crate::service::{self, Outcome, Req, ServiceError};
 use crate::{access, deadline};
 
-/// A comment form of ours sent (the only modal the bot opens).
+/// A form of ours sent: a rating's comment, a topic's answers, a topic's questions.
 pub async fn handle_modal(
     ctx: &serenity::Context,
     data: &Arc<Data>,
@@ -27,11 +28,10 @@ pub async fn handle_modal(
             return Ok(());
         }
     }
-    let Some((ticket, stars)) =
-        service::feedback::parse_rate(&form.data.custom_id, RATE_COMMENT_PREFIX)
-    else {
+    let id = form.data.custom_id.as_str();
+    if !id.starts_with("ticketbot:") {
         return Ok(());
-    };
+    }
     let Some(_work) = data.begin_work() else {
         let msg = CreateInteractionResponseMessage::new()
             .content("The bot is restarting; please try again in a few seconds.")
@@ -40,7 +40,70 @@ pub async fn handle_modal(
             .await?;
         return Ok(());
     };
-    service::feedback::comment(ctx, data, form, ticket, stars).await
+    if let Some((ticket, stars)) = service::feedback::parse_rate(id, RATE_COMMENT_PREFIX) {
+        return service::feedback::comment(ctx, data, form, ticket, stars).await;
+    }
+    let with_id = |prefix: &str| {
+        id.strip_prefix(prefix)
+            .and_then(|u| Uuid::parse_str(u).ok())
+    };
+    let Some(guild) = form.guild_id else {
+        let outcome = Err(ServiceError::User("Tickets work inside a server.".into()));
+        return answer(ctx, data, Asker::Form(form), outcome, false).await;
+    };
+    if let Some(topic) = with_id(service::topics::TOPIC_OPEN_PREFIX) {
+        let open = async {
+            let chosen = service::topics::answered(data, guild, topic, &form.data).await?;
+            service::open_with(ctx, data, guild, form.user.id, Some(&chosen)).await
+        };
+        let defer = CreateInteractionResponse::Defer(
+            CreateInteractionResponseMessage::new().ephemeral(true),
+        );
+        let (outcome, acknowledged) =
+            deadline::run(open, form.create_response(&ctx.http, defer)).await;
+        return answer(ctx, data, Asker::Form(form), outcome, acknowledged).await;
+    }
+    if let Some(topic) = with_id(service::topics::TOPIC_QUESTIONS_PREFIX) {
+        let outcome = match service::topics::require_admin(form.member.as_ref()) {
+            Ok(()) => service::topics::save_questions(data, guild, topic, &form.data).await,
+            Err(e) => Err(e),
+        };
+        return answer(ctx, data, Asker::Form(form), outcome, false).await;
+    }
+    Ok(())
+}
+
+/// A click on a topic of a panel (a button, or the menu): its form, or the ticket at once.
+async fn pick_topic(
+    ctx: &serenity::Context,
+    data: &Arc<Data>,
+    click: &ComponentInteraction,
+    topic: Uuid,
+) -> anyhow::Result<()> {
+    let Some(guild) = click.guild_id else {
+        let outcome = Err(ServiceError::User("Tickets work inside a server.".into()));
+        return answer(ctx, data, Asker::Click(click), outcome, false).await;
+    };
+    match service::topics::pick(data, guild, topic).await {
+        Ok(service::topics::Picked::Ask(form)) => {
+            click
+                .create_response(&ctx.http, CreateInteractionResponse::Modal(form))
+                .await?;
+            Ok(())
+        }
+        Ok(service::topics::Picked::Open(chosen)) => {
+            let defer = CreateInteractionResponse::Defer(
+                CreateInteractionResponseMessage::new().ephemeral(true),
+            );
+            let (outcome, acknowledged) = deadline::run(
+                service::open_with(ctx, data, guild, click.user.id, Some(&chosen)),
+                click.create_response(&ctx.http, defer),
+            )
+            .await;
+            answer(ctx, data, Asker::Click(click), outcome, acknowledged).await
+        }
+        Err(e) => answer(ctx, data, Asker::Click(click), Err(e), false).await,
+    }
 }
 
 /// Handles a click on one of our buttons; others are ignored (another bot's, or poise's).
@@ -81,9 +144,23 @@ pub async fn handle(
             .await?;
         return Ok(());
     }
-    // A star is answered with the comment form, which must be the first response.
+    // A star, or a topic with a form, is answered with a form, which must be the first
+    // response.
     if let Some((ticket, stars)) = service::feedback::parse_rate(id, RATE_PREFIX) {
         return service::feedback::rate(ctx, data, click, ticket, stars).await;
+    }
+    let picked = match &click.data.kind {
+        ComponentInteractionDataKind::StringSelect { values }
+            if id == service::topics::TOPIC_SELECT =>
+        {
+            values.first().and_then(|v| Uuid::parse_str(v).ok())
+        }
+        _ => id
+            .strip_prefix(service::topics::TOPIC_BUTTON_PREFIX)
+            .and_then(|u| Uuid::parse_str(u).ok()),
+    };
+    if let Some(topic) = picked {
+        return pick_topic(ctx, data, click, topic).await;
     }
     // Answered at once when the work is quick, acknowledged first when it is not.
     let defer =
@@ -93,7 +170,23 @@ pub async fn handle(
         click.create_response(&ctx.http, defer),
     )
     .await;
-    answer(ctx, data, click, outcome, acknowledged).await
+    answer(ctx, data, Asker::Click(click), outcome, acknowledged).await
+}
+
+/// Who gets the answer: a click or a sent form (the same calls, two serenity types).
+#[derive(Clone, Copy)]
+enum Asker<'a> {
+    Click(&'a ComponentInteraction),
+    Form(&'a ModalInteraction),
+}
+
+impl Asker<'_> {
+    fn custom_id(&self) -> &str {
+        match self {
+            Asker::Click(c) => &c.data.custom_id,
+            Asker::Form(f) => &f.data.custom_id,
+        }
+    }
 }
 
 async fn work(
@@ -147,7 +240,7 @@ async fn work(
 async fn answer(
     ctx: &serenity::Context,
     data: &Data,
-    click: &ComponentInteraction,
+    asker: Asker<'_>,
     outcome: Outcome,
     acknowledged: bool,
 ) -> anyhow::Result<()> {
@@ -158,7 +251,7 @@ async fn answer(
             service::Reply::text(service::database_unavailable(data, &e))
         }
         Err(ServiceError::Internal(e)) => {
-            tracing::error!("button {} failed: {e:#}", click.data.custom_id);
+            tracing::error!("{} failed: {e:#}", asker.custom_id());
             service::Reply::text(
                 "Something went wrong on my side; it has been logged. Please try again.",
             )
@@ -167,12 +260,18 @@ async fn answer(
     let reply = reply.ephemeral();
     let sent = if acknowledged {
         let msg = reply.to_slash_followup_response(CreateInteractionResponseFollowup::new());
-        click.create_followup(&ctx.http, msg).await.map(drop)
+        match asker {
+            Asker::Click(c) => c.create_followup(&ctx.http, msg).await.map(drop),
+            Asker::Form(f) => f.create_followup(&ctx.http, msg).await.map(drop),
+        }
     } else {
-        let msg = reply.to_slash_initial_response(CreateInteractionResponseMessage::new());
-        click
-            .create_response(&ctx.http, CreateInteractionResponse::Message(msg))
-            .await
+        let msg = CreateInteractionResponse::Message(
+            reply.to_slash_initial_response(CreateInteractionResponseMessage::new()),
+        );
+        match asker {
+            Asker::Click(c) => c.create_response(&ctx.http, msg).await,
+            Asker::Form(f) => f.create_response(&ctx.http, msg).await,
+        }
     };
     if let Err(e) = sent {
         // The channel may be gone (a confirmed delete): nothing left to answer in.

@@ -23,7 +23,7 @@ pub const RATE_PREFIX: &str = "ticketbot:rate:";
 /// `ticketbot:rate-comment:<ticket id>:<1-5>`: the comment form opened by a star.
 pub const RATE_COMMENT_PREFIX: &str = "ticketbot:rate-comment:";
 
-const COLOR: u32 = 0x5865F2;
+pub const COLOR: u32 = 0x5865F2;
 
 pub fn panel() -> (CreateEmbed, Vec<CreateActionRow>) {
     let embed = CreateEmbed::new()
@@ -47,6 +47,25 @@ pub fn welcome(ticket: &Ticket) -> (CreateEmbed, Vec<CreateActionRow>) {
         .color(COLOR)
         .timestamp(serenity::Timestamp::from(ticket.created_at));
     (embed, vec![ticket_buttons()])
+}
+
+/// The welcome with the topic and the answers to its form, verbatim (each cut to what an
+/// embed field holds).
+pub fn with_answers(
+    embed: CreateEmbed,
+    topic: &str,
+    answers: &[ticketbot_common::topics::Answer],
+) -> CreateEmbed {
+    let mut e = embed.field("Topic", fit(topic, FIELD_VALUE_MAX), false);
+    for a in answers {
+        let answer = if a.answer.is_empty() {
+            "—"
+        } else {
+            &a.answer
+        };
+        e = e.field(fit(&a.question, 256), fit(answer, FIELD_VALUE_MAX), false);
+    }
+    e
 }
 
 pub fn ticket_buttons() -> CreateActionRow {

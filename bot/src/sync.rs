@@ -78,6 +78,11 @@ pub async fn apply(
         ),
         None => (false, categories.is_empty(), None),
     };
+    // An open ticket of a topic with its own category stays there.
+    let parent_ok = parent_ok
+        || (kind == CategoryKind::Open
+            && old_parent.is_some()
+            && topic_category(data, ticket).await == old_parent);
     if !overwrite_ok {
         channel_id.create_permission(http, wanted).await?;
     }
@@ -87,6 +92,12 @@ pub async fn apply(
         categories::remove_if_empty(http, data, guild, old_parent).await;
     }
     Ok(())
+}
+
+/// The category of the topic the ticket was opened with, if it has one.
+async fn topic_category(data: &Data, ticket: &Ticket) -> Option<u64> {
+    let form = data.store.ticket_form(ticket.id).await.ok()??;
+    data.store.topic(form.topic_id).await.ok()??.category_id
 }
 
 /// Gives every participant the members' access, and takes it from users who hold exactly the

@@ -160,7 +160,55 @@ async fn ticket_group_is_registered_in_the_guild_once_per_run() {
             "reopen",
             "archive",
             "transcript",
-            "stats"
+            "stats",
+            "topic"
+        ]
+    );
+    // `topic` is a group of four subcommands.
+    let (topic, subs): (Vec<_>, Vec<_>) = subs.iter().partition(|s| s["name"] == "topic");
+    assert_eq!(topic[0]["type"], 2, "a subcommand group");
+    let group = topic[0]["options"]
+        .as_array()
+        .expect("the group's subcommands");
+    type Options<'a> = Vec<(&'a str, u64, bool)>;
+    let in_group: Vec<(&str, Options)> = group
+        .iter()
+        .map(|s| {
+            let opts = s["options"]
+                .as_array()
+                .map(|o| {
+                    o.iter()
+                        .map(|o| {
+                            (
+                                o["name"].as_str().unwrap_or_default(),
+                                o["type"].as_u64().unwrap_or_default(),
+                                o["required"].as_bool().unwrap_or(false),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            (s["name"].as_str().unwrap_or_default(), opts)
+        })
+        .collect();
+    let settings = |first: (&'static str, u64, bool)| {
+        vec![
+            first,
+            ("emoji", 3, false),
+            ("category", 7, false),
+            ("role", 8, false),
+            ("limit", 4, false),
+        ]
+    };
+    let mut edit = settings(("name", 3, true));
+    edit.insert(1, ("new-name", 3, false));
+    assert_eq!(
+        in_group,
+        [
+            ("add", settings(("name", 3, true))),
+            ("edit", edit),
+            ("remove", vec![("name", 3, true)]),
+            ("list", vec![]),
         ]
     );
     for sub in subs {

@@ -196,6 +196,9 @@ pub struct ListArgs {
     /// Opened before T (same forms as --since).
     #[arg(long, value_name = "T")]
     pub until: Option<String>,
+    /// Only tickets opened with this topic (its name, any case).
+    #[arg(long, value_name = "NAME")]
+    pub topic: Option<String>,
     /// Tickets per page.
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub limit: u32,

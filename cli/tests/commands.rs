@@ -674,6 +674,68 @@ fn inspect_every_form(backend: Backend) {
         "{out}"
     );
     assert!(out.stdout.contains(comment), "{out}");
+
+    // The topic it was opened with, and the form's answers.
+    assert_eq!(field("topic"), "-");
+    let form = ticketbot_common::topics::TicketForm {
+        ticket_id: t.id,
+        guild_id: G,
+        topic_id: Uuid::from_u128(7),
+        topic_name: "Billing 💳".into(),
+        answers: vec![
+            ticketbot_common::topics::Answer {
+                question: "Order number".into(),
+                answer: "#42 «ü»".into(),
+            },
+            ticketbot_common::topics::Answer {
+                question: "Anything else?".into(),
+                answer: String::new(),
+            },
+        ],
+        submitted_at: t.created_at,
+    };
+    let store = db.store();
+    db.block_on(async { store.put_ticket_form(&form).await.expect("put_ticket_form") });
+    let v = db.run(&["inspect", &full, "--json"]).ok().json();
+    assert_eq!(v["form"]["topic_name"], "Billing 💳");
+    assert_eq!(
+        v["form"]["answers"],
+        json!([
+            {"question": "Order number", "answer": "#42 «ü»"},
+            {"question": "Anything else?", "answer": ""},
+        ])
+    );
+    let out = db.run(&["inspect", &short]).ok();
+    let rows = out.table_rows();
+    assert!(
+        rows.contains(&vec!["topic".into(), "Billing 💳".into()]),
+        "{out}"
+    );
+    assert!(
+        rows.contains(&vec!["Order number".into(), "#42 «ü»".into()]),
+        "{out}"
+    );
+    assert!(
+        rows.contains(&vec!["Anything else?".into(), "-".into()]),
+        "{out}"
+    );
+    // Listings filter by topic name, in any case.
+    let listed = db
+        .run(&["list", "--topic", "BILLING 💳", "--json"])
+        .ok()
+        .json();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [full.as_str()]);
+    let none = db
+        .run(&["list", "--topic", "Billing", "--json"])
+        .ok()
+        .json();
+    assert_eq!(none, json!([]));
 }
 
 fn inspect_ambiguous_prefix(backend: Backend) {
@@ -1329,7 +1391,7 @@ fn status_and_bot_detection(backend: Backend) {
             "target": expected_target,
             "schema_version": schema,
             "tickets": {"open": 2, "closed": 1},
-            "records": {"tickets": 3, "participants": 1, "events": events, "transcripts": 0, "categories": 0, "names": 0, "staff_messages": 0, "close_requests": 0, "activity": 0, "feedback": 0},
+            "records": {"tickets": 3, "participants": 1, "events": events, "transcripts": 0, "categories": 0, "names": 0, "staff_messages": 0, "close_requests": 0, "activity": 0, "feedback": 0, "topics": 0, "ticket_forms": 0},
             "bot_running": false,
             "bots": [],
         })

@@ -821,7 +821,7 @@ fn python_bot_sqlite_database_read_in_place() {
     assert_eq!(status["tickets"], json!({"open": 2, "closed": 2}));
     assert_eq!(
         status["records"],
-        json!({"tickets": 4, "participants": 0, "events": 2 + 4 + 3 + 3, "transcripts": 0, "categories": 0, "names": 0, "staff_messages": 0, "close_requests": 0, "activity": 0, "feedback": 0})
+        json!({"tickets": 4, "participants": 0, "events": 2 + 4 + 3 + 3, "transcripts": 0, "categories": 0, "names": 0, "staff_messages": 0, "close_requests": 0, "activity": 0, "feedback": 0, "topics": 0, "ticket_forms": 0})
     );
 
     // Nothing lost: the Python bot's rows are kept as they were, beside the new schema.

@@ -98,6 +98,40 @@ fn seed_rich(db: &TestDb) {
                 .unwrap();
                 let written = store.give_feedback(&rating, opened).await.unwrap();
                 assert_eq!(written, ticketbot_common::feedback::FeedbackWrite::Added);
+                if i == 3 {
+                    // A topic with a form, the ticket's answers (hostile), and a removed topic.
+                    use ticketbot_common::topics::{Answer, Question, TicketForm, Topic};
+                    let questions = vec![
+                        Question::parse(1, "Order «n°» | e.g. #1 | 2-20").unwrap(),
+                        Question::parse(2, "What happened? | paragraph | optional").unwrap(),
+                    ];
+                    let mut topic = Topic::new(G, "Billing 💳", questions, opened).unwrap();
+                    topic.emoji = Some("💳".into());
+                    topic.category_id = Some(chan(40));
+                    topic.max_open = Some(2);
+                    store.add_topic(&topic).await.unwrap();
+                    let old = Topic::new(G, "Old", Vec::new(), opened).unwrap();
+                    store.add_topic(&old).await.unwrap();
+                    assert!(store.remove_topic(old.id, opened + secs(1)).await.unwrap());
+                    let form = TicketForm {
+                        ticket_id: t.id,
+                        guild_id: G,
+                        topic_id: topic.id,
+                        topic_name: topic.name.clone(),
+                        answers: vec![
+                            Answer {
+                                question: "Order «n°»".into(),
+                                answer: "'; DROP TABLE ticket_forms; -- <b>#42</b>".into(),
+                            },
+                            Answer {
+                                question: "What happened?".into(),
+                                answer: String::new(),
+                            },
+                        ],
+                        submitted_at: opened,
+                    };
+                    store.put_ticket_form(&form).await.unwrap();
+                }
                 if i == 5 {
                     let due = opened + secs(100);
                     let settled = store.settle_close_request(&r, CloseRequestState::Accepted, due);
@@ -377,6 +411,8 @@ fn counts_json(c: RecordCounts) -> Value {
         "close_requests": c.close_requests,
         "activity": c.activity,
         "feedback": c.feedback,
+        "topics": c.topics,
+        "ticket_forms": c.ticket_forms,
     })
 }
 
@@ -441,6 +477,8 @@ fn migrate_round_trip_sqlite_mysql_mongodb_sqlite() {
     assert_eq!(counts.close_requests, 2);
     assert_eq!(counts.activity, 2);
     assert_eq!(counts.feedback, 2);
+    assert_eq!(counts.topics, 2);
+    assert_eq!(counts.ticket_forms, 1);
     let archive = archive_data(&src);
     assert!(archive
         .0
@@ -579,7 +617,7 @@ fn migrate_dry_run_writes_nothing(backend: Backend) {
     assert_eq!(
         out.stdout,
         format!(
-            "would copy {} tickets ({} participants), {} history events, {} transcripts, {} overflow categories, {} names, {} staff message counts, {} close requests, {} last-message times and {} ratings from {} to {}\n",
+            "would copy {} tickets ({} participants), {} history events, {} transcripts, {} overflow categories, {} names, {} staff message counts, {} close requests, {} last-message times, {} ratings, {} topics and {} topic forms from {} to {}\n",
             c.tickets,
             c.participants,
             c.events,
@@ -590,6 +628,8 @@ fn migrate_dry_run_writes_nothing(backend: Backend) {
             c.close_requests,
             c.activity,
             c.feedback,
+            c.topics,
+            c.ticket_forms,
             shown_as_source(&src),
             shown_as_target(&dst)
         ),
@@ -615,7 +655,7 @@ fn migrate_rerun_is_idempotent(backend: Backend) {
     let out = migrate(&src, &dst, &["--batch", "1"]).ok();
     assert!(
         out.stdout.starts_with(&format!(
-            "copied {} tickets ({} participants), {} history events, {} transcripts, {} overflow categories, {} names, {} staff message counts, {} close requests, {} last-message times and {} ratings from {} to {} in ",
+            "copied {} tickets ({} participants), {} history events, {} transcripts, {} overflow categories, {} names, {} staff message counts, {} close requests, {} last-message times, {} ratings, {} topics and {} topic forms from {} to {} in ",
             c.tickets,
             c.participants,
             c.events,
@@ -626,6 +666,8 @@ fn migrate_rerun_is_idempotent(backend: Backend) {
             c.close_requests,
             c.activity,
             c.feedback,
+            c.topics,
+            c.ticket_forms,
             shown_as_source(&src),
             shown_as_target(&dst)
         )),
@@ -753,6 +795,8 @@ fn migrate_kill9_then_resume_is_identical() {
             close_requests: 0,
             activity: 0,
             feedback: 0,
+            topics: 0,
+            ticket_forms: 0,
         }
     );
     eprintln!("seeded in {:?}", started.elapsed());

@@ -14,6 +14,7 @@ pub mod rules;
 pub mod stats;
 pub mod store;
 pub mod ticket;
+pub mod topics;
 
 pub use error::{StoreError, StoreResult};
 pub use rules::{Actor, Policy, RuleError, Transition};

@@ -25,6 +25,17 @@ pub fn id_as_string<S: serde::Serializer>(id: &DiscordId, s: S) -> Result<S::Ok,
     s.collect_str(id)
 }
 
+/// [`id_as_string`] for an optional snowflake (`null` when absent).
+pub fn opt_id_as_string<S: serde::Serializer>(
+    id: &Option<DiscordId>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match id {
+        Some(id) => s.collect_str(id),
+        None => s.serialize_none(),
+    }
+}
+
 /// The current time, truncated to what every backend stores exactly.
 pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)

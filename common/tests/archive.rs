@@ -1028,6 +1028,8 @@ async fn stream_all_carries_transcripts_and_categories(db: &TestDb) {
                 Record::CloseRequest(_) => 6,
                 Record::Activity(_) => 7,
                 Record::Feedback(_) => 8,
+                Record::Topic(_) => 9,
+                Record::TicketForm(_) => 10,
             })
             .collect();
         assert!(
@@ -1195,7 +1197,7 @@ async fn upgraded_works(guard: &support::DbGuard) {
     let version = store.schema_version().await.unwrap();
     match guard.backend {
         Backend::Mongodb => assert_eq!(version, 3),
-        _ => assert_eq!(version, 20261129000006),
+        _ => assert_eq!(version, 20261129000007),
     }
     let closed = Uuid::parse_str(SCHEMA_1_CLOSED).unwrap();
     let t = store.get(closed).await.unwrap().expect("kept");

@@ -9,6 +9,9 @@
 mod feedback;
 mod support;
 use feedback::feedback_once_per_ticket;
+#[path = "conformance/topics.rs"]
+mod topics;
+use topics::topics_unique_per_guild_and_forms_kept;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -117,6 +120,10 @@ conformance! {
         sqlite_staff_messages_and_response_medians,
         mysql_staff_messages_and_response_medians,
         mongodb_staff_messages_and_response_medians;
+    topics_unique_per_guild_and_forms_kept =>
+        sqlite_topics_unique_per_guild_and_forms_kept,
+        mysql_topics_unique_per_guild_and_forms_kept,
+        mongodb_topics_unique_per_guild_and_forms_kept;
     feedback_once_per_ticket =>
         sqlite_feedback_once_per_ticket,
         mysql_feedback_once_per_ticket,
@@ -1481,6 +1488,7 @@ async fn list_filters_and_pagination(db: &TestDb) {
             claim: ClaimFilter::Unclaimed,
             since: Some(base + Duration::minutes(37 * 3)),
             until: Some(base + Duration::minutes(37 * 22)),
+            topic: None,
         },
         TicketFilter {
             guild_id: Some(GUILD),
@@ -1910,7 +1918,9 @@ async fn stream_all_yields_everything(db: &TestDb) {
                 | Record::StaffMessages(_)
                 | Record::CloseRequest(_)
                 | Record::Activity(_)
-                | Record::Feedback(_) => {
+                | Record::Feedback(_)
+                | Record::Topic(_)
+                | Record::TicketForm(_) => {
                     panic!("a transcript, category, name or request that was never stored")
                 }
             }

@@ -189,6 +189,7 @@ impl ListQuery {
             },
             since: time_field(&self.since, "Since")?,
             until: time_field(&self.until, "Until")?,
+            topic: None,
         })
     }
 

@@ -4,6 +4,7 @@
 //! bites (`deadline`).
 
 mod ticket;
+mod topic;
 
 pub use ticket::ticket;
 

@@ -4,6 +4,7 @@ use std::future::Future;
 
 use poise::serenity_prelude as serenity;
 
+use super::topic::topic;
 use crate::data::{Context, Error, WorkGuard};
 use crate::service::{self, Outcome, Req, ServiceError};
 use crate::{access, deadline, events};
@@ -18,7 +19,7 @@ async fn require_staff(ctx: Context<'_>) -> Result<bool, Error> {
 }
 
 /// Describes the request; `None` (the user told why) when the bot is shutting down.
-async fn start(ctx: Context<'_>) -> Result<Option<(Req, WorkGuard)>, Error> {
+pub(super) async fn start(ctx: Context<'_>) -> Result<Option<(Req, WorkGuard)>, Error> {
     let Some(work) = ctx.data().begin_work() else {
         events::say(
             ctx,
@@ -53,7 +54,10 @@ async fn start(ctx: Context<'_>) -> Result<Option<(Req, WorkGuard)>, Error> {
 
 /// Runs the work and answers with its outcome, ephemerally: at once when it is quick, after
 /// an acknowledgement when it is not (see `deadline`).
-async fn respond(ctx: Context<'_>, work: impl Future<Output = Outcome>) -> Result<(), Error> {
+pub(super) async fn respond(
+    ctx: Context<'_>,
+    work: impl Future<Output = Outcome>,
+) -> Result<(), Error> {
     let (outcome, _acknowledged) = deadline::run(work, ctx.defer_ephemeral()).await;
     match outcome {
         Ok(reply) => {
@@ -87,7 +91,8 @@ async fn respond(ctx: Context<'_>, work: impl Future<Output = Outcome>) -> Resul
         "reopen",
         "archive",
         "transcript",
-        "stats"
+        "stats",
+        "topic"
     ),
     subcommand_required
 )]
@@ -101,7 +106,11 @@ pub async fn setup(ctx: Context<'_>) -> Result<(), Error> {
     let Some((req, _work)) = start(ctx).await? else {
         return Ok(());
     };
-    respond(ctx, service::post_panel(ctx.serenity_context(), &req)).await
+    respond(
+        ctx,
+        service::post_panel(ctx.serenity_context(), ctx.data(), &req),
+    )
+    .await
 }
 
 /// Open a ticket for yourself.

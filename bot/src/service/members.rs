@@ -87,13 +87,18 @@ pub async fn info(data: &Data, req: &Req) -> Outcome {
         .await?
         .filter(|r| r.state == ticketbot_common::close_request::CloseRequestState::Pending);
     let feedback = data.store.feedback(ticket.id).await?;
+    let form = data.store.ticket_form(ticket.id).await?;
+    let mut embed = embeds::info(
+        &ticket,
+        &participants,
+        close_request.as_ref(),
+        feedback.as_ref(),
+    );
+    if let Some(f) = form {
+        embed = embeds::with_answers(embed, &f.topic_name, &f.answers);
+    }
     Ok(Reply {
-        embed: Some(embeds::info(
-            &ticket,
-            &participants,
-            close_request.as_ref(),
-            feedback.as_ref(),
-        )),
+        embed: Some(embed),
         ..Reply::default()
     })
 }

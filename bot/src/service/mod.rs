@@ -13,11 +13,12 @@ mod members;
 mod open;
 mod states;
 mod stats;
+pub mod topics;
 
 pub use archiving::{archive, confirm_delete, request_delete, transcript};
 pub use close_requests::{answer_close_request, request_close, sweep as sweep_close_requests};
 pub use members::{add, info, remove};
-pub use open::{open, post_panel};
+pub use open::{open, open_with, post_panel};
 pub use states::{claim, close, reopen, unclaim};
 pub use stats::{stats, Period};
 

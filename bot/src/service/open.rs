@@ -9,9 +9,10 @@ fn channel_overwrites(
     data: &Data,
     guild: GuildId,
     creator: UserId,
+    topic_role: Option<u64>,
 ) -> Vec<PermissionOverwrite> {
     let allow = member_permissions();
-    vec![
+    let mut overwrites = vec![
         // @everyone's role id is the guild id.
         PermissionOverwrite {
             allow: serenity::Permissions::empty(),
@@ -33,7 +34,16 @@ fn channel_overwrites(
             deny: serenity::Permissions::empty(),
             kind: PermissionOverwriteType::Member(ctx.cache.current_user().id),
         },
-    ]
+    ];
+    // A topic's own role works its tickets alongside the support role.
+    if let Some(role) = topic_role.filter(|r| *r != data.settings.support_role_id) {
+        overwrites.push(PermissionOverwrite {
+            allow,
+            deny: serenity::Permissions::empty(),
+            kind: PermissionOverwriteType::Role(RoleId::new(role)),
+        });
+    }
+    overwrites
 }
 
 /// How long an answer to a refused click waits for the channel of a ticket that a simultaneous
@@ -137,13 +147,30 @@ pub async fn open(
     guild: GuildId,
     user: UserId,
 ) -> Outcome {
+    open_with(ctx, data, guild, user, None).await
+}
+
+/// [`open`] with the topic the user picked and their answers to its form: its limit, category
+/// and role apply, and the answers are stored with the row (before the channel exists, so a
+/// ticket never has a channel without them).
+pub async fn open_with(
+    ctx: &serenity::Context,
+    data: &Arc<Data>,
+    guild: GuildId,
+    user: UserId,
+    chosen: Option<&super::topics::Chosen>,
+) -> Outcome {
+    let topic = chosen.map(|c| &c.topic);
+    let max_open = topic
+        .and_then(|t| t.max_open)
+        .unwrap_or(data.settings.max_open_per_user);
     let mut attempt = 0;
     let ticket = loop {
         attempt += 1;
         let at = now();
         let created = match data
             .store
-            .create_ticket(guild.get(), user.get(), data.settings.max_open_per_user, at)
+            .create_ticket(guild.get(), user.get(), max_open, at)
             .await
         {
             Ok(c) => c,
@@ -184,7 +211,21 @@ pub async fn open(
         }
     };
     let _opening = crate::data::Opening::new(data, ticket.id);
-    let channel = match make_channel(ctx, data, guild, &ticket).await {
+    if let Some(c) = chosen {
+        let form = ticketbot_common::topics::TicketForm {
+            ticket_id: ticket.id,
+            guild_id: guild.get(),
+            topic_id: c.topic.id,
+            topic_name: c.topic.name.clone(),
+            answers: c.answers.clone(),
+            submitted_at: ticket.created_at,
+        };
+        if let Err(e) = data.store.put_ticket_form(&form).await {
+            discard_half_made(data, ticket.id).await;
+            return Err(e.into());
+        }
+    }
+    let channel = match make_channel(ctx, data, guild, &ticket, topic).await {
         Ok(c) => c,
         Err(e) => {
             discard_half_made(data, ticket.id).await;
@@ -215,14 +256,18 @@ pub async fn open(
     let channel_id = channel.id;
     let work = data.begin_work();
     let (ctx2, data2, ticket2) = (ctx.clone(), data.clone(), ticket.clone());
+    let role = topic
+        .and_then(|t| t.role_id)
+        .unwrap_or(data.settings.support_role_id);
+    let form = chosen.map(|c| (c.topic.label(), c.answers.clone()));
     tokio::spawn(async move {
         let _work = work;
-        let (embed, buttons) = embeds::welcome(&ticket2);
+        let (mut embed, buttons) = embeds::welcome(&ticket2);
+        if let Some((label, answers)) = &form {
+            embed = embeds::with_answers(embed, label, answers);
+        }
         let welcome = serenity::CreateMessage::new()
-            .content(format!(
-                "<@{}> <@&{}>",
-                ticket2.creator_id, data2.settings.support_role_id
-            ))
+            .content(format!("<@{}> <@&{role}>", ticket2.creator_id))
             .embed(embed)
             .components(buttons);
         if let Err(e) = channel_id.send_message(&ctx2.http, welcome).await {
@@ -244,6 +289,7 @@ pub(crate) async fn make_channel(
     data: &Arc<Data>,
     guild: GuildId,
     ticket: &Ticket,
+    topic: Option<&ticketbot_common::topics::Topic>,
 ) -> Result<serenity::GuildChannel, ServiceError> {
     let creator = UserId::new(ticket.creator_id);
     let builder = serenity::CreateChannel::new(ticket.channel_name())
@@ -252,7 +298,27 @@ pub(crate) async fn make_channel(
             "Support ticket {} opened by <@{}>",
             ticket.id, ticket.creator_id
         ))
-        .permissions(channel_overwrites(ctx, data, guild, creator));
+        .permissions(channel_overwrites(
+            ctx,
+            data,
+            guild,
+            creator,
+            topic.and_then(|t| t.role_id),
+        ));
+    if let Some(category) = topic.and_then(|t| t.category_id) {
+        // The topic's own category; when Discord refuses (full, or gone) the default one.
+        match guild
+            .create_channel(&ctx.http, builder.clone().category(ChannelId::new(category)))
+            .await
+        {
+            Ok(c) => return Ok(c),
+            Err(e) => tracing::warn!(
+                "cannot open ticket {} in its topic's category {category} ({}); using the default one",
+                ticket.id,
+                discord_error(&e)
+            ),
+        }
+    }
     let mut made_room = false;
     loop {
         match categories::create_channel(
@@ -335,9 +401,15 @@ async fn alert_guild_full(http: &serenity::Http, data: &Data, guild: GuildId) {
     }
 }
 
-pub async fn post_panel(ctx: &serenity::Context, req: &Req) -> Outcome {
+pub async fn post_panel(ctx: &serenity::Context, data: &Data, req: &Req) -> Outcome {
     require_staff(req)?;
-    let (embed, buttons) = embeds::panel();
+    let (mut embed, mut buttons) = embeds::panel();
+    if let Some(rows) = super::topics::panel_components(data, req.guild_id).await? {
+        embed = embed.description(
+            "Pick the topic of your question to open a private channel with our support team.",
+        );
+        buttons = rows;
+    }
     let msg = serenity::CreateMessage::new()
         .embed(embed)
         .components(buttons);

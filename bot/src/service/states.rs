@@ -100,7 +100,7 @@ async fn reopen_archived(
     };
     rules::authorize(&ticket, &req.actor, &t, &data.policy)?;
     rules::check(&ticket, &t)?;
-    let channel = make_channel(ctx, data, req.guild_id, &ticket).await?;
+    let channel = make_channel(ctx, data, req.guild_id, &ticket, None).await?;
     let undo = |why: String| async {
         channel.id.delete(&ctx.http).await.ok();
         why

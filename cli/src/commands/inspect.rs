@@ -7,6 +7,7 @@ use ticketbot_common::feedback::Feedback;
 use ticketbot_common::names::Names;
 use ticketbot_common::store::{load_names, TicketStore};
 use ticketbot_common::ticket::{Ticket, TicketEvent};
+use ticketbot_common::topics::TicketForm;
 
 use crate::opt::InspectArgs;
 use crate::output::{
@@ -53,6 +54,7 @@ pub async fn run(store: &dyn TicketStore, args: &InspectArgs) -> Result<()> {
     let history = store.history(ticket.id).await?;
     let d = durations(&ticket, &history);
     let feedback = store.feedback(ticket.id).await?;
+    let form = store.ticket_form(ticket.id).await?;
     if args.json.json {
         #[derive(Serialize)]
         struct Out<'a> {
@@ -63,6 +65,8 @@ pub async fn run(store: &dyn TicketStore, args: &InspectArgs) -> Result<()> {
             history: Vec<EventJson>,
             /// The creator's rating, or null.
             feedback: Option<&'a Feedback>,
+            /// The topic it was opened with and the form's answers, or null.
+            form: Option<&'a TicketForm>,
         }
         return print_json(&Out {
             ticket: TicketJson::from(&ticket),
@@ -70,6 +74,7 @@ pub async fn run(store: &dyn TicketStore, args: &InspectArgs) -> Result<()> {
             durations: d,
             history: history.iter().map(EventJson::from).collect(),
             feedback: feedback.as_ref(),
+            form: form.as_ref(),
         });
     }
     let names = load_names(
@@ -90,6 +95,10 @@ pub async fn run(store: &dyn TicketStore, args: &InspectArgs) -> Result<()> {
         ("id", ticket.id.to_string()),
         ("short id", ticket.short_id()),
         ("status", ticket.status.to_string()),
+        (
+            "topic",
+            or_dash(form.as_ref().map(|f| f.topic_name.clone())),
+        ),
         ("guild", ticket.guild_id.to_string()),
         ("channel", or_dash(ticket.channel_id)),
         ("creator", names.label(ticket.creator_id)),
@@ -161,6 +170,14 @@ pub async fn run(store: &dyn TicketStore, args: &InspectArgs) -> Result<()> {
         t.add_row(vec![k.to_owned(), v]);
     }
     println!("{t}");
+    if let Some(f) = form.as_ref().filter(|f| !f.answers.is_empty()) {
+        let mut t = table(&["question", "answer"]);
+        for a in &f.answers {
+            let answer = if a.answer.is_empty() { "-" } else { &a.answer };
+            t.add_row(vec![a.question.clone(), answer.to_owned()]);
+        }
+        println!("{t}");
+    }
     print_timeline(&history, &names);
     Ok(())
 }

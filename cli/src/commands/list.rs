@@ -34,6 +34,7 @@ pub fn filter(args: &ListArgs) -> Result<TicketFilter> {
             .as_deref()
             .map(|s| parse_time("--until", s))
             .transpose()?,
+        topic: args.topic.clone(),
     })
 }
 

@@ -78,10 +78,11 @@ pub fn refuse_same(source: &DbConfig, target: &DbConfig) -> Result<()> {
 }
 
 /// `N tickets (P participants), E history events, T transcripts, C overflow categories, K
-/// names, M staff message counts, R close requests, A last-message times and F ratings`.
+/// names, M staff message counts, R close requests, A last-message times, F ratings, P topics
+/// and Q topic forms`.
 pub fn describe(c: &RecordCounts) -> String {
     format!(
-        "{} tickets ({} participants), {} history events, {} transcripts, {} overflow categories, {} names, {} staff message counts, {} close requests, {} last-message times and {} ratings",
+        "{} tickets ({} participants), {} history events, {} transcripts, {} overflow categories, {} names, {} staff message counts, {} close requests, {} last-message times, {} ratings, {} topics and {} topic forms",
         c.tickets,
         c.participants,
         c.events,
@@ -91,7 +92,9 @@ pub fn describe(c: &RecordCounts) -> String {
         c.staff_messages,
         c.close_requests,
         c.activity,
-        c.feedback
+        c.feedback,
+        c.topics,
+        c.ticket_forms
     )
 }
 
@@ -106,6 +109,8 @@ fn record_total(c: &RecordCounts) -> u64 {
         + c.close_requests
         + c.activity
         + c.feedback
+        + c.topics
+        + c.ticket_forms
 }
 
 pub fn print_summary(s: &Summary) {
@@ -247,6 +252,16 @@ async fn copy(
                 copied.feedback += 1;
                 bar.inc(1);
             }
+            Record::Topic(t) => {
+                small.topics.push(*t);
+                copied.topics += 1;
+                bar.inc(1);
+            }
+            Record::TicketForm(f) => {
+                small.ticket_forms.push(*f);
+                copied.ticket_forms += 1;
+                bar.inc(1);
+            }
             Record::Name(n) => {
                 small.names.push(n);
                 copied.names += 1;
@@ -287,6 +302,8 @@ struct SmallRecords {
     close_requests: Vec<ticketbot_common::close_request::CloseRequest>,
     activity: Vec<ticketbot_common::auto_close::TicketActivity>,
     feedback: Vec<ticketbot_common::feedback::Feedback>,
+    topics: Vec<ticketbot_common::topics::Topic>,
+    ticket_forms: Vec<ticketbot_common::topics::TicketForm>,
 }
 
 impl SmallRecords {
@@ -327,6 +344,20 @@ impl SmallRecords {
                 .import_feedback(&rows)
                 .await
                 .context("writing ratings to the target")?;
+        }
+        if full(self.topics.len()) {
+            let rows = std::mem::take(&mut self.topics);
+            target
+                .import_topics(&rows)
+                .await
+                .context("writing topics to the target")?;
+        }
+        if full(self.ticket_forms.len()) {
+            let rows = std::mem::take(&mut self.ticket_forms);
+            target
+                .import_ticket_forms(&rows)
+                .await
+                .context("writing topic forms to the target")?;
         }
         Ok(())
     }
@@ -448,6 +479,8 @@ fn checksum(record: &Record) -> u64 {
         Record::CloseRequest(r) => serde_json::to_string(r).unwrap_or_default().hash(&mut h),
         Record::Activity(a) => serde_json::to_string(a).unwrap_or_default().hash(&mut h),
         Record::Feedback(f) => serde_json::to_string(f).unwrap_or_default().hash(&mut h),
+        Record::Topic(t) => serde_json::to_string(t).unwrap_or_default().hash(&mut h),
+        Record::TicketForm(f) => serde_json::to_string(f).unwrap_or_default().hash(&mut h),
     }
     h.finish()
 }
@@ -466,6 +499,8 @@ fn key(record: &Record) -> String {
         Record::CloseRequest(r) => format!("close request of ticket {}", r.ticket_id),
         Record::Activity(a) => format!("last message time of ticket {}", a.ticket_id),
         Record::Feedback(f) => format!("rating of ticket {}", f.ticket_id),
+        Record::Topic(t) => format!("topic {} ({})", t.id, t.name),
+        Record::TicketForm(f) => format!("topic form of ticket {}", f.ticket_id),
     }
 }
 

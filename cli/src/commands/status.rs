@@ -60,7 +60,7 @@ pub async fn run(store: &dyn TicketStore, config: &DbConfig, json: bool) -> Resu
         status.tickets.closed
     );
     println!(
-        "records:        {} tickets, {} participants, {} history events, {} transcripts, {} overflow categories, {} names, {} staff message counts, {} close requests, {} last-message times, {} ratings",
+        "records:        {} tickets, {} participants, {} history events, {} transcripts, {} overflow categories, {} names, {} staff message counts, {} close requests, {} last-message times, {} ratings, {} topics, {} topic forms",
         status.records.tickets,
         status.records.participants,
         status.records.events,
@@ -70,7 +70,9 @@ pub async fn run(store: &dyn TicketStore, config: &DbConfig, json: bool) -> Resu
         status.records.staff_messages,
         status.records.close_requests,
         status.records.activity,
-        status.records.feedback
+        status.records.feedback,
+        status.records.topics,
+        status.records.ticket_forms
     );
     if status.bots.is_empty() {
         println!(

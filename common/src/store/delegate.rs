@@ -379,6 +379,69 @@ macro_rules! delegate_ticket_store {
             ) -> $crate::error::StoreResult<()> {
                 <$ty>::import_feedback(self, rows).await
             }
+            async fn add_topic(
+                &self,
+                topic: &$crate::topics::Topic,
+            ) -> $crate::error::StoreResult<$crate::topics::TopicWrite> {
+                <$ty>::add_topic(self, topic).await
+            }
+            async fn update_topic(
+                &self,
+                topic: &$crate::topics::Topic,
+            ) -> $crate::error::StoreResult<$crate::topics::TopicWrite> {
+                <$ty>::update_topic(self, topic).await
+            }
+            async fn remove_topic(
+                &self,
+                id: uuid::Uuid,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::StoreResult<bool> {
+                <$ty>::remove_topic(self, id, at).await
+            }
+            async fn topic(
+                &self,
+                id: uuid::Uuid,
+            ) -> $crate::error::StoreResult<Option<$crate::topics::Topic>> {
+                <$ty>::topic(self, id).await
+            }
+            async fn topics(
+                &self,
+                guild_id: $crate::ticket::DiscordId,
+            ) -> $crate::error::StoreResult<Vec<$crate::topics::Topic>> {
+                <$ty>::topics(self, guild_id).await
+            }
+            async fn all_topics(&self) -> $crate::error::StoreResult<Vec<$crate::topics::Topic>> {
+                <$ty>::all_topics(self).await
+            }
+            async fn import_topics(
+                &self,
+                rows: &[$crate::topics::Topic],
+            ) -> $crate::error::StoreResult<()> {
+                <$ty>::import_topics(self, rows).await
+            }
+            async fn put_ticket_form(
+                &self,
+                form: &$crate::topics::TicketForm,
+            ) -> $crate::error::StoreResult<()> {
+                <$ty>::put_ticket_form(self, form).await
+            }
+            async fn ticket_form(
+                &self,
+                ticket_id: uuid::Uuid,
+            ) -> $crate::error::StoreResult<Option<$crate::topics::TicketForm>> {
+                <$ty>::ticket_form(self, ticket_id).await
+            }
+            async fn all_ticket_forms(
+                &self,
+            ) -> $crate::error::StoreResult<Vec<$crate::topics::TicketForm>> {
+                <$ty>::all_ticket_forms(self).await
+            }
+            async fn import_ticket_forms(
+                &self,
+                rows: &[$crate::topics::TicketForm],
+            ) -> $crate::error::StoreResult<()> {
+                <$ty>::import_ticket_forms(self, rows).await
+            }
             async fn remember_names(
                 &self,
                 names: &[$crate::names::Name],

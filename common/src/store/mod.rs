@@ -40,6 +40,7 @@ use crate::feedback::{Feedback, FeedbackSummary, FeedbackWrite};
 use crate::rules::{self, RuleError, Transition};
 use crate::stats::TicketStats;
 use crate::ticket::{DiscordId, Participant, Ticket, TicketEvent, TicketStatus};
+use crate::topics::{TicketForm, Topic, TopicWrite};
 
 /// Which tickets a listing or a count is about. `None` fields match everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,6 +53,8 @@ pub struct TicketFilter {
     pub since: Option<DateTime<Utc>>,
     /// Created before.
     pub until: Option<DateTime<Utc>>,
+    /// Opened with the topic of this name (any case).
+    pub topic: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -114,6 +117,8 @@ pub enum Record {
     CloseRequest(CloseRequest),
     Activity(TicketActivity),
     Feedback(Feedback),
+    Topic(Box<Topic>),
+    TicketForm(Box<TicketForm>),
 }
 
 /// How many messages a staff member wrote in a guild's ticket channels in one hour.
@@ -159,6 +164,12 @@ pub struct RecordCounts {
     /// Creators' ratings of closed tickets.
     #[serde(default)]
     pub feedback: u64,
+    /// Ticket topics, removed ones included.
+    #[serde(default)]
+    pub topics: u64,
+    /// Tickets opened with a topic (and its form's answers).
+    #[serde(default)]
+    pub ticket_forms: u64,
 }
 
 /// Everything the bot and `ticketctl` store. Implementations are cheap to clone (a pool inside)
@@ -452,6 +463,40 @@ pub trait TicketStore: Send + Sync + 'static {
     /// replaced, so that a rerun ends the same).
     async fn import_feedback(&self, rows: &[Feedback]) -> StoreResult<()>;
 
+    /// Adds a topic; `NameTaken` when the guild has one of that name (decided by the database).
+    async fn add_topic(&self, topic: &Topic) -> StoreResult<TopicWrite>;
+
+    /// Replaces what may change of an existing topic (name, emoji, category, role, limit,
+    /// questions, `updated_at`).
+    async fn update_topic(&self, topic: &Topic) -> StoreResult<TopicWrite>;
+
+    /// Marks the topic removed (its name is free again). Returns whether it was there.
+    async fn remove_topic(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// The topic, removed or not.
+    async fn topic(&self, id: Uuid) -> StoreResult<Option<Topic>>;
+
+    /// The guild's topics, oldest first; removed ones left out.
+    async fn topics(&self, guild_id: DiscordId) -> StoreResult<Vec<Topic>>;
+
+    /// Every topic, removed ones included: the export side of migrate.
+    async fn all_topics(&self) -> StoreResult<Vec<Topic>>;
+
+    /// Stores these topics as they are (the import side of migrate).
+    async fn import_topics(&self, rows: &[Topic]) -> StoreResult<()>;
+
+    /// Records the topic and answers a ticket was opened with.
+    async fn put_ticket_form(&self, form: &TicketForm) -> StoreResult<()>;
+
+    /// The ticket's topic and answers, if it was opened with a topic.
+    async fn ticket_form(&self, ticket_id: Uuid) -> StoreResult<Option<TicketForm>>;
+
+    /// Every ticket's form: the export side of migrate.
+    async fn all_ticket_forms(&self) -> StoreResult<Vec<TicketForm>>;
+
+    /// Stores these as they are (the import side of migrate).
+    async fn import_ticket_forms(&self, rows: &[TicketForm]) -> StoreResult<()>;
+
     /// Records names the bot saw; for each id, the name seen last wins (an older sighting
     /// written later changes nothing).
     async fn remember_names(&self, names: &[crate::names::Name]) -> StoreResult<()>;
@@ -579,6 +624,19 @@ pub trait TicketStore: Send + Sync + 'static {
             .map_ok(|rows| stream::iter(rows.into_iter().map(|r| Ok(Record::Feedback(r)))))
             .try_flatten();
         let store = self.clone();
+        let topics = stream::once(async move { store.all_topics().await })
+            .map_ok(|rows| stream::iter(rows.into_iter().map(|r| Ok(Record::Topic(Box::new(r))))))
+            .try_flatten();
+        let store = self.clone();
+        let forms = stream::once(async move { store.all_ticket_forms().await })
+            .map_ok(|rows| {
+                stream::iter(
+                    rows.into_iter()
+                        .map(|r| Ok(Record::TicketForm(Box::new(r)))),
+                )
+            })
+            .try_flatten();
+        let store = self.clone();
         let names = stream::once(async move { store.all_names().await })
             .map_ok(|names| stream::iter(names.into_iter().map(|n| Ok(Record::Name(n)))))
             .try_flatten();
@@ -591,6 +649,8 @@ pub trait TicketStore: Send + Sync + 'static {
             .chain(requests)
             .chain(activity)
             .chain(feedback)
+            .chain(topics)
+            .chain(forms)
             .boxed()
     }
 }

@@ -62,6 +62,8 @@ impl MongoStore {
             close_requests: db.collection("close_requests"),
             activity: db.collection("ticket_activity"),
             feedback: db.collection("feedback"),
+            topics: db.collection("topics"),
+            ticket_forms: db.collection("topic_forms"),
             leases: db.collection("leases"),
             channel_deletions: db.collection("channel_deletions"),
             client,
@@ -190,6 +192,16 @@ impl MongoStore {
                 index(doc! { "id": 1 }, "close_requests_id_uq", true),
                 index(doc! { "due_at": 1 }, "close_requests_due", false),
             ])
+            .await?;
+        self.topics
+            .create_indexes([index(
+                doc! { "guild_id": 1, "name_key": 1 },
+                "topics_guild_name_uq",
+                true,
+            )])
+            .await?;
+        self.tickets
+            .create_indexes([index(doc! { "topic_key": 1 }, "tickets_topic", false)])
             .await?;
         Ok(())
     }

@@ -328,6 +328,9 @@ pub(crate) fn filter_doc(filter: &TicketFilter) -> Document {
     if !created.is_empty() {
         f.insert("created_at", created);
     }
+    if let Some(topic) = &filter.topic {
+        f.insert("topic_key", crate::topics::name_key(topic));
+    }
     f
 }
 

@@ -114,6 +114,8 @@ impl MongoStore {
             close_requests: self.close_requests.count_documents(doc! {}).await?,
             activity: self.activity.count_documents(doc! {}).await?,
             feedback: self.feedback.count_documents(doc! {}).await?,
+            topics: self.topics.count_documents(doc! {}).await?,
+            ticket_forms: self.ticket_forms.count_documents(doc! {}).await?,
         })
     }
 }

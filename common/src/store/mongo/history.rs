@@ -108,6 +108,7 @@ impl MongoStore {
         };
         self.insert_events(std::slice::from_ref(&event)).await?;
         self.record_channel_deletion(&ticket, event.at).await?;
+        self.forget_ticket_records(&[ticket.id.to_string()]).await?;
         self.tickets
             .delete_one(doc! { "_id": ticket.id.to_string(), "deleted": true })
             .await?;
@@ -288,11 +289,28 @@ impl MongoStore {
         self.events
             .delete_many(doc! { "ticket_id": id.to_string() })
             .await?;
+        self.forget_ticket_records(&[id.to_string()]).await?;
         let res = self
             .tickets
             .delete_one(doc! { "_id": id.to_string() })
             .await?;
         Ok(res.deleted_count > 0)
+    }
+
+    /// Removes what is kept per ticket beside its row (its form, rating, close request and
+    /// last-message time; each keyed by the ticket id) when the row goes for good.
+    pub(crate) async fn forget_ticket_records(&self, ids: &[String]) -> StoreResult<()> {
+        let ids: Vec<bson::Bson> = ids.iter().map(|i| bson::Bson::String(i.clone())).collect();
+        for c in [
+            &self.ticket_forms,
+            &self.feedback,
+            &self.close_requests,
+            &self.activity,
+        ] {
+            c.delete_many(doc! { "_id": { "$in": ids.clone() } })
+                .await?;
+        }
+        Ok(())
     }
 
     pub(crate) async fn heartbeat(&self, beat: &Heartbeat) -> StoreResult<()> {

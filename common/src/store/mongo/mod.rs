@@ -35,6 +35,7 @@ mod purge;
 mod staff_messages;
 mod stats;
 mod tickets;
+mod topics;
 mod transcripts;
 
 use bson::Document;
@@ -68,6 +69,8 @@ pub struct MongoStore {
     close_requests: Collection<Document>,
     activity: Collection<Document>,
     feedback: Collection<Document>,
+    topics: Collection<Document>,
+    ticket_forms: Collection<Document>,
 }
 
 super::delegate_ticket_store!(MongoStore);

@@ -146,6 +146,7 @@ impl MongoStore {
             for (guild, ids) in groups(&docs, "_id")? {
                 let c = by_guild.entry(guild).or_default();
                 self.remove_history(&ids, c).await?;
+                self.forget_ticket_records(&ids).await?;
                 // Last: the mark is what a re-run finishes from.
                 c.tickets += self
                     .tickets

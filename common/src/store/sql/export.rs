@@ -182,6 +182,8 @@ impl SqlStore {
             close_requests: count("close_requests").await?,
             activity: count("ticket_activity").await?,
             feedback: count("feedback").await?,
+            topics: count("topics").await?,
+            ticket_forms: count("topic_forms").await?,
         })
     }
 }

@@ -11,6 +11,15 @@ use crate::rules::RuleError;
 use crate::store::Heartbeat;
 use crate::ticket::{DiscordId, EventKind, Participant, Ticket, TicketEvent};
 
+/// What is kept per ticket beside its row (its form, rating, close request and last-message
+/// time), removed with the row when it goes for good.
+pub(crate) const PER_TICKET: [&str; 4] = [
+    "topic_forms",
+    "feedback",
+    "close_requests",
+    "ticket_activity",
+];
+
 impl SqlStore {
     pub(crate) async fn record_first_response(
         &self,
@@ -189,10 +198,12 @@ impl SqlStore {
             let ticket = Self::fetch_ticket(&mut *tx, id)
                 .await?
                 .ok_or(RuleError::NotFound)?;
-            sqlx::query("DELETE FROM ticket_participants WHERE ticket_id = ?")
-                .bind(id.to_string())
-                .execute(&mut *tx)
-                .await?;
+            for table in ["ticket_participants"].iter().chain(&PER_TICKET) {
+                sqlx::query(&format!("DELETE FROM {table} WHERE ticket_id = ?"))
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
             sqlx::query("DELETE FROM tickets WHERE id = ?")
                 .bind(id.to_string())
                 .execute(&mut *tx)
@@ -211,7 +222,10 @@ impl SqlStore {
         let attempt = || async {
             let mut tx = self.write_tx().await?;
             let mut removed = 0;
-            for table in ["ticket_participants", "ticket_events"] {
+            for table in ["ticket_participants", "ticket_events"]
+                .iter()
+                .chain(&PER_TICKET)
+            {
                 sqlx::query(&format!("DELETE FROM {table} WHERE ticket_id = ?"))
                     .bind(id.to_string())
                     .execute(&mut *tx)

@@ -24,6 +24,7 @@ mod rows;
 mod staff_messages;
 mod stats;
 mod tickets;
+mod topics;
 mod transcripts;
 
 use std::time::Duration;

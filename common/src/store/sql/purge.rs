@@ -251,6 +251,10 @@ impl SqlStore {
         let tables: &[(&str, &str)] = match kind {
             Kind::Tickets => &[
                 ("ticket_participants", "ticket_id"),
+                ("topic_forms", "ticket_id"),
+                ("feedback", "ticket_id"),
+                ("close_requests", "ticket_id"),
+                ("ticket_activity", "ticket_id"),
                 ("ticket_events", "ticket_id"),
                 ("transcript_chunks", "ticket_id"),
                 ("transcripts", "ticket_id"),

@@ -227,6 +227,12 @@ impl SqlStore {
         if let Some(t) = filter.until {
             clause("created_at < ?", Some(Bind::Int(Some(time_to_sql(t)))));
         }
+        if let Some(topic) = &filter.topic {
+            clause(
+                "id IN (SELECT ticket_id FROM topic_forms WHERE topic_key = ?)",
+                Some(Bind::Text(Some(crate::topics::name_key(topic)))),
+            );
+        }
     }
 
     pub(crate) async fn participants_of_range(
