@@ -344,11 +344,15 @@ async fn auto_close_warns_once_cancels_on_a_message_and_closes_once_with_two_pro
         }
     })
     .await;
-    assert!(e
-        .fake
-        .messages(talked_channel)
-        .iter()
-        .any(|m| m.text().contains("Auto-close cancelled")));
+    // The notice follows the row's change.
+    eventually("the cancel notice", WAIT, || async {
+        e.fake
+            .messages(talked_channel)
+            .iter()
+            .any(|m| m.text().contains("Auto-close cancelled"))
+            .then_some(())
+    })
+    .await;
 
     // Alice's closes once the warning's 4 s are over, by the bot, with the reason.
     eventually("the silent ticket closed", Duration::from_secs(20), || {
