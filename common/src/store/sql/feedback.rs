@@ -122,33 +122,34 @@ impl SqlStore {
         &self,
         filter: &TicketFilter,
     ) -> StoreResult<FeedbackSummary> {
-        let mut tickets = String::from("SELECT id FROM tickets");
-        let mut binds = Vec::new();
-        Self::filter_sql(filter, &mut tickets, &mut binds);
-        let overall = format!(
-            "SELECT rating, COUNT(*) AS n FROM feedback \
-             WHERE ticket_id IN ({tickets}) GROUP BY rating"
-        );
-        // A ticket claimed and closed by one member counts once for them: UNION drops the
-        // duplicate (ticket, member) pair.
-        let staff_of = |col: &str| {
-            let mut sql = format!("SELECT id, {col} AS staff FROM tickets");
+        // Driven from the ratings (far fewer than tickets), each joined to its ticket by
+        // primary key; the filter's columns are the ticket's (none is also a rating column).
+        let rated = |extra: &str| {
+            let mut sql = String::from("FROM feedback f JOIN tickets t ON t.id = f.ticket_id");
             let mut b = Vec::new();
             Self::filter_sql(filter, &mut sql, &mut b);
-            sql.push_str(if sql.contains(" WHERE ") {
-                " AND "
-            } else {
-                " WHERE "
-            });
-            sql.push_str(&format!("{col} IS NOT NULL"));
+            if !extra.is_empty() {
+                sql.push_str(if sql.contains(" WHERE ") {
+                    " AND "
+                } else {
+                    " WHERE "
+                });
+                sql.push_str(extra);
+            }
             (sql, b)
         };
-        let (claimed, claimed_binds) = staff_of("claimed_by");
-        let (closed, closed_binds) = staff_of("closed_by");
+        let (all, binds) = rated("");
+        let overall = format!("SELECT f.rating AS rating, COUNT(*) AS n {all} GROUP BY f.rating");
+        // A ticket claimed and closed by one member counts once for them.
+        let (claimed, claimed_binds) = rated("t.claimed_by IS NOT NULL");
+        let (closed, closed_binds) = rated(
+            "t.closed_by IS NOT NULL AND (t.claimed_by IS NULL OR t.closed_by <> t.claimed_by)",
+        );
         let per_staff = format!(
-            "SELECT s.staff AS staff, f.rating AS rating, COUNT(*) AS n \
-             FROM feedback f JOIN ({claimed} UNION {closed}) s ON s.id = f.ticket_id \
-             GROUP BY s.staff, f.rating"
+            "SELECT staff, rating, COUNT(*) AS n FROM (\
+             SELECT t.claimed_by AS staff, f.rating AS rating {claimed} \
+             UNION ALL SELECT t.closed_by AS staff, f.rating AS rating {closed}) s \
+             GROUP BY staff, rating"
         );
         let mut staff_binds = claimed_binds;
         staff_binds.extend(closed_binds);
