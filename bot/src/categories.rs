@@ -147,6 +147,18 @@ pub async fn move_channel(
     place(http, cache, data, guild, kind, &Op::Move(channel)).await
 }
 
+/// Moves `channel` into `category`, one the guild's configuration does not manage (a topic's).
+pub async fn move_into(
+    http: &serenity::Http,
+    channel: ChannelId,
+    category: u64,
+) -> Result<GuildChannel, PlaceError> {
+    Op::Move(channel)
+        .place(http, Some(ChannelId::new(category)))
+        .await
+        .map_err(classify)
+}
+
 /// Rounds of "try every category, then make one more" before giving up: under a burst, the
 /// category made in one round can fill up before this call gets its place in it.
 const ROUNDS: usize = 8;

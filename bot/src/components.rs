@@ -56,11 +56,8 @@ pub async fn handle_modal(
             let chosen = service::topics::answered(data, guild, topic, &form.data).await?;
             service::open_with(ctx, data, guild, form.user.id, Some(&chosen)).await
         };
-        let defer = CreateInteractionResponse::Defer(
-            CreateInteractionResponseMessage::new().ephemeral(true),
-        );
         let (outcome, acknowledged) =
-            deadline::run(open, form.create_response(&ctx.http, defer)).await;
+            deadline::run(open, form.create_response(&ctx.http, ephemeral_defer())).await;
         return answer(ctx, data, Asker::Form(form), outcome, acknowledged).await;
     }
     if let Some(topic) = with_id(service::topics::TOPIC_QUESTIONS_PREFIX) {
@@ -92,12 +89,9 @@ async fn pick_topic(
             Ok(())
         }
         Ok(service::topics::Picked::Open(chosen)) => {
-            let defer = CreateInteractionResponse::Defer(
-                CreateInteractionResponseMessage::new().ephemeral(true),
-            );
             let (outcome, acknowledged) = deadline::run(
                 service::open_with(ctx, data, guild, click.user.id, Some(&chosen)),
-                click.create_response(&ctx.http, defer),
+                click.create_response(&ctx.http, ephemeral_defer()),
             )
             .await;
             answer(ctx, data, Asker::Click(click), outcome, acknowledged).await
@@ -163,14 +157,17 @@ pub async fn handle(
         return pick_topic(ctx, data, click, topic).await;
     }
     // Answered at once when the work is quick, acknowledged first when it is not.
-    let defer =
-        CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
     let (outcome, acknowledged) = deadline::run(
         work(ctx, data, click, id),
-        click.create_response(&ctx.http, defer),
+        click.create_response(&ctx.http, ephemeral_defer()),
     )
     .await;
     answer(ctx, data, Asker::Click(click), outcome, acknowledged).await
+}
+
+/// "Thinking…", seen only by the asker, when the answer takes a while.
+fn ephemeral_defer() -> CreateInteractionResponse {
+    CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true))
 }
 
 /// Who gets the answer: a click or a sent form (the same calls, two serenity types).
@@ -198,11 +195,14 @@ async fn work(
     let Some(guild_id) = click.guild_id else {
         return Err(ServiceError::User("Tickets work inside a server.".into()));
     };
-    let actor = access::actor(
+    let actor = access::actor_in(
+        data,
+        guild_id,
+        click.channel_id,
         click.user.id,
         click.member.as_ref(),
-        data.settings.support_role_id,
-    );
+    )
+    .await?;
     let req = Req {
         guild_id,
         channel_id: click.channel_id,
@@ -224,9 +224,11 @@ async fn work(
             if let Some(ticket) = with_id(DELETE_CONFIRM_PREFIX) {
                 service::confirm_delete(ctx, data, &req, ticket).await
             } else if let Some(request) = with_id(CLOSE_ACCEPT_PREFIX) {
-                service::answer_close_request(ctx, data, &req, request, true).await
+                let outcome = service::answer_close_request(ctx, data, &req, request, true).await;
+                answered_question(ctx, click, outcome).await
             } else if let Some(request) = with_id(CLOSE_DENY_PREFIX) {
-                service::answer_close_request(ctx, data, &req, request, false).await
+                let outcome = service::answer_close_request(ctx, data, &req, request, false).await;
+                answered_question(ctx, click, outcome).await
             } else {
                 Err(ServiceError::User(
                     "This button is no longer supported; use the /ticket commands.".into(),
@@ -234,6 +236,25 @@ async fn work(
             }
         }
     }
+}
+
+/// An answered close request keeps its question, without the buttons nobody may click again.
+async fn answered_question(
+    ctx: &serenity::Context,
+    click: &ComponentInteraction,
+    outcome: Outcome,
+) -> Outcome {
+    if outcome.is_ok() {
+        let edit = serenity::EditMessage::new().components(vec![]);
+        if let Err(e) = click
+            .channel_id
+            .edit_message(&ctx.http, click.message.id, edit)
+            .await
+        {
+            tracing::debug!("close request's buttons not removed: {e}");
+        }
+    }
+    outcome
 }
 
 /// The outcome, ephemerally: as the response, or as a follow-up once acknowledged.

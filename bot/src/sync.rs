@@ -8,7 +8,7 @@ use serenity::{PermissionOverwrite, PermissionOverwriteType, UserId};
 use ticketbot_common::store::CategoryKind;
 use ticketbot_common::ticket::{Ticket, TicketStatus};
 
-use crate::access::member_permissions;
+use crate::access::{self, member_permissions};
 use crate::categories::{self, PlaceError};
 use crate::data::Data;
 
@@ -78,26 +78,40 @@ pub async fn apply(
         ),
         None => (false, categories.is_empty(), None),
     };
-    // An open ticket of a topic with its own category stays there.
-    let parent_ok = parent_ok
-        || (kind == CategoryKind::Open
-            && old_parent.is_some()
-            && topic_category(data, ticket).await == old_parent);
+    // An open ticket of a topic with its own category belongs there (a reopen brings it back).
+    let topic_category = match kind {
+        CategoryKind::Open => access::topic_of(data, ticket)
+            .await?
+            .and_then(|t| t.category_id),
+        CategoryKind::Closed => None,
+    };
+    let parent_ok = match topic_category {
+        Some(c) => old_parent == Some(c),
+        None => parent_ok,
+    };
     if !overwrite_ok {
         channel_id.create_permission(http, wanted).await?;
     }
     if !parent_ok {
-        categories::move_channel(http, cache, data, guild, kind, channel_id).await?;
+        let into_topic = match topic_category {
+            Some(c) => categories::move_into(http, channel_id, c)
+                .await
+                .inspect_err(|e| {
+                    tracing::warn!(
+                        "cannot move ticket {} into its topic's category {c} ({e}); using the default one",
+                        ticket.id
+                    )
+                })
+                .is_ok(),
+            None => false,
+        };
+        if !into_topic {
+            categories::move_channel(http, cache, data, guild, kind, channel_id).await?;
+        }
         // The category it left may be an overflow one that is empty now.
         categories::remove_if_empty(http, data, guild, old_parent).await;
     }
     Ok(())
-}
-
-/// The category of the topic the ticket was opened with, if it has one.
-async fn topic_category(data: &Data, ticket: &Ticket) -> Option<u64> {
-    let form = data.store.ticket_form(ticket.id).await.ok()??;
-    data.store.topic(form.topic_id).await.ok()??.category_id
 }
 
 /// Gives every participant the members' access, and takes it from users who hold exactly the

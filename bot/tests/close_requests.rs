@@ -113,6 +113,10 @@ async fn the_creator_accepts_or_denies_a_close_request() {
     assert_eq!(told.content, format!("<@{}>", ids::STAFF));
     assert_eq!(e.audit_entries("close request denied").len(), 1);
     assert!(e.store().await.close_request(t.id).await.unwrap().is_none());
+    let answered = e.fake.message(m.id).expect("the question stays");
+    assert!(answered.custom_ids().is_empty(), "answered: no buttons");
+    assert!(answered.text().contains(hostile), "{}", answered.text());
+    // A click that raced the buttons' removal.
     let id = e.click(ids::ALICE, channel, m.id, &accept);
     assert_eq!(
         e.reply_text(id).await,
@@ -148,6 +152,7 @@ async fn the_creator_accepts_or_denies_a_close_request() {
             "This close request has already been answered or replaced."
         ]
     );
+    assert!(e.fake.message(m.id).unwrap().custom_ids().is_empty());
     let row = e.ticket(t.id).await.unwrap();
     assert_eq!(row.status, TicketStatus::Closed);
     assert_eq!(row.closed_by, Some(ids::STAFF));

@@ -67,6 +67,23 @@ async fn topics_with_forms(backend: Backend) {
         "Only server administrators (Manage Server) can manage ticket topics."
     );
 
+    // Discord would refuse a panel with a made-up emoji: refused here, with what to write.
+    let id = e.slash(
+        ids::OWNER,
+        ids::PANEL_CHANNEL,
+        "topic add",
+        &[
+            ("name", "Billing".into()),
+            ("emoji", ":credit_card:".into()),
+        ],
+    );
+    let text = e.reply_text(id).await;
+    assert!(
+        text.starts_with("\":credit_card:\" is not an emoji: pick one"),
+        "{text}"
+    );
+    assert!(e.store().await.topics(ids::GUILD).await.unwrap().is_empty());
+
     let billing = add_topic(
         &e,
         &[
@@ -382,4 +399,123 @@ async fn many_topics_make_a_menu_and_old_panels_still_open() {
     let (t, _) = e.open_ticket(old, ids::ALICE).await;
     assert_eq!(store.ticket_form(t.id).await.unwrap(), None);
     e.assert_consistent(&[]).await;
+}
+
+const BILLING_ROLE: u64 = 1_210_000_000_000_000_290;
+const BILLING_CATEGORY: u64 = 1_210_000_000_000_000_390;
+
+/// The text of the bot's refusal to a non-staff member.
+const STAFF_ONLY: &str = "Only support staff";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_topic_role_works_its_tickets_which_reopen_in_the_topic_category() {
+    let mut config = fakecord::Config::default();
+    config.roles.push(fakecord::RoleSeed {
+        id: BILLING_ROLE,
+        name: "Billing team".into(),
+        permissions: 0,
+        position: 1,
+        color: 0,
+        bot_role: false,
+    });
+    config.channels.push(fakecord::ChannelSeed {
+        id: BILLING_CATEGORY,
+        kind: 4,
+        name: "billing".into(),
+        parent_id: None,
+        position: 9,
+        topic: None,
+        permission_overwrites: Vec::new(),
+    });
+    // Bob is on the billing team, not support staff.
+    for m in &mut config.members {
+        if m.user.id == ids::BOB {
+            m.roles = vec![BILLING_ROLE];
+        }
+    }
+    let e = E2e::start_with(Backend::Sqlite, config, &[]).await;
+    add_topic(
+        &e,
+        &[
+            ("name", "Billing".into()),
+            ("category", OptionValue::Channel(BILLING_CATEGORY)),
+            ("role", OptionValue::Role(BILLING_ROLE)),
+        ],
+        &[],
+    )
+    .await;
+    add_topic(&e, &[("name", "Other".into()), ("limit", 2i64.into())], &[]).await;
+    let p = panel(&e).await;
+    let [billing, other] = [0, 1].map(|i| p.custom_ids()[i].clone());
+
+    let click = e.click(ids::ALICE, ids::PANEL_CHANNEL, p.id, &billing);
+    let channel = opened(&e, click).await;
+    let t = e
+        .store()
+        .await
+        .get_by_channel(channel)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        e.fake.channel(channel).unwrap().parent_id,
+        Some(BILLING_CATEGORY)
+    );
+    assert!(
+        e.fake.can_view(ids::BOB, channel),
+        "the topic's role is let in"
+    );
+    let click = e.click(ids::ALICE, ids::PANEL_CHANNEL, p.id, &other);
+    let other_channel = opened(&e, click).await;
+    assert!(!e.fake.can_view(ids::BOB, other_channel));
+
+    // The creator is not staff; Bob is, in Billing's tickets only.
+    let id = e.slash(ids::ALICE, channel, "claim", &[]);
+    assert!(e.reply_text(id).await.starts_with(STAFF_ONLY));
+    let id = e.slash(ids::BOB, other_channel, "claim", &[]);
+    assert!(e.reply_text(id).await.starts_with(STAFF_ONLY));
+    let id = e.slash(ids::BOB, ids::PANEL_CHANNEL, "stats", &[]);
+    assert!(e.reply_text(id).await.starts_with(STAFF_ONLY));
+    let id = e.slash(ids::BOB, channel, "claim", &[]);
+    assert_eq!(e.reply_text(id).await, "You claimed this ticket.");
+    assert_eq!(e.ticket(t.id).await.unwrap().claimed_by, Some(ids::BOB));
+
+    // Closed, it goes to the closed category; reopened, back to Billing's.
+    let id = e.slash(ids::BOB, channel, "close", &[("reason", "paid".into())]);
+    assert_eq!(e.reply_text(id).await, "Ticket closed.");
+    eventually("in the closed category", WAIT, || async {
+        (e.fake.channel(channel)?.parent_id == Some(ids::CLOSED_CATEGORY)).then_some(())
+    })
+    .await;
+    let id = e.slash(ids::BOB, channel, "reopen", &[]);
+    assert_eq!(e.reply_text(id).await, "Ticket reopened.");
+    eventually("back in Billing's category", WAIT, || async {
+        (e.fake.channel(channel)?.parent_id == Some(BILLING_CATEGORY)).then_some(())
+    })
+    .await;
+
+    // Archived, then reopened by id: a new channel, in Billing's category, Bob let in.
+    let id = e.slash(ids::BOB, channel, "close", &[]);
+    assert_eq!(e.reply_text(id).await, "Ticket closed.");
+    let id = e.slash(ids::BOB, channel, "archive", &[]);
+    assert!(e
+        .reply_text(id)
+        .await
+        .starts_with(&format!("Ticket {} archived", t.short_id())));
+    let id = e.slash(
+        ids::STAFF,
+        ids::GENERAL_CHANNEL,
+        "reopen",
+        &[("id", t.short_id().into())],
+    );
+    let text = e.reply_text(id).await;
+    let again = channel_mention(&text).unwrap_or_else(|| panic!("{text}"));
+    assert_ne!(again, channel);
+    assert_eq!(
+        e.fake.channel(again).unwrap().parent_id,
+        Some(BILLING_CATEGORY)
+    );
+    assert!(e.fake.can_view(ids::BOB, again));
+    e.assert_consistent(&[]).await;
+    e.finish().await;
 }

@@ -90,6 +90,28 @@ pub enum TopicError {
     Unknown { n: usize, part: String },
     #[error("a per-user limit is 1 to 100")]
     Limit,
+    #[error("{0:?} is not an emoji: pick one in Discord's emoji picker, or write a server emoji as <:name:id> (or - for none)")]
+    Emoji(String),
+}
+
+/// One Unicode emoji, or a server's own written `<:name:id>` (`<a:name:id>` when animated):
+/// what Discord takes on a button or a menu option.
+pub fn is_emoji(text: &str) -> bool {
+    let text = text.trim();
+    match text.strip_prefix('<').and_then(|t| t.strip_suffix('>')) {
+        Some(custom) => {
+            let parts: Vec<&str> = custom.split(':').collect();
+            let [animated, name, id] = parts[..] else {
+                return false;
+            };
+            matches!(animated, "" | "a")
+                && (2..=32).contains(&name.len())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && (17..=20).contains(&id.len())
+                && id.chars().all(|c| c.is_ascii_digit())
+        }
+        None => emojis::get(text).is_some(),
+    }
 }
 
 /// The key names are compared by: trimmed, lowercase.
@@ -133,6 +155,9 @@ impl Topic {
         }
         if self.max_open.is_some_and(|m| !(1..=100).contains(&m)) {
             return Err(TopicError::Limit);
+        }
+        if let Some(e) = self.emoji.as_deref().filter(|e| !is_emoji(e)) {
+            return Err(TopicError::Emoji(e.to_owned()));
         }
         for (i, q) in self.questions.iter().enumerate() {
             q.check(i + 1)?;
@@ -288,6 +313,39 @@ pub enum TopicWrite {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn emoji_are_unicode_ones_or_a_servers_own() {
+        for ok in [
+            "💳",
+            "❤️",
+            "👍🏽",
+            "🇫🇷",
+            " 🐛 ",
+            "<:billing:123456789012345678>",
+            "<a:spin_2:12345678901234567890>",
+        ] {
+            assert!(is_emoji(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "!!",
+            ":credit_card:",
+            "credit_card",
+            "💳💳",
+            "<:b:1>",
+            "<:name:abc>",
+            "<x:name:123456789012345678>",
+            "<:a:b:c>",
+        ] {
+            assert!(!is_emoji(bad), "{bad}");
+        }
+        let mut t = Topic::new(1, "Billing", Vec::new(), Utc::now()).unwrap();
+        t.emoji = Some(":credit_card:".into());
+        assert_eq!(t.check(), Err(TopicError::Emoji(":credit_card:".into())));
+        t.emoji = Some("💳".into());
+        assert_eq!(t.check(), Ok(()));
+    }
 
     #[test]
     fn questions_read_and_write_back() {

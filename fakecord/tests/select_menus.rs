@@ -176,6 +176,30 @@ async fn message_components_are_checked() {
             format!("{c0}.type"),
             "UNION_TYPE_CHOICES",
         ),
+        // An emoji is a Unicode one, or a custom one by its id.
+        (
+            opt("emoji", json!({"name": "black_nib"})),
+            format!("{c0}.options.0.emoji.name"),
+            "BUTTON_COMPONENT_INVALID_EMOJI",
+        ),
+        (
+            message(vec![vec![{
+                let mut b = button("b");
+                b["emoji"] = json!({"name": "!!"});
+                b
+            }]]),
+            format!("{c0}.emoji.name"),
+            "BUTTON_COMPONENT_INVALID_EMOJI",
+        ),
+        (
+            message(vec![vec![{
+                let mut b = button("b");
+                b["emoji"] = json!({"id": "nope", "name": "billing"});
+                b
+            }]]),
+            format!("{c0}.emoji.name"),
+            "BUTTON_COMPONENT_INVALID_EMOJI",
+        ),
         // The existing checks stay.
         (
             message(vec![vec![button("d")], vec![select("d", abc())]]),
@@ -191,7 +215,7 @@ async fn message_components_are_checked() {
             "{body}"
         );
     }
-    assert_eq!(cases.len(), 22);
+    assert_eq!(cases.len(), 25);
     assert!(fake.messages(ids::PANEL_CHANNEL).is_empty());
 
     // The same rules hold for interaction responses (paths under `data.`).
@@ -236,11 +260,21 @@ async fn message_components_are_checked() {
         .collect();
     let full = json!({"type": 3, "custom_id": x(100), "options": options, "placeholder": x(150), "min_values": 0, "max_values": 25});
     let users = json!({"type": 5, "custom_id": "u", "min_values": 0, "max_values": 25});
-    let body = message(vec![
-        vec![full],
-        vec![users],
-        (0..5).map(|i| button(&format!("b{i}"))).collect(),
-    ]);
+    let emoji = [
+        json!({"name": "💳"}),
+        json!({"name": "❤️"}),
+        json!({"id": "123456789012345678", "name": "billing"}),
+    ];
+    let buttons = (0..5)
+        .map(|i| {
+            let mut b = button(&format!("b{i}"));
+            if let Some(e) = emoji.get(i) {
+                b["emoji"] = e.clone();
+            }
+            b
+        })
+        .collect();
+    let body = message(vec![vec![full], vec![users], buttons]);
     let (status, answer) = post_message(&fake, ids::PANEL_CHANNEL, &body).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(fake.message(id_of(&answer)).unwrap().components.len(), 3);

@@ -9,13 +9,20 @@ use crate::data::{Context, Error, WorkGuard};
 use crate::service::{self, Outcome, Req, ServiceError};
 use crate::{access, deadline, events};
 
-/// Staff only: the support role (or administrator), checked for every use.
+/// Staff only: the support role (or administrator), or a topic's role, checked for every use
+/// (and again per ticket by each command). When the database cannot say, the command runs and
+/// reports that itself.
 async fn require_staff(ctx: Context<'_>) -> Result<bool, Error> {
-    let member = ctx.author_member().await;
-    Ok(access::is_staff(
-        member.as_deref(),
-        ctx.data().settings.support_role_id,
-    ))
+    let (Some(guild), Some(member)) = (ctx.guild_id(), ctx.author_member().await) else {
+        return Ok(false);
+    };
+    match access::may_use_staff_commands(ctx.data(), guild, Some(&member)).await {
+        Ok(may) => Ok(may),
+        Err(e) => {
+            tracing::warn!("cannot read the topics' roles: {e}");
+            Ok(true)
+        }
+    }
 }
 
 /// Describes the request; `None` (the user told why) when the bot is shutting down.
@@ -37,11 +44,21 @@ pub(super) async fn start(ctx: Context<'_>) -> Result<Option<(Req, WorkGuard)>, 
         return Ok(None);
     };
     let member = ctx.author_member().await;
-    let actor = access::actor(
+    let actor = match access::actor_in(
+        ctx.data(),
+        guild_id,
+        ctx.channel_id(),
         ctx.author().id,
         member.as_deref(),
-        ctx.data().settings.support_role_id,
-    );
+    )
+    .await
+    {
+        Ok(actor) => actor,
+        Err(e) => {
+            events::say(ctx, service::database_unavailable(ctx.data(), &e)).await?;
+            return Ok(None);
+        }
+    };
     Ok(Some((
         Req {
             guild_id,

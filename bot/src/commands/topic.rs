@@ -61,6 +61,23 @@ async fn show_form(
     Ok(())
 }
 
+/// The options of add and edit, as the service takes them.
+fn fields(
+    name: Option<String>,
+    emoji: Option<String>,
+    category: Option<serenity::GuildChannel>,
+    role: Option<serenity::Role>,
+    limit: Option<u32>,
+) -> TopicFields {
+    TopicFields {
+        name,
+        emoji,
+        category: category.map(|c| c.id.get()),
+        role: role.map(|r| r.id.get()),
+        limit,
+    }
+}
+
 /// Add a topic; a form for its questions follows.
 #[poise::command(slash_command, guild_only, rename = "add")]
 pub async fn topic_add(
@@ -85,13 +102,7 @@ pub async fn topic_add(
     let Some((req, _work)) = admin(ctx).await? else {
         return Ok(());
     };
-    let fields = TopicFields {
-        name: Some(name),
-        emoji,
-        category: category.map(|c| c.id.get()),
-        role: role.map(|r| r.id.get()),
-        limit,
-    };
+    let fields = fields(Some(name), emoji, category, role, limit);
     show_form(ctx, topics::add(ctx.data(), req.guild_id, fields).await).await
 }
 
@@ -121,13 +132,7 @@ pub async fn topic_edit(
     let Some((req, _work)) = admin(ctx).await? else {
         return Ok(());
     };
-    let fields = TopicFields {
-        name: new_name,
-        emoji,
-        category: category.map(|c| c.id.get()),
-        role: role.map(|r| r.id.get()),
-        limit,
-    };
+    let fields = fields(new_name, emoji, category, role, limit);
     show_form(
         ctx,
         topics::edit(ctx.data(), req.guild_id, &name, fields).await,

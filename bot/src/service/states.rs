@@ -100,7 +100,9 @@ async fn reopen_archived(
     };
     rules::authorize(&ticket, &req.actor, &t, &data.policy)?;
     rules::check(&ticket, &t)?;
-    let channel = make_channel(ctx, data, req.guild_id, &ticket, None).await?;
+    // Back in its topic's category, with its role, when it was opened with one.
+    let topic = crate::access::topic_of(data, &ticket).await?;
+    let channel = make_channel(ctx, data, req.guild_id, &ticket, topic.as_ref()).await?;
     let undo = |why: String| async {
         channel.id.delete(&ctx.http).await.ok();
         why

@@ -88,7 +88,10 @@ pub async fn add(data: &Data, guild: GuildId, fields: TopicFields) -> Result<Top
         )));
     }
     let mut topic = Topic::new(guild.get(), &name, Vec::new(), now()).map_err(topic_error)?;
-    topic.emoji = fields.emoji.filter(|e| !e.trim().is_empty());
+    topic.emoji = fields
+        .emoji
+        .map(|e| e.trim().to_owned())
+        .filter(|e| !e.is_empty());
     topic.category_id = fields.category;
     topic.role_id = fields.role;
     topic.max_open = fields.limit;
@@ -330,14 +333,16 @@ pub async fn panel_components(
 }
 
 /// A Unicode emoji, or a custom one written `<:name:id>`; `None` for anything else (shown in
-/// the label text only).
+/// the label text only; a topic checks its emoji, this guards rows written by hand).
 fn emoji(text: &str) -> Option<serenity::ReactionType> {
     let text = text.trim();
+    if !topics::is_emoji(text) {
+        return None;
+    }
     if text.starts_with('<') {
         return text.parse().ok();
     }
-    let short = text.chars().count() <= 8 && !text.chars().any(|c| c.is_ascii_alphanumeric());
-    short.then(|| serenity::ReactionType::Unicode(text.to_owned()))
+    Some(serenity::ReactionType::Unicode(text.to_owned()))
 }
 
 /// What a click on a topic leads to.
@@ -348,8 +353,8 @@ pub enum Picked {
     Ask(CreateModal),
 }
 
-/// A member picked topic `id` on a panel.
-pub async fn pick(data: &Data, guild: GuildId, id: Uuid) -> Result<Picked, ServiceError> {
+/// The guild's topic `id`, unless it was removed (the member is told so).
+async fn live_topic(data: &Data, guild: GuildId, id: Uuid) -> Result<Topic, ServiceError> {
     let topic = data
         .store
         .topic(id)
@@ -364,6 +369,12 @@ pub async fn pick(data: &Data, guild: GuildId, id: Uuid) -> Result<Picked, Servi
             topic.name
         )));
     }
+    Ok(topic)
+}
+
+/// A member picked topic `id` on a panel.
+pub async fn pick(data: &Data, guild: GuildId, id: Uuid) -> Result<Picked, ServiceError> {
+    let topic = live_topic(data, guild, id).await?;
     if topic.questions.is_empty() {
         return Ok(Picked::Open(Chosen {
             topic,
@@ -407,14 +418,7 @@ pub async fn answered(
     id: Uuid,
     form: &ModalInteractionData,
 ) -> Result<Chosen, ServiceError> {
-    let topic = match pick(data, guild, id).await? {
-        Picked::Open(c) => c.topic,
-        Picked::Ask(_) => data
-            .store
-            .topic(id)
-            .await?
-            .ok_or_else(|| ServiceError::User("This topic no longer exists.".into()))?,
-    };
+    let topic = live_topic(data, guild, id).await?;
     let given = inputs(form);
     let answers = topic
         .questions

@@ -66,6 +66,33 @@ fn duplicated_id(field: &str) -> Reply {
     )
 }
 
+/// A button's or an option's emoji: a custom one names its snowflake id, any other must be
+/// one Unicode emoji (Discord refuses `"name": "black_nib"`).
+fn check_emoji(o: &Value, at: &str) -> R<()> {
+    let Some(e) = o.get("emoji").filter(|e| !e.is_null()) else {
+        return Ok(());
+    };
+    let id = e.get("id").filter(|i| !i.is_null());
+    let valid = match id {
+        Some(id) => id
+            .as_str()
+            .is_some_and(|i| !i.is_empty() && i.chars().all(|c| c.is_ascii_digit())),
+        None => e
+            .get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| emojis::get(n).is_some()),
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(Reply::form(
+            &format!("{at}emoji.name"),
+            "BUTTON_COMPONENT_INVALID_EMOJI",
+            "Invalid emoji",
+        ))
+    }
+}
+
 /// A required string of `min..=max` characters.
 fn req_str<'v>(o: &'v Value, key: &str, field: &str, min: usize, max: usize) -> R<&'v str> {
     match o.get(key) {
@@ -200,6 +227,7 @@ pub(crate) fn validate_message_components(prefix: &str, components: &[Value]) ->
                 }
                 _ => {}
             }
+            check_emoji(c, &cf(""))?;
             if is_select(ctype) {
                 validate_select(c, ctype, &cf(""))?;
             }
@@ -235,6 +263,7 @@ fn validate_select(c: &Value, kind: u64, at: &str) -> R<()> {
         req_str(o, "label", &of("label"), 1, 100)?;
         let value = req_str(o, "value", &of("value"), 1, 100)?;
         opt_str(o, "description", &of("description"), 100)?;
+        check_emoji(o, &of(""))?;
         if values.contains(&value) {
             return Err(Reply::form(
                 &of("value"),

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
 
+use super::history::PER_TICKET;
 use super::rows::*;
 use super::SqlStore;
 use crate::error::StoreResult;
@@ -248,23 +249,19 @@ impl SqlStore {
             return Ok(Some(last));
         }
         let in_list = list(ids.len());
-        let tables: &[(&str, &str)] = match kind {
-            Kind::Tickets => &[
-                ("ticket_participants", "ticket_id"),
-                ("topic_forms", "ticket_id"),
-                ("feedback", "ticket_id"),
-                ("close_requests", "ticket_id"),
-                ("ticket_activity", "ticket_id"),
-                ("ticket_events", "ticket_id"),
-                ("transcript_chunks", "ticket_id"),
-                ("transcripts", "ticket_id"),
-                ("tickets", "id"),
-            ],
-            Kind::DeletedHistories => &[
-                ("ticket_events", "ticket_id"),
-                ("transcript_chunks", "ticket_id"),
-                ("transcripts", "ticket_id"),
-            ],
+        // A ticket's records go with it; a deleted ticket's history had them go already.
+        let history = [
+            ("ticket_events", "ticket_id"),
+            ("transcript_chunks", "ticket_id"),
+            ("transcripts", "ticket_id"),
+        ];
+        let tables: Vec<(&str, &str)> = match kind {
+            Kind::Tickets => std::iter::once(("ticket_participants", "ticket_id"))
+                .chain(PER_TICKET.iter().map(|t| (*t, "ticket_id")))
+                .chain(history)
+                .chain([("tickets", "id")])
+                .collect(),
+            Kind::DeletedHistories => history.to_vec(),
         };
         for (table, col) in tables {
             bind_all(
