@@ -1,6 +1,6 @@
 //! Ticket statistics as one self-contained HTML page (`ticketctl stats --html`): headline
-//! figures, tickets per day, the time-to-close distribution, the busiest hours and the staff
-//! table, charts as inline SVG. No script and no network: a Content Security Policy forbids
+//! figures, tickets per day, the time-to-close distribution, the busiest hours, the ratings and
+//! the staff table, charts as inline SVG. No script and no network: a Content Security Policy forbids
 //! both, so the file can be mailed, archived or opened from a share as it is.
 
 #[cfg(feature = "png")]
@@ -9,8 +9,9 @@ mod svg;
 
 use askama::Template;
 use chrono::{DateTime, SecondsFormat, Utc};
+use ticketbot_common::feedback::{FeedbackSummary, Ratings};
 use ticketbot_common::names::Names;
-use ticketbot_common::stats::{DurationSummary, TicketStats, CLOSE_BUCKET_HOURS};
+use ticketbot_common::stats::{DurationSummary, StaffActivity, TicketStats, CLOSE_BUCKET_HOURS};
 
 pub use svg::Svg;
 
@@ -93,6 +94,7 @@ struct StaffRow {
     first_responses: u64,
     messages: u64,
     median_response: String,
+    rating: String,
     load: Svg,
 }
 
@@ -110,6 +112,8 @@ struct Page<'a> {
     close_chart: Svg,
     closed_count: u64,
     heatmap: Svg,
+    ratings_chart: Svg,
+    rated_count: u64,
     staff: Vec<StaffRow>,
 }
 
@@ -129,14 +133,28 @@ pub struct Link {
     pub current: bool,
 }
 
+/// "4.3/5 (12)", or "–" without ratings.
+fn rating(r: &Ratings) -> String {
+    r.average().map_or_else(
+        || "–".to_owned(),
+        |avg| format!("{avg:.1}/5 ({})", r.count()),
+    )
+}
+
 /// The whole page, staff shown by id.
-pub fn html(stats: &TicketStats, scope: &Scope) -> String {
-    page(stats, scope, &Names::default(), &[])
+pub fn html(stats: &TicketStats, feedback: &FeedbackSummary, scope: &Scope) -> String {
+    page(stats, feedback, scope, &Names::default(), &[])
 }
 
 /// The page with staff shown by name where known (`alice (4000…0101)`) and a navigation bar
 /// (`ticketctl serve`); names and links are escaped like every value.
-pub fn page(stats: &TicketStats, scope: &Scope, names: &Names, links: &[Link]) -> String {
+pub fn page(
+    stats: &TicketStats,
+    feedback: &FeedbackSummary,
+    scope: &Scope,
+    names: &Names,
+    links: &[Link],
+) -> String {
     let a = stats.activity;
     let b = stats.backlog;
     let dur = |d: &DurationSummary| d.median_secs.map_or_else(|| "–".to_owned(), human_secs);
@@ -184,15 +202,32 @@ pub fn page(stats: &TicketStats, scope: &Scope, names: &Names, links: &[Link]) -
             value: dur(&stats.time_to_close),
             note: summary_note(&stats.time_to_close, "closed tickets"),
         },
+        Card {
+            label: "Rating (average)",
+            value: feedback
+                .overall
+                .average()
+                .map_or_else(|| "–".to_owned(), |avg| format!("{avg:.1}/5")),
+            note: match feedback.overall.count() {
+                0 => "no ratings yet".to_owned(),
+                1 => "from 1 rating".to_owned(),
+                n => format!("from {n} ratings"),
+            },
+        },
     ];
+    // Staff with ratings but no activity in the period (a rated ticket claimed earlier) get a
+    // row too.
+    let mut staff: Vec<StaffActivity> = stats.staff.clone();
+    for rated in &feedback.staff {
+        if !staff.iter().any(|s| s.user_id == rated.user_id) {
+            staff.push(StaffActivity {
+                user_id: rated.user_id,
+                ..StaffActivity::default()
+            });
+        }
+    }
     let (periods, unit) = svg::periods(&stats.per_day);
-    let busiest = stats
-        .staff
-        .iter()
-        .map(|s| s.total())
-        .max()
-        .unwrap_or(0)
-        .max(1);
+    let busiest = staff.iter().map(|s| s.total()).max().unwrap_or(0).max(1);
     let page = Page {
         csp: CSP,
         links,
@@ -204,11 +239,20 @@ pub fn page(stats: &TicketStats, scope: &Scope, names: &Names, links: &[Link]) -
         has_periods: !periods.is_empty(),
         per_period: svg::per_period(&periods, unit),
         period_unit: unit,
-        close_chart: svg::histogram(&close_bucket_labels(), &stats.close_times),
+        close_chart: svg::histogram(
+            &close_bucket_labels(),
+            &stats.close_times,
+            "Closed tickets by time to close",
+        ),
         closed_count: stats.close_times.iter().sum(),
         heatmap: svg::heatmap(&stats.busiest_hours),
-        staff: stats
-            .staff
+        ratings_chart: svg::histogram(
+            &(1..=5).map(|n| format!("{n} ★")).collect::<Vec<_>>(),
+            &feedback.overall.by_stars,
+            "Ratings by stars",
+        ),
+        rated_count: feedback.overall.count(),
+        staff: staff
             .iter()
             .map(|s| StaffRow {
                 user: names.label(s.user_id),
@@ -219,6 +263,7 @@ pub fn page(stats: &TicketStats, scope: &Scope, names: &Names, links: &[Link]) -
                 median_response: s
                     .median_response_secs
                     .map_or_else(|| "–".to_owned(), human_secs),
+                rating: rating(&feedback.of(s.user_id)),
                 load: svg::load_bar(s.total() as f64 / busiest as f64),
             })
             .collect(),

@@ -141,7 +141,7 @@ pub(crate) fn per_period(periods: &[Period], unit: &str) -> Svg {
 }
 
 /// A histogram with one labelled bar per bucket.
-pub(crate) fn histogram(labels: &[String], counts: &[u64]) -> Svg {
+pub(crate) fn histogram(labels: &[String], counts: &[u64], title: &str) -> Svg {
     let (w, h, bottom, top) = (720.0_f64, 200.0_f64, 24.0, 18.0);
     let max = counts.iter().copied().max().unwrap_or(0).max(1);
     let pitch = w / counts.len().max(1) as f64;
@@ -150,7 +150,8 @@ pub(crate) fn histogram(labels: &[String], counts: &[u64]) -> Svg {
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="Closed tickets by time to close" xmlns="http://www.w3.org/2000/svg"><line class="axis" x1="0" y1="{base}" x2="{w}" y2="{base}"/>"#
+        r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg"><line class="axis" x1="0" y1="{base}" x2="{w}" y2="{base}"/>"#,
+        esc(title)
     );
     for (i, (label, n)) in labels.iter().zip(counts).enumerate() {
         let x = i as f64 * pitch + pitch * 0.15;

@@ -4,6 +4,7 @@
 //! `TICKETBOT_KEEP_SCREENSHOT` is set.
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use ticketbot_common::feedback::{FeedbackSummary, Ratings, StaffRatings};
 use ticketbot_common::stats::*;
 use ticketbot_common::store::StatusCounts;
 use ticketbot_report::{html, Scope};
@@ -89,13 +90,37 @@ fn month() -> (TicketStats, Scope) {
     (stats, scope)
 }
 
+/// Ratings of the month: staff member 1 rated 4.5 on average, member 9 (who claimed nothing
+/// this month) once.
+fn ratings() -> FeedbackSummary {
+    FeedbackSummary {
+        overall: Ratings {
+            by_stars: [1, 0, 2, 6, 11],
+        },
+        staff: vec![
+            StaffRatings {
+                user_id: 900_000_000_000_000_001,
+                ratings: Ratings {
+                    by_stars: [0, 0, 1, 4, 5],
+                },
+            },
+            StaffRatings {
+                user_id: 900_000_000_000_000_009,
+                ratings: Ratings {
+                    by_stars: [1, 0, 0, 0, 0],
+                },
+            },
+        ],
+    }
+}
+
 #[test]
 fn report_draws_its_charts_and_runs_nothing() {
     let Some(browser) = chromium() else { return };
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("report.html");
     let (stats, scope) = month();
-    std::fs::write(&page, html(&stats, &scope)).unwrap();
+    std::fs::write(&page, html(&stats, &ratings(), &scope)).unwrap();
 
     // The DOM the browser built: every chart and row there, no script.
     let dom = run(
@@ -120,13 +145,13 @@ fn report_draws_its_charts_and_runs_nothing() {
     );
     assert_eq!(
         dom.matches("<g class=\"bucket\">").count(),
-        6,
-        "time-to-close buckets"
+        6 + 5,
+        "time-to-close buckets and a bar per star"
     );
     assert_eq!(
         dom.matches("<svg class=\"load\"").count(),
-        4,
-        "a load bar per staff member"
+        5,
+        "a load bar per staff member, one who was only rated included"
     );
     for text in [
         "Ticket report",
@@ -135,6 +160,13 @@ fn report_draws_its_charts_and_runs_nothing() {
         "900000000000000001",
         "3 unclaimed",
         "Mon 09:00",
+        "Rating (average)",
+        "4.3/5",
+        "from 20 ratings",
+        "<td class=\"n\">4.4/5 (10)</td>",
+        "900000000000000009",
+        "<td class=\"n\">1.0/5 (1)</td>",
+        "<title>5 ★: 11</title>",
     ] {
         assert!(dom.contains(text), "{text:?} missing from the page");
     }
@@ -147,7 +179,7 @@ fn report_draws_its_charts_and_runs_nothing() {
         &file_url(&page),
         &[
             &format!("--screenshot={}", shot.display()),
-            "--window-size=1000,1700",
+            "--window-size=1000,2300",
             "--virtual-time-budget=2000",
         ],
     );
@@ -186,9 +218,15 @@ fn report_draws_its_charts_and_runs_nothing() {
 
 #[test]
 fn an_empty_period_says_so() {
-    let page = html(&TicketStats::default(), &month().1);
+    let page = html(
+        &TicketStats::default(),
+        &FeedbackSummary::default(),
+        &month().1,
+    );
     assert!(page.contains("No tickets in this period."));
     assert!(page.contains("No closed tickets in this period."));
     assert!(page.contains("No claims, closes or first responses by staff in this period."));
     assert!(page.contains("none waiting"));
+    assert!(page.contains("No ratings in this period."));
+    assert!(page.contains("no ratings yet"));
 }

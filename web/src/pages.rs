@@ -621,6 +621,10 @@ pub(crate) async fn stats(
         Ok(s) => s,
         Err(e) => return store_error(e),
     };
+    let feedback = match app.store.feedback_summary(&filter).await {
+        Ok(f) => f,
+        Err(e) => return store_error(e),
+    };
     let guild_q = guild.map(|g| format!("&guild={g}")).unwrap_or_default();
     let mut links = vec![ticketbot_report::Link {
         label: "← Tickets".to_owned(),
@@ -641,12 +645,15 @@ pub(crate) async fn stats(
         until: None,
         generated_at: now,
     };
-    let staff: Vec<u64> = stats.staff.iter().map(|s| s.user_id).collect();
+    let staff = stats.staff.iter().map(|s| s.user_id);
+    let staff: Vec<u64> = staff
+        .chain(feedback.staff.iter().map(|s| s.user_id))
+        .collect();
     let names = match load_names(app.store.as_ref(), staff).await {
         Ok(n) => n,
         Err(e) => return store_error(e),
     };
-    let page = ticketbot_report::page(&stats, &scope, &names, &links);
+    let page = ticketbot_report::page(&stats, &feedback, &scope, &names, &links);
     (
         [(
             header::CONTENT_SECURITY_POLICY,

@@ -29,7 +29,7 @@ pub async fn run(store: &dyn TicketStore, args: &StatsArgs) -> Result<()> {
     )
     .await?;
     if let Some(path) = &args.html {
-        let page = ticketbot_report::page(&stats, &report_scope(&filter), &names, &[]);
+        let page = ticketbot_report::page(&stats, &feedback, &report_scope(&filter), &names, &[]);
         std::fs::write(path, page)
             .with_context(|| format!("writing the report to {}", path.display()))?;
     }
