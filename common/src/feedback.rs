@@ -173,18 +173,27 @@ impl FeedbackSummary {
     }
 }
 
-/// Builds a summary from `(staff member, rating, count)` rows and the overall `(rating, count)`.
-pub fn summarize(
-    overall: impl IntoIterator<Item = (u8, u64)>,
-    staff: impl IntoIterator<Item = (DiscordId, u8, u64)>,
-) -> FeedbackSummary {
+/// Rated tickets alike in who claimed and who closed them, and their rating: what the stores
+/// count (a GROUP BY, or a fold), so that one pass over the ratings makes a summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RatedGroup {
+    pub claimed_by: Option<DiscordId>,
+    pub closed_by: Option<DiscordId>,
+    pub rating: u8,
+    pub tickets: u64,
+}
+
+/// The summary of these groups: every rating counts overall, and for the member who claimed
+/// and the one who closed (once when they are the same).
+pub fn summarize(groups: impl IntoIterator<Item = RatedGroup>) -> FeedbackSummary {
     let mut summary = FeedbackSummary::default();
-    for (rating, n) in overall {
-        summary.overall.add(rating, n);
-    }
     let mut per: std::collections::BTreeMap<DiscordId, Ratings> = Default::default();
-    for (user, rating, n) in staff {
-        per.entry(user).or_default().add(rating, n);
+    for g in groups {
+        summary.overall.add(g.rating, g.tickets);
+        let closer = g.closed_by.filter(|c| Some(*c) != g.claimed_by);
+        for member in g.claimed_by.into_iter().chain(closer) {
+            per.entry(member).or_default().add(g.rating, g.tickets);
+        }
     }
     summary.staff = per
         .into_iter()
@@ -220,7 +229,19 @@ mod tests {
 
     #[test]
     fn summaries_average_and_sort() {
-        let s = summarize([(5, 2), (2, 1)], [(7, 5, 1), (9, 5, 1), (9, 2, 1)]);
+        let group = |claimed_by, closed_by, rating, tickets| RatedGroup {
+            claimed_by,
+            closed_by,
+            rating,
+            tickets,
+        };
+        // 7 claimed and 9 closed one 5-star ticket; 9 claimed and closed a 2-star one (counted
+        // once for them); nobody claimed or closed a 5-star one.
+        let s = summarize([
+            group(Some(7), Some(9), 5, 1),
+            group(Some(9), Some(9), 2, 1),
+            group(None, None, 5, 1),
+        ]);
         assert_eq!(s.overall.count(), 3);
         assert_eq!(s.overall.summary(), "4.0/5 from 3 ratings");
         assert_eq!(s.staff[0].user_id, 9);

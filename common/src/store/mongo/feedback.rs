@@ -2,7 +2,7 @@
 //! one writer can win (a duplicate `_id` fails); a change is an update conditional on the
 //! author and the change window.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use bson::{doc, Bson, Document};
 use chrono::{DateTime, Utc};
@@ -14,9 +14,8 @@ use super::docs::{
 };
 use super::MongoStore;
 use crate::error::StoreResult;
-use crate::feedback::{summarize, Feedback, FeedbackSummary, FeedbackWrite};
+use crate::feedback::{summarize, Feedback, FeedbackSummary, FeedbackWrite, RatedGroup};
 use crate::store::TicketFilter;
-use crate::ticket::DiscordId;
 
 /// Ticket ids looked up per query when joining ratings to tickets.
 const JOIN_BATCH: usize = 1000;
@@ -106,8 +105,7 @@ impl MongoStore {
             .map(|f| (f.ticket_id.to_string(), f.rating))
             .collect();
         let ids: Vec<&String> = ratings.keys().collect();
-        let mut overall: BTreeMap<u8, u64> = BTreeMap::new();
-        let mut staff: BTreeMap<(DiscordId, u8), u64> = BTreeMap::new();
+        let mut groups = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(JOIN_BATCH) {
             let mut f = filter_doc(filter);
             let in_chunk: Vec<Bson> = chunk.iter().map(|s| Bson::String((*s).clone())).collect();
@@ -124,21 +122,15 @@ impl MongoStore {
                 let Some(&rating) = d.get_str("_id").ok().and_then(|id| ratings.get(id)) else {
                     continue;
                 };
-                *overall.entry(rating).or_default() += 1;
-                let claimer = r.opt_id("claimed_by")?;
-                let closer = r.opt_id("closed_by")?;
-                for member in claimer
-                    .into_iter()
-                    .chain(closer.filter(|c| Some(*c) != claimer))
-                {
-                    *staff.entry((member, rating)).or_default() += 1;
-                }
+                groups.push(RatedGroup {
+                    claimed_by: r.opt_id("claimed_by")?,
+                    closed_by: r.opt_id("closed_by")?,
+                    rating,
+                    tickets: 1,
+                });
             }
         }
-        Ok(summarize(
-            overall,
-            staff.into_iter().map(|((m, r), n)| (m, r, n)),
-        ))
+        Ok(summarize(groups))
     }
 
     pub(crate) async fn all_feedback(&self) -> StoreResult<Vec<Feedback>> {

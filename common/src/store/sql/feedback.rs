@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::rows::*;
 use super::SqlStore;
 use crate::error::{StoreError, StoreResult};
-use crate::feedback::{summarize, Feedback, FeedbackSummary, FeedbackWrite};
+use crate::feedback::{summarize, Feedback, FeedbackSummary, FeedbackWrite, RatedGroup};
 use crate::store::{Backend, TicketFilter};
 
 const COLUMNS: &str = "ticket_id, user_id, rating, comment, given_at, updated_at";
@@ -41,15 +41,14 @@ fn feedback_binds(f: &Feedback) -> [Bind; 6] {
 }
 
 /// `(rating, count)` or `(staff, rating, count)` rows.
-fn counts_from_row(r: &dyn Cols) -> StoreResult<(Option<i64>, u8, u64)> {
-    let staff = r.int("staff").ok().flatten();
-    let rating = r.int("rating")?.unwrap_or(0);
-    let n = r.int("n")?.unwrap_or(0);
-    Ok((
-        staff,
-        u8::try_from(rating).unwrap_or(0),
-        u64::try_from(n).unwrap_or(0),
-    ))
+fn group_from_row(r: &dyn Cols) -> StoreResult<RatedGroup> {
+    let count = |v: Option<i64>| v.and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
+    Ok(RatedGroup {
+        claimed_by: r.int("claimed_by")?.map(id_from_sql),
+        closed_by: r.int("closed_by")?.map(id_from_sql),
+        rating: u8::try_from(r.int("rating")?.unwrap_or(0)).unwrap_or(0),
+        tickets: count(r.int("n")?),
+    })
 }
 
 impl SqlStore {
@@ -123,46 +122,18 @@ impl SqlStore {
         filter: &TicketFilter,
     ) -> StoreResult<FeedbackSummary> {
         // Driven from the ratings (far fewer than tickets), each joined to its ticket by
-        // primary key; the filter's columns are the ticket's (none is also a rating column).
-        let rated = |extra: &str| {
-            let mut sql = String::from("FROM feedback f JOIN tickets t ON t.id = f.ticket_id");
-            let mut b = Vec::new();
-            Self::filter_sql(filter, &mut sql, &mut b);
-            if !extra.is_empty() {
-                sql.push_str(if sql.contains(" WHERE ") {
-                    " AND "
-                } else {
-                    " WHERE "
-                });
-                sql.push_str(extra);
-            }
-            (sql, b)
-        };
-        let (all, binds) = rated("");
-        let overall = format!("SELECT f.rating AS rating, COUNT(*) AS n {all} GROUP BY f.rating");
-        // A ticket claimed and closed by one member counts once for them.
-        let (claimed, claimed_binds) = rated("t.claimed_by IS NOT NULL");
-        let (closed, closed_binds) = rated(
-            "t.closed_by IS NOT NULL AND (t.claimed_by IS NULL OR t.closed_by <> t.claimed_by)",
+        // primary key, in one pass; the filter's columns are the ticket's (none is also a
+        // rating column). CROSS JOIN keeps SQLite's planner from driving from the tickets
+        // (2.5x slower on 1M tickets with 300k ratings); MySQL reads it as a plain join.
+        let mut sql = String::from(
+            "SELECT t.claimed_by AS claimed_by, t.closed_by AS closed_by, f.rating AS rating, \
+             COUNT(*) AS n FROM feedback f CROSS JOIN tickets t ON t.id = f.ticket_id",
         );
-        let per_staff = format!(
-            "SELECT staff, rating, COUNT(*) AS n FROM (\
-             SELECT t.claimed_by AS staff, f.rating AS rating {claimed} \
-             UNION ALL SELECT t.closed_by AS staff, f.rating AS rating {closed}) s \
-             GROUP BY staff, rating"
-        );
-        let mut staff_binds = claimed_binds;
-        staff_binds.extend(closed_binds);
-        let overall = self.read_all(&overall, binds, counts_from_row).await?;
-        let staff = self
-            .read_all(&per_staff, staff_binds, counts_from_row)
-            .await?;
-        Ok(summarize(
-            overall.into_iter().map(|(_, r, n)| (r, n)),
-            staff
-                .into_iter()
-                .filter_map(|(s, r, n)| s.map(|s| (id_from_sql(s), r, n))),
-        ))
+        let mut binds = Vec::new();
+        Self::filter_sql(filter, &mut sql, &mut binds);
+        sql.push_str(" GROUP BY t.claimed_by, t.closed_by, f.rating");
+        let groups = self.read_all(&sql, binds, group_from_row).await?;
+        Ok(summarize(groups))
     }
 
     pub(crate) async fn all_feedback(&self) -> StoreResult<Vec<Feedback>> {
