@@ -142,6 +142,7 @@ pub(crate) struct ListQuery {
     claimed_by: Option<String>,
     since: Option<String>,
     until: Option<String>,
+    topic: Option<String>,
     after: Option<String>,
 }
 
@@ -189,7 +190,7 @@ impl ListQuery {
             },
             since: time_field(&self.since, "Since")?,
             until: time_field(&self.until, "Until")?,
-            topic: None,
+            topic: set(&self.topic).map(str::to_owned),
         })
     }
 
@@ -203,6 +204,7 @@ impl ListQuery {
             ("claimed_by", &self.claimed_by),
             ("since", &self.since),
             ("until", &self.until),
+            ("topic", &self.topic),
         ] {
             if let Some(v) = set(v) {
                 q.append_pair(k, v);
@@ -352,6 +354,17 @@ struct TicketPage<'a> {
     history: Vec<Entry>,
     participants: Vec<String>,
     transcript: Option<String>,
+    /// The topic it was opened with, and the answers to its form.
+    topic: Option<String>,
+    answers: Vec<Answered>,
+    /// "★★★★☆ 4/5", and the comment.
+    rating: Option<(String, String)>,
+}
+
+/// A question and its answer, verbatim.
+struct Answered {
+    name: String,
+    value: String,
 }
 
 /// A full id, or a short id that names one ticket.
@@ -466,10 +479,12 @@ pub(crate) async fn ticket(
         }
         Err(r) => return r,
     };
-    let (history, participants, transcript) = match tokio::try_join!(
+    let (history, participants, transcript, form, rating) = match tokio::try_join!(
         app.store.history(t.id),
         app.store.participants(t.id),
         app.store.transcript_info(t.id),
+        app.store.ticket_form(t.id),
+        app.store.feedback(t.id),
     ) {
         Ok(x) => x,
         Err(e) => return store_error(e),
@@ -506,6 +521,21 @@ pub(crate) async fn ticket(
             .map(|p| names.label(p.user_id))
             .collect(),
         transcript: transcript.map(|i| format!("{} messages", i.message_count)),
+        topic: form.as_ref().map(|f| f.topic_name.clone()),
+        answers: form
+            .into_iter()
+            .flat_map(|f| f.answers)
+            .map(|a| Answered {
+                name: a.question,
+                value: a.answer,
+            })
+            .collect(),
+        rating: rating.map(|f| {
+            (
+                ticketbot_common::feedback::stars(f.rating),
+                f.comment.unwrap_or_default(),
+            )
+        }),
     })
 }
 

@@ -19,6 +19,7 @@ use ticketbot_common::config::{DbConfig, DiscordSignIn, Secret, WebAuth, WebSett
 use ticketbot_common::feedback::Feedback;
 use ticketbot_common::names::{Name, NameKind};
 use ticketbot_common::store::{open_store, CreateOutcome, TicketStore};
+use ticketbot_common::topics::{Answer, TicketForm};
 use ticketbot_common::{Ticket, Transition};
 use ticketbot_testkit::browser;
 use ticketbot_web::WebApp;
@@ -70,6 +71,7 @@ async fn seed(dir: &Path) -> Seeded {
     else {
         panic!("other guild's ticket not created");
     };
+    let billing = uuid::Uuid::new_v4();
     let mut tickets = Vec::new();
     for i in 0..TICKETS {
         let at = start + Duration::minutes(i as i64);
@@ -119,8 +121,24 @@ async fn seed(dir: &Path) -> Seeded {
             // Its creator rates it: 5 stars, or 4 for every fourth.
             let stars = if i % 4 == 0 { 4 } else { 5 };
             let rated = at + Duration::seconds(60);
-            let f = Feedback::new(t.id, t.creator_id, stars, None, rated).unwrap();
+            let comment = (i == 54).then_some(HOSTILE);
+            let f = Feedback::new(t.id, t.creator_id, stars, comment, rated).unwrap();
             store.give_feedback(&f, rated).await.unwrap();
+        }
+        // Every fifth opened with the Billing topic; the hostile one answers its form hostilely.
+        if i % 5 == 4 {
+            let form = TicketForm {
+                ticket_id: t.id,
+                guild_id: t.guild_id,
+                topic_id: billing,
+                topic_name: "Billing".to_owned(),
+                answers: vec![Answer {
+                    question: "Order number".to_owned(),
+                    answer: if i == 54 { HOSTILE } else { "#1234" }.to_owned(),
+                }],
+                submitted_at: at,
+            };
+            store.put_ticket_form(&form).await.unwrap();
         }
         tickets.push(store.get(t.id).await.unwrap().unwrap());
     }
@@ -488,6 +506,32 @@ async fn staff_sign_in_with_discord_and_browse() {
         dom.contains("&lt;b&gt;Sam&lt;/b&gt; &amp; co (1210…0402)"),
         "the claimer by name: {dom}"
     );
+    // Its topic, its form's answer and its rating's comment, as text.
+    assert!(dom.contains("<dt>Topic</dt><dd>Billing</dd>"), "{dom}");
+    assert!(dom.contains("<dt>Order number</dt>"), "{dom}");
+    assert!(dom.contains("★★★★★ 5/5"), "{dom}");
+    assert_eq!(
+        dom.matches("&lt;script&gt;document.title='pwned'&lt;/script&gt;")
+            .count(),
+        4,
+        "the reason, its history entry, the answer and the comment: {dom}"
+    );
+
+    // The topic filter, in any case.
+    let dom = stage.open(&browser, "/tickets?topic=BILLING", None).await;
+    let billing: Vec<String> = stage
+        .tickets
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (TICKETS - 1 - i) % 5 == 4)
+        .map(|(_, t)| t.id.to_string())
+        .collect();
+    let got: Vec<String> = rows(&dom)
+        .iter()
+        .map(|r| r.split('"').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(got, billing);
+    assert_eq!(got.len(), TICKETS / 5);
 
     // The analytics page with its charts.
     let dom = stage
