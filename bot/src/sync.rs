@@ -78,17 +78,16 @@ pub async fn apply(
         ),
         None => (false, categories.is_empty(), None),
     };
-    // An open ticket of a topic with its own category belongs there (a reopen brings it back).
+    // An open ticket of a topic with its own category belongs there, and a reopen brings it
+    // back; one that opened in a usual open category (the topic's was full) stays put. Read
+    // only when the channel is out of place, as most syncs find it in place.
     let topic_category = match kind {
-        CategoryKind::Open => access::topic_of(data, ticket)
+        CategoryKind::Open if !parent_ok => access::topic_of(data, ticket)
             .await?
             .and_then(|t| t.category_id),
-        CategoryKind::Closed => None,
+        _ => None,
     };
-    let parent_ok = match topic_category {
-        Some(c) => old_parent == Some(c),
-        None => parent_ok,
-    };
+    let parent_ok = parent_ok || (topic_category.is_some() && topic_category == old_parent);
     if !overwrite_ok {
         channel_id.create_permission(http, wanted).await?;
     }

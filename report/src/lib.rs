@@ -1,7 +1,7 @@
 //! Ticket statistics as one self-contained HTML page (`ticketctl stats --html`): headline
 //! figures, tickets per day, the time-to-close distribution, the busiest hours, the ratings and
-//! the staff table, charts as inline SVG. No script and no network: a Content Security Policy forbids
-//! both, so the file can be mailed, archived or opened from a share as it is.
+//! the staff table, charts as inline SVG. No script and no network: a Content Security Policy
+//! forbids both, so the file can be mailed, archived or opened from a share as it is.
 
 #[cfg(feature = "png")]
 pub mod png;

@@ -40,7 +40,7 @@ fn feedback_binds(f: &Feedback) -> [Bind; 6] {
     ]
 }
 
-/// `(rating, count)` or `(staff, rating, count)` rows.
+/// A `(claimed_by, closed_by, rating, n)` row of the summary.
 fn group_from_row(r: &dyn Cols) -> StoreResult<RatedGroup> {
     let count = |v: Option<i64>| v.and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
     Ok(RatedGroup {
