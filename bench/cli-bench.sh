@@ -54,6 +54,12 @@ INSERT INTO ticket_events (id, ticket_id, guild_id, kind, actor_id, at, details)
 SELECT printf('%08x-%04x-7%03x-%04x-%012x', rowid, 3, 0, 32768, rowid), id, guild_id, 'closed', closed_by, closed_at, close_reason FROM tickets WHERE status = 'closed';
 INSERT INTO ticket_events (id, ticket_id, guild_id, kind, actor_id, at, details)
 SELECT printf('%08x-%04x-7%03x-%04x-%012x', rowid, 4, 0, 32768, rowid), id, guild_id, 'first_response', first_response_by, first_response_at, NULL FROM tickets WHERE first_response_at IS NOT NULL;
+-- A third of the closed tickets rated by their creators, an hour after closing (the rating
+-- copied onto the ticket, as the store does).
+UPDATE tickets SET rating = 1 + (rowid * 7 + rowid / 3) % 5 WHERE status = 'closed' AND rowid % 3 = 0;
+INSERT INTO feedback (ticket_id, user_id, rating, comment, given_at, updated_at)
+SELECT id, creator_id, rating, CASE WHEN rowid % 4 = 0 THEN 'thanks' END,
+       closed_at + 3600000000, closed_at + 3600000000 FROM tickets WHERE rating IS NOT NULL;
 ANALYZE;
 SQL
 export TICKETCTL_DATABASE_URL="sqlite://$DB"
@@ -69,8 +75,8 @@ COLS="id, status, creator_id, claimed_by, channel_id, created_at"
 FIRST="SELECT $COLS FROM tickets ORDER BY created_at DESC, id DESC LIMIT 51"
 PAGE="SELECT $COLS FROM tickets WHERE created_at <= $C_AT AND (created_at < $C_AT OR id < '$C_ID') ORDER BY created_at DESC, id DESC LIMIT 51"
 # What `stats` computes, as one would write it by hand: counts by status and by kind, per hour,
-# the backlog, staff activity, and for each duration its count, median, p90 (ORDER BY … OFFSET)
-# and, for time to close, the buckets.
+# the backlog, staff activity, ratings by claimer and closer, and for each duration its count,
+# median, p90 (ORDER BY … OFFSET) and, for time to close, the buckets.
 H=3600000000
 S_CLOSE="FROM tickets WHERE status = 'closed' AND closed_at IS NOT NULL"
 S_CLAIM="FROM tickets WHERE claimed_at IS NOT NULL"
@@ -89,6 +95,7 @@ SELECT at $D $H AS h, COUNT(*) FROM ticket_events WHERE kind IN ('closed','force
 SELECT created_at $D $H AS h, COUNT(*) FROM tickets GROUP BY h; \
 SELECT COUNT(*), COUNT(CASE WHEN claimed_by IS NULL THEN 1 END), MIN(CASE WHEN claimed_by IS NULL THEN created_at END) FROM tickets WHERE status = 'open'; \
 SELECT actor_id, kind, COUNT(*) FROM ticket_events WHERE kind IN ('claimed','closed','first_response') AND actor_id IS NOT NULL GROUP BY kind, actor_id; \
+SELECT claimed_by, closed_by, rating, COUNT(*) FROM tickets WHERE rating IS NOT NULL GROUP BY claimed_by, closed_by, rating; \
 $($P "closed_at - created_at" "$S_CLOSE") $($P "claimed_at - created_at" "$S_CLAIM") $($P "first_response_at - created_at" "$S_RESP") \
 SELECT CASE WHEN d < 1*$H THEN 0 WHEN d < 4*$H THEN 1 WHEN d < 24*$H THEN 2 WHEN d < 72*$H THEN 3 WHEN d < 168*$H THEN 4 ELSE 5 END AS b, COUNT(*) FROM (SELECT closed_at - created_at AS d $S_CLOSE) q GROUP BY b"
 }

@@ -186,21 +186,40 @@ pub struct RatedGroup {
 /// The summary of these groups: every rating counts overall, and for the member who claimed
 /// and the one who closed (once when they are the same).
 pub fn summarize(groups: impl IntoIterator<Item = RatedGroup>) -> FeedbackSummary {
-    let mut summary = FeedbackSummary::default();
-    let mut per: std::collections::BTreeMap<DiscordId, Ratings> = Default::default();
-    for g in groups {
-        summary.overall.add(g.rating, g.tickets);
+    let groups: Vec<RatedGroup> = groups.into_iter().collect();
+    let per_member = groups.iter().flat_map(|g| {
         let closer = g.closed_by.filter(|c| Some(*c) != g.claimed_by);
-        for member in g.claimed_by.into_iter().chain(closer) {
-            per.entry(member).or_default().add(g.rating, g.tickets);
+        g.claimed_by
+            .into_iter()
+            .chain(closer)
+            .map(move |member| (member, g.rating, g.tickets))
+    });
+    FeedbackSummary::from_counts(groups.iter().map(|g| (g.rating, g.tickets)), per_member)
+}
+
+impl FeedbackSummary {
+    /// A summary from counts already apart: rated tickets per rating, and per (member,
+    /// rating) for the member who claimed each and the one who closed it when another (what
+    /// SQLite's one pass over the tickets counts).
+    pub fn from_counts(
+        overall: impl IntoIterator<Item = (u8, u64)>,
+        per_member: impl IntoIterator<Item = (DiscordId, u8, u64)>,
+    ) -> FeedbackSummary {
+        let mut summary = FeedbackSummary::default();
+        for (rating, n) in overall {
+            summary.overall.add(rating, n);
         }
+        let mut per: std::collections::BTreeMap<DiscordId, Ratings> = Default::default();
+        for (member, rating, n) in per_member {
+            per.entry(member).or_default().add(rating, n);
+        }
+        summary.staff = per
+            .into_iter()
+            .map(|(user_id, ratings)| StaffRatings { user_id, ratings })
+            .collect();
+        summary.sort();
+        summary
     }
-    summary.staff = per
-        .into_iter()
-        .map(|(user_id, ratings)| StaffRatings { user_id, ratings })
-        .collect();
-    summary.sort();
-    summary
 }
 
 #[cfg(test)]

@@ -181,6 +181,8 @@ pub struct TicketStats {
     pub per_day: Vec<DayCount>,
     /// Hours of the week with tickets opened, Monday 00:00 first.
     pub busiest_hours: Vec<HourCount>,
+    /// The ratings of these tickets (counted with the rest: on SQLite in the same pass).
+    pub feedback: crate::feedback::FeedbackSummary,
 }
 
 /// The bucket of [`CLOSE_BUCKET_HOURS`] a time to close (microseconds) falls in.

@@ -1062,18 +1062,7 @@ async fn stream_all_carries_transcripts_and_categories(db: &TestDb) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_upgrades_schema_1() {
     let guard = support::DbGuard::new(Backend::Sqlite);
-    let pool = sqlx::SqlitePool::connect_with(
-        sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(guard.sqlite_path())
-            .create_if_missing(true),
-    )
-    .await
-    .expect("sqlite");
-    schema_1_migrator("sqlite")
-        .await
-        .run(&pool)
-        .await
-        .expect("schema 1");
+    let pool = sqlite_at(&guard, 20261125000001).await;
     insert_schema_1_tickets(&pool).await;
     pool.close().await;
     upgraded_works(&guard).await;
@@ -1082,6 +1071,32 @@ async fn sqlite_upgrades_schema_1() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mysql_upgrades_schema_1() {
     let guard = support::DbGuard::new(Backend::Mysql);
+    let pool = mysql_at(&guard, 20261125000001).await;
+    insert_schema_1_tickets(&pool).await;
+    pool.close().await;
+    upgraded_works(&guard).await;
+    guard.cleanup().await;
+}
+
+/// A new SQLite file with the migrations up to `version`, as an older release left it.
+async fn sqlite_at(guard: &support::DbGuard, version: u64) -> sqlx::SqlitePool {
+    let pool = sqlx::SqlitePool::connect_with(
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(guard.sqlite_path())
+            .create_if_missing(true),
+    )
+    .await
+    .expect("sqlite");
+    migrator_up_to("sqlite", version)
+        .await
+        .run(&pool)
+        .await
+        .expect("older schema");
+    pool
+}
+
+/// A new MySQL database with the migrations up to `version`.
+async fn mysql_at(guard: &support::DbGuard, version: u64) -> sqlx::MySqlPool {
     let server = MysqlServer::from_env();
     let admin = server.pool(None).await;
     sqlx::query(&format!("CREATE DATABASE `{}`", guard.name))
@@ -1090,15 +1105,12 @@ async fn mysql_upgrades_schema_1() {
         .expect("create database");
     admin.close().await;
     let pool = server.pool(Some(&guard.name)).await;
-    schema_1_migrator("mysql")
+    migrator_up_to("mysql", version)
         .await
         .run(&pool)
         .await
-        .expect("schema 1");
-    insert_schema_1_tickets(&pool).await;
-    pool.close().await;
-    upgraded_works(&guard).await;
-    guard.cleanup().await;
+        .expect("older schema");
+    pool
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1148,16 +1160,81 @@ const SCHEMA_1_CLOSED: &str = "00000000-0000-4000-8000-000000000001";
 const SCHEMA_1_OPEN: &str = "00000000-0000-4000-8000-000000000002";
 
 /// A migrator with only schema 1's migration, as a database made before schema 2 has it.
-async fn schema_1_migrator(dialect: &str) -> sqlx::migrate::Migrator {
+/// The migrations of `dialect` up to `version` (included): a database as an older release
+/// left it.
+async fn migrator_up_to(dialect: &str, version: u64) -> sqlx::migrate::Migrator {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../migrations")
         .join(dialect);
     let tmp = tempfile::tempdir().expect("tempdir");
-    let name = "20261125000001_tickets.sql";
-    std::fs::copy(dir.join(name), tmp.path().join(name)).expect("copy");
+    for entry in std::fs::read_dir(&dir).expect("migrations") {
+        let name = entry.expect("entry").file_name();
+        let name = name.to_string_lossy();
+        let v: u64 = name
+            .split('_')
+            .next()
+            .unwrap_or("")
+            .parse()
+            .expect("version");
+        if v <= version {
+            std::fs::copy(dir.join(&*name), tmp.path().join(&*name)).expect("copy");
+        }
+    }
     sqlx::migrate::Migrator::new(tmp.path())
         .await
         .expect("migrator")
+}
+
+/// A schema-11 database's ratings (`feedback` only) are copied onto their tickets by the
+/// upgrade, so that reports count them.
+async fn ratings_reach_upgraded_tickets<'a, E>(guard: &support::DbGuard, pool: E)
+where
+    E: sqlx::Executor<'a> + Copy,
+    for<'q> <E::Database as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, E::Database>,
+    i64: for<'q> sqlx::Encode<'q, E::Database> + sqlx::Type<E::Database>,
+    Option<i64>: for<'q> sqlx::Encode<'q, E::Database> + sqlx::Type<E::Database>,
+    &'a str: sqlx::Encode<'a, E::Database> + sqlx::Type<E::Database>,
+{
+    insert_schema_1_tickets(pool).await;
+    sqlx::query(
+        "INSERT INTO feedback (ticket_id, user_id, rating, comment, given_at, updated_at) \
+         VALUES (?, 5, 4, 'kept', 1, 1)",
+    )
+    .bind(SCHEMA_1_CLOSED)
+    .execute(pool)
+    .await
+    .expect("a schema-11 rating");
+    let store = guard.open().await;
+    let filter = ticketbot_common::store::TicketFilter::default();
+    let summary = store.feedback_summary(&filter).await.unwrap();
+    assert_eq!(summary.overall.by_stars, [0, 0, 0, 1, 0]);
+    assert_eq!(store.stats(&filter).await.unwrap().feedback, summary);
+    let rating = store
+        .feedback(Uuid::parse_str(SCHEMA_1_CLOSED).unwrap())
+        .await
+        .unwrap()
+        .expect("kept");
+    assert_eq!(
+        (rating.rating, rating.comment.as_deref()),
+        (4, Some("kept"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_ratings_reach_upgraded_tickets() {
+    let guard = support::DbGuard::new(Backend::Sqlite);
+    let pool = sqlite_at(&guard, 20261129000007).await;
+    ratings_reach_upgraded_tickets(&guard, &pool).await;
+    pool.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_ratings_reach_upgraded_tickets() {
+    let guard = support::DbGuard::new(Backend::Mysql);
+    let pool = mysql_at(&guard, 20261129000007).await;
+    ratings_reach_upgraded_tickets(&guard, &pool).await;
+    pool.close().await;
+    guard.cleanup().await;
 }
 
 async fn insert_schema_1_tickets<'a, E>(pool: E)
@@ -1197,7 +1274,7 @@ async fn upgraded_works(guard: &support::DbGuard) {
     let version = store.schema_version().await.unwrap();
     match guard.backend {
         Backend::Mongodb => assert_eq!(version, 3),
-        _ => assert_eq!(version, 20261129000007),
+        _ => assert_eq!(version, 20261129000008),
     }
     let closed = Uuid::parse_str(SCHEMA_1_CLOSED).unwrap();
     let t = store.get(closed).await.unwrap().expect("kept");

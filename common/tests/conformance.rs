@@ -2044,6 +2044,8 @@ fn expected_stats(
                 opened,
             })
             .collect(),
+        // No ratings in this history (the feedback suite checks them).
+        feedback: Default::default(),
     }
 }
 

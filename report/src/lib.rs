@@ -9,7 +9,7 @@ mod svg;
 
 use askama::Template;
 use chrono::{DateTime, SecondsFormat, Utc};
-use ticketbot_common::feedback::{FeedbackSummary, Ratings};
+use ticketbot_common::feedback::Ratings;
 use ticketbot_common::names::Names;
 use ticketbot_common::stats::{DurationSummary, StaffActivity, TicketStats, CLOSE_BUCKET_HOURS};
 
@@ -142,21 +142,16 @@ fn rating(r: &Ratings) -> String {
 }
 
 /// The whole page, staff shown by id.
-pub fn html(stats: &TicketStats, feedback: &FeedbackSummary, scope: &Scope) -> String {
-    page(stats, feedback, scope, &Names::default(), &[])
+pub fn html(stats: &TicketStats, scope: &Scope) -> String {
+    page(stats, scope, &Names::default(), &[])
 }
 
 /// The page with staff shown by name where known (`alice (4000…0101)`) and a navigation bar
 /// (`ticketctl serve`); names and links are escaped like every value.
-pub fn page(
-    stats: &TicketStats,
-    feedback: &FeedbackSummary,
-    scope: &Scope,
-    names: &Names,
-    links: &[Link],
-) -> String {
+pub fn page(stats: &TicketStats, scope: &Scope, names: &Names, links: &[Link]) -> String {
     let a = stats.activity;
     let b = stats.backlog;
+    let feedback = &stats.feedback;
     let dur = |d: &DurationSummary| d.median_secs.map_or_else(|| "–".to_owned(), human_secs);
     let oldest = b.oldest_unclaimed_at.map(|t| {
         (

@@ -651,10 +651,7 @@ pub(crate) async fn stats(
         Ok(s) => s,
         Err(e) => return store_error(e),
     };
-    let feedback = match app.store.feedback_summary(&filter).await {
-        Ok(f) => f,
-        Err(e) => return store_error(e),
-    };
+    let feedback = &stats.feedback;
     let guild_q = guild.map(|g| format!("&guild={g}")).unwrap_or_default();
     let mut links = vec![ticketbot_report::Link {
         label: "← Tickets".to_owned(),
@@ -683,7 +680,7 @@ pub(crate) async fn stats(
         Ok(n) => n,
         Err(e) => return store_error(e),
     };
-    let page = ticketbot_report::page(&stats, &feedback, &scope, &names, &links);
+    let page = ticketbot_report::page(&stats, &scope, &names, &links);
     (
         [(
             header::CONTENT_SECURITY_POLICY,

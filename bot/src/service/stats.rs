@@ -138,11 +138,10 @@ pub async fn stats(data: &Data, req: &Req, period: Period, staff: Option<UserId>
         ..TicketFilter::default()
     };
     let stats = data.store.stats(&filter).await?;
-    let feedback = data.store.feedback_summary(&filter).await?;
     let mut embed = embed(&stats, period, staff);
     let ratings = match staff {
-        Some(user) => feedback.of(user.get()),
-        None => feedback.overall,
+        Some(user) => stats.feedback.of(user.get()),
+        None => stats.feedback.overall,
     };
     if ratings.count() > 0 {
         embed = embed.field("Feedback", format!("⭐ {}", ratings.summary()), true);

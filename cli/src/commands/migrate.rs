@@ -189,6 +189,7 @@ async fn copy(
     let mut tickets = Vec::with_capacity(batch as usize);
     let mut events = Vec::with_capacity(batch as usize);
     let mut small = SmallRecords::default();
+    let mut tickets_written = false;
     let mut writes = Writes {
         running: tokio::task::JoinSet::new(),
         bar: bar.clone(),
@@ -248,6 +249,15 @@ async fn copy(
                 bar.inc(1);
             }
             Record::Feedback(f) => {
+                if !tickets_written {
+                    // A rating is copied onto its ticket's row: every ticket goes first (the
+                    // stream holds them all before any rating).
+                    writes
+                        .tickets(&target, std::mem::take(&mut tickets))
+                        .await?;
+                    writes.drain().await?;
+                    tickets_written = true;
+                }
                 small.feedback.push(f);
                 copied.feedback += 1;
                 bar.inc(1);

@@ -21,7 +21,7 @@ pub async fn run(store: &dyn TicketStore, args: &StatsArgs) -> Result<()> {
         ..TicketFilter::default()
     };
     let stats = store.stats(&filter).await?;
-    let feedback = store.feedback_summary(&filter).await?;
+    let feedback = &stats.feedback;
     let people = stats.staff.iter().map(|s| s.user_id);
     let names = load_names(
         store,
@@ -29,24 +29,15 @@ pub async fn run(store: &dyn TicketStore, args: &StatsArgs) -> Result<()> {
     )
     .await?;
     if let Some(path) = &args.html {
-        let page = ticketbot_report::page(&stats, &feedback, &report_scope(&filter), &names, &[]);
+        let page = ticketbot_report::page(&stats, &report_scope(&filter), &names, &[]);
         std::fs::write(path, page)
             .with_context(|| format!("writing the report to {}", path.display()))?;
     }
     if args.json.json {
-        #[derive(serde::Serialize)]
-        struct Out<'a> {
-            #[serde(flatten)]
-            stats: &'a TicketStats,
-            feedback: &'a FeedbackSummary,
-        }
-        return print_json(&Out {
-            stats: &stats,
-            feedback: &feedback,
-        });
+        return print_json(&stats);
     }
     print_text(&stats, &names);
-    print_feedback(&feedback, &names);
+    print_feedback(feedback, &names);
     if let Some(path) = &args.html {
         println!("report written to {}", path.display());
     }

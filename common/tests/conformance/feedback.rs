@@ -154,6 +154,8 @@ pub(crate) async fn feedback_once_per_ticket(db: &TestDb) {
     assert_eq!(summary.of(s2).by_stars, [0, 1, 0, 0, 0]);
     assert_eq!(summary.staff.len(), 2);
     assert_eq!(summary.staff[0].user_id, s1);
+    // A report counts the same ratings (SQLite in its one pass over the tickets).
+    assert_eq!(store.stats(&filter).await.unwrap().feedback, summary);
     let everything = other
         .feedback_summary(&TicketFilter::default())
         .await
@@ -181,4 +183,16 @@ pub(crate) async fn feedback_once_per_ticket(db: &TestDb) {
     other.import_feedback(&edited).await.unwrap();
     other.import_feedback(&edited).await.unwrap();
     assert_eq!(store.all_feedback().await.unwrap(), edited);
+    // The summary and the report follow an imported change, on every filter.
+    let mut stars = [0u64; 5];
+    for f in &edited {
+        stars[usize::from(f.rating - 1)] += 1;
+    }
+    for filter in [TicketFilter::default(), filter] {
+        let summary = store.feedback_summary(&filter).await.unwrap();
+        assert_eq!(store.stats(&filter).await.unwrap().feedback, summary);
+        if filter.guild_id.is_none() {
+            assert_eq!(summary.overall.by_stars, stars, "{edited:?}");
+        }
+    }
 }

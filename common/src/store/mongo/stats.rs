@@ -96,6 +96,7 @@ impl MongoStore {
             staff: self.staff(filter, answered).await?,
             per_day,
             busiest_hours,
+            feedback: self.feedback_summary(filter).await?,
         })
     }
 

@@ -1,15 +1,16 @@
 //! Exact medians and p90s from counts per minute: the counts say which minute holds each
-//! rank and where in it, and one query reads the durations of those minutes only (a few
-//! hundred rows of a million), for every figure of the report at once.
+//! rank and where in it. On SQLite one more pass (in two halves, one per core) counts the
+//! distinct durations of those minutes only, for every figure of the report at once; MySQL
+//! walks each duration's index to its rank.
 
 use std::collections::BTreeMap;
 
-use super::{Agg, SqlStore, TIME_TO_CLAIM, TIME_TO_CLOSE, TIME_TO_RESPONSE};
+use super::{Agg, SqlStore};
 use crate::error::StoreResult;
 use crate::stats::{minute_range, rank_in_minutes, Quantile, MICROS_PER_MINUTE};
-use crate::store::sql::rows::{text, Bind, Cols};
-use crate::store::{Backend, TicketFilter};
-use crate::ticket::TicketStatus;
+use crate::store::sql::lite::tally;
+use crate::store::sql::rows::{text, Bind};
+use crate::store::TicketFilter;
 
 /// A duration the report gives quantiles of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,14 +43,7 @@ pub(super) struct Wanted {
     pub(super) quantile: Quantile,
     minute: i64,
     offset: u64,
-    /// How many durations the minute holds.
-    size: u64,
 }
-
-/// On SQLite, a minute holding more durations than this has its quantile picked by the
-/// database (a scan and a sort of the minute's rows) rather than read whole. MySQL always picks:
-/// each pick is a walk along the duration's index.
-const SQLITE_READ_WHOLE: u64 = 50_000;
 
 /// The median and p90 of durations counted per minute (`(minute, count)`, ascending), as
 /// [`Wanted`]s.
@@ -63,14 +57,12 @@ pub(super) fn wanted(
         .into_iter()
         .filter_map(move |quantile| {
             let (minute, offset) = rank_in_minutes(minutes, quantile.rank(count)?)?;
-            let size = minutes.iter().find(|m| m.0 == minute).map_or(0, |m| m.1);
             Some(Wanted {
                 measure,
                 by,
                 quantile,
                 minute,
                 offset,
-                size,
             })
         })
 }
@@ -90,56 +82,22 @@ pub(super) fn staff_response_minutes(rows: Vec<Agg>) -> BTreeMap<i64, Vec<(i64, 
     minutes
 }
 
-/// One ticket's durations (microseconds), as read for [`SqlStore::exact_ranks`].
-struct Durations {
-    status: Option<String>,
-    close: Option<i64>,
-    claim: Option<i64>,
-    response: Option<i64>,
-    by: Option<i64>,
-}
-
-impl Durations {
-    /// This ticket's value of `w`'s measure, when the ticket counts for it.
-    fn value(&self, w: &Wanted, status: Option<TicketStatus>) -> Option<i64> {
-        let status_is = |s: TicketStatus| self.status.as_deref() == Some(s.as_str());
-        let value = match w.measure {
-            // Time to close keeps to closed tickets, whatever the filter's status.
-            Measure::Close => self.close.filter(|_| status_is(TicketStatus::Closed))?,
-            Measure::Claim => self.claim?,
-            Measure::Response => self
-                .response
-                .filter(|_| w.by.is_none() || self.by == w.by)?,
-        };
-        if w.measure != Measure::Close && status.is_some_and(|s| !status_is(s)) {
-            return None;
-        }
-        (value / MICROS_PER_MINUTE == w.minute).then_some(value)
-    }
-}
-
 impl SqlStore {
-    /// The value of each of `wanted` among the tickets `filter` selects: those in small
-    /// minutes read together in one query, each in a large minute picked by its own.
+    /// The value of each of `wanted` among the tickets `filter` selects.
     pub(super) async fn exact_ranks(
         &self,
         filter: &TicketFilter,
         wanted: &[Wanted],
     ) -> StoreResult<Vec<(Wanted, i64)>> {
-        let read_whole = match self.dialect.backend {
-            Backend::Mysql => 0,
-            _ => SQLITE_READ_WHOLE,
-        };
-        let (small, large): (Vec<Wanted>, Vec<Wanted>) =
-            wanted.iter().partition(|w| w.size <= read_whole);
-        let mut found = self.read_minutes(filter, &small).await?;
-        let picked = futures::future::try_join_all(large.iter().map(|w| self.pick(filter, w)));
-        for (w, v) in large.iter().zip(picked.await?) {
-            if let Some(v) = v {
-                found.push((*w, v));
-            }
+        if self.lite.is_some() {
+            return self.tallied_ranks(filter, wanted).await;
         }
-        Ok(found)
+        let picked = futures::future::try_join_all(wanted.iter().map(|w| self.pick(filter, w)));
+        Ok(wanted
+            .iter()
+            .zip(picked.await?)
+            .filter_map(|(w, v)| Some((*w, v?)))
+            .collect())
     }
 
     /// `w`'s value, chosen by the database among its minute's durations (on MySQL, a walk
@@ -162,8 +120,11 @@ impl SqlStore {
         Ok(values.into_iter().next().flatten())
     }
 
-    /// The values of `wanted`, reading every duration of their minutes in one query.
-    async fn read_minutes(
+    /// SQLite: the values of `wanted` from one pass over the tickets, in two halves run at
+    /// once: a `tally` of the distinct durations in the wanted minutes (one group per measure,
+    /// one of responder and duration), ranked here. A minute holding half the tickets costs
+    /// no more than one holding ten: nothing is sorted, and equal durations count together.
+    async fn tallied_ranks(
         &self,
         filter: &TicketFilter,
         wanted: &[Wanted],
@@ -171,68 +132,110 @@ impl SqlStore {
         if wanted.is_empty() {
             return Ok(Vec::new());
         }
-        // The filter's status applies per measure (not to time to close): see `value`.
-        let (mut cond, mut binds) = self.tickets_where(
-            &TicketFilter {
-                status: None,
-                ..filter.clone()
-            },
-            "1 = 1",
-        );
-        let status = filter.status;
-        let mut branches = Vec::new();
-        for measure in [Measure::Close, Measure::Claim, Measure::Response] {
+        let mut key_binds = Vec::new();
+        // The ticket counts for `measure` and its duration falls in a minute of the wanted that
+        // `pick` selects (and it has the filter's status, where `status` says that holds).
+        let mut when = |measure: Measure, pick: &dyn Fn(&Wanted) -> bool, status: bool| {
+            let (duration, counts) = self.duration_of(measure);
             let mut minutes: Vec<i64> = wanted
                 .iter()
-                .filter(|w| w.measure == measure)
+                .filter(|w| w.measure == measure && pick(w))
                 .map(|w| w.minute)
                 .collect();
             minutes.sort_unstable();
             minutes.dedup();
-            if minutes.is_empty() {
-                continue;
+            let mut when = match minutes.is_empty() {
+                true => "0".to_owned(),
+                false => format!(
+                    "{counts} AND ({duration}) / {MICROS_PER_MINUTE} IN ({})",
+                    list(&minutes)
+                ),
+            };
+            if let Some(s) = filter.status.filter(|_| status) {
+                when.push_str(" AND status = ?");
+                key_binds.push(Bind::Text(Some(s.as_str().into())));
             }
-            let (duration, counts) = self.duration_of(measure);
-            // Ranges, not the minute: they walk MySQL's index of the duration.
-            let ranges: Vec<String> = minutes
-                .into_iter()
-                .map(|m| {
-                    let (low, high) = minute_range(m);
-                    binds.extend([Bind::Int(Some(low)), Bind::Int(Some(high))]);
-                    format!("({duration} > ? AND {duration} < ?)")
-                })
-                .collect();
-            let mut branch = format!("{counts} AND ({})", ranges.join(" OR "));
-            if let Some(s) = status.filter(|_| measure != Measure::Close) {
-                branch.push_str(" AND status = ?");
-                binds.push(Bind::Text(Some(s.as_str().into())));
-            }
-            branches.push(format!("({branch})"));
+            when
+        };
+        let mut keys = Vec::new();
+        for measure in [Measure::Close, Measure::Claim, Measure::Response] {
+            // The filter's status holds for every measure but time to close.
+            let when = when(measure, &|w| w.by.is_none(), measure != Measure::Close);
+            keys.push(format!(
+                "CASE WHEN {when} THEN {} END",
+                self.duration_of(measure).0
+            ));
         }
-        cond.push_str(&format!(" AND ({})", branches.join(" OR ")));
-        let sql = format!(
-            "SELECT status AS s, {TIME_TO_CLOSE} AS c, {TIME_TO_CLAIM} AS l, \
-             {TIME_TO_RESPONSE} AS r, first_response_by AS b FROM tickets WHERE {cond}"
-        );
-        let rows = self
-            .read_all(&sql, binds, |r: &dyn Cols| {
-                Ok(Durations {
-                    status: text(r, "s")?,
-                    close: r.int("c")?,
-                    claim: r.int("l")?,
-                    response: r.int("r")?,
-                    by: r.int("b")?,
-                })
-            })
-            .await?;
+        // Per responder: any wanted minute of any responder (one test a row instead of one
+        // per responder); each value is kept to its own responder's minute below.
+        let when = when(Measure::Response, &|w| w.by.is_some(), true);
+        keys.push(format!(
+            "CASE WHEN {when} THEN first_response_by END, {}",
+            self.duration_of(Measure::Response).0
+        ));
+
+        let unfiltered = TicketFilter {
+            status: None,
+            ..filter.clone()
+        };
+        let mut jobs = Vec::new();
+        for half in self.rowid_halves().await? {
+            let (cond, binds) = self.tickets_where(&unfiltered, &half);
+            jobs.push((
+                format!(
+                    "SELECT tally('1 1 1 2', {}) AS t FROM tickets WHERE {cond}",
+                    keys.join(", ")
+                ),
+                key_binds.iter().cloned().chain(binds).collect(),
+            ));
+        }
+        // Per group, each distinct value (with its responder) and how many tickets have it.
+        let mut values: Vec<BTreeMap<[i64; 2], u64>> = vec![BTreeMap::new(); 4];
+        for rows in self.read_all_many(jobs, |r| text(r, "t")).await? {
+            let text = rows.into_iter().flatten().next().unwrap_or_default();
+            for (group, counted) in values.iter_mut().zip(tally::parse(&text, 4)?) {
+                for (key, n) in counted {
+                    *group.entry(key).or_default() += n;
+                }
+            }
+        }
         let mut found = Vec::with_capacity(wanted.len());
         for w in wanted {
-            let mut values: Vec<i64> = rows.iter().filter_map(|d| d.value(w, status)).collect();
-            values.sort_unstable();
-            if let Some(&v) = values.get(w.offset as usize) {
-                found.push((*w, v));
+            let in_minute = |v: i64| v / MICROS_PER_MINUTE == w.minute;
+            let ranked: Box<dyn Iterator<Item = (i64, u64)>> = match (w.measure, w.by) {
+                (Measure::Response, Some(by)) => Box::new(
+                    values[3]
+                        .range([by, i64::MIN]..=[by, i64::MAX])
+                        .map(|(&[_, v], &n)| (v, n)),
+                ),
+                (measure, _) => {
+                    let group = match measure {
+                        Measure::Close => 0,
+                        Measure::Claim => 1,
+                        Measure::Response => 2,
+                    };
+                    Box::new(values[group].iter().map(|(&[v, _], &n)| (v, n)))
+                }
+            };
+            // Ascending values: the first whose running count passes the offset.
+            let mut seen = 0;
+            for (v, n) in ranked.filter(|&(v, _)| in_minute(v)) {
+                seen += n;
+                if seen > w.offset {
+                    found.push((*w, v));
+                    break;
+                }
             }
         }
         Ok(found)
     }
+}
+
+/// `1, 2, 3`: integers written into SQL (no text from outside).
+fn list(numbers: &[i64]) -> String {
+    numbers
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
