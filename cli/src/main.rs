@@ -5,6 +5,7 @@ mod connect;
 mod error;
 #[cfg(test)]
 mod fuzz;
+mod memory;
 mod opt;
 mod output;
 mod resolve;
@@ -21,6 +22,9 @@ fn main() -> ExitCode {
     // One thread for a command that is a few queries in a row (a pool of workers would only
     // cost its start); `migrate` reads and writes at once, and `serve` answers many, on the
     // workers.
+    if let Command::Migrate(_) = &cli.command {
+        memory::few_arenas();
+    }
     let runtime = match &cli.command {
         Command::Migrate(_) | Command::Serve(_) => tokio::runtime::Runtime::new(),
         _ => tokio::runtime::Builder::new_current_thread()

@@ -120,6 +120,10 @@ conformance! {
         sqlite_staff_messages_and_response_medians,
         mysql_staff_messages_and_response_medians,
         mongodb_staff_messages_and_response_medians;
+    exports_page_in_key_order =>
+        sqlite_exports_page_in_key_order,
+        mysql_exports_page_in_key_order,
+        mongodb_exports_page_in_key_order;
     topics_unique_per_guild_and_forms_kept =>
         sqlite_topics_unique_per_guild_and_forms_kept,
         mysql_topics_unique_per_guild_and_forms_kept,
@@ -3464,4 +3468,143 @@ async fn stale_tickets_and_auto_close_warnings(db: &TestDb) {
     target.store.import_activity(&all).await.unwrap();
     assert_eq!(target.store.all_activity().await.unwrap(), all);
     target.finish().await;
+}
+
+/// Every paged export, read a page of 2 at a time from the first, yields each row once, in
+/// its key's order (ticket ids as text, names by the id as a u64: the same on every backend,
+/// so that migrate's verification walks both sides alike), and what `all_*` reads.
+async fn exports_page_in_key_order(db: &TestDb) {
+    use ticketbot_common::auto_close::TicketActivity;
+    use ticketbot_common::close_request::{CloseRequest, CloseRequestState};
+    use ticketbot_common::feedback::Feedback;
+    use ticketbot_common::names::{Name, NameKind};
+    use ticketbot_common::topics::{Answer, TicketForm};
+
+    /// Pages of 2 from the first until a short page, as migrate reads them.
+    async fn pages<T, K, F, Fut>(page: F, key: impl Fn(&T) -> K) -> Vec<T>
+    where
+        F: Fn(Option<K>) -> Fut,
+        Fut: std::future::Future<Output = StoreResult<Vec<T>>>,
+    {
+        let (mut all, mut after) = (Vec::new(), None);
+        loop {
+            let rows = page(after).await.unwrap();
+            assert!(rows.len() <= 2, "a page holds at most its limit");
+            after = rows.last().map(&key);
+            let done = rows.len() < 2;
+            all.extend(rows);
+            if done {
+                return all;
+            }
+        }
+    }
+
+    let store = &*db.store;
+    let t0 = ts("2026-03-01T00:00:00Z");
+    let tickets: Vec<Uuid> = (0..7).map(|_| Uuid::new_v4()).collect();
+    let mut by_text = tickets.clone();
+    by_text.sort_by_key(|id| id.to_string());
+
+    let feedback: Vec<Feedback> = tickets
+        .iter()
+        .enumerate()
+        .map(|(i, &ticket_id)| Feedback {
+            ticket_id,
+            user_id: 100 + i as u64,
+            rating: 1 + (i % 5) as u8,
+            comment: (i % 2 == 0).then(|| format!("thanks {i}")),
+            given_at: t0,
+            updated_at: t0,
+        })
+        .collect();
+    store.import_feedback(&feedback).await.unwrap();
+    let activity: Vec<TicketActivity> = tickets
+        .iter()
+        .map(|&ticket_id| TicketActivity {
+            ticket_id,
+            guild_id: 10,
+            last_message_at: t0,
+        })
+        .collect();
+    store.import_activity(&activity).await.unwrap();
+    let requests: Vec<CloseRequest> = tickets
+        .iter()
+        .map(|&ticket_id| CloseRequest {
+            id: Uuid::new_v4(),
+            ticket_id,
+            guild_id: 10,
+            requested_by: 7,
+            reason: None,
+            requested_at: t0,
+            deadline: t0 + Duration::hours(1),
+            state: CloseRequestState::Pending,
+            due_at: t0 + Duration::hours(1),
+        })
+        .collect();
+    store.import_close_requests(&requests).await.unwrap();
+    let forms: Vec<TicketForm> = tickets
+        .iter()
+        .map(|&ticket_id| TicketForm {
+            ticket_id,
+            guild_id: 10,
+            topic_id: Uuid::nil(),
+            topic_name: "Billing".into(),
+            answers: vec![Answer {
+                question: "Order?".into(),
+                answer: ticket_id.to_string(),
+            }],
+            submitted_at: t0,
+        })
+        .collect();
+    store.import_ticket_forms(&forms).await.unwrap();
+    // Ids on both sides of 2^63, where the signed and unsigned orders part.
+    let ids = [
+        1u64,
+        5,
+        i64::MAX as u64,
+        1 << 63,
+        (1 << 63) + 9,
+        u64::MAX - 1,
+        400_000_000_000_000_101,
+    ];
+    let names: Vec<Name> = ids
+        .iter()
+        .map(|&id| Name::seen(id, NameKind::User, &format!("user {id}"), None, t0))
+        .collect();
+    store.remember_names(&names).await.unwrap();
+
+    let got = pages(|a| store.export_feedback(a, 2), |f| f.ticket_id).await;
+    let keys: Vec<Uuid> = got.iter().map(|f| f.ticket_id).collect();
+    assert_eq!(keys, by_text, "ratings by ticket id");
+    assert_eq!(got, store.all_feedback().await.unwrap());
+    assert!(got.iter().all(|f| feedback.contains(f)), "ratings verbatim");
+
+    let got = pages(|a| store.export_activity(a, 2), |r| r.ticket_id).await;
+    assert_eq!(got.iter().map(|r| r.ticket_id).collect::<Vec<_>>(), by_text);
+    assert_eq!(got, store.all_activity().await.unwrap());
+
+    let got = pages(|a| store.export_close_requests(a, 2), |r| r.ticket_id).await;
+    assert_eq!(got.iter().map(|r| r.ticket_id).collect::<Vec<_>>(), by_text);
+    assert_eq!(got, store.all_close_requests().await.unwrap());
+
+    let got = pages(|a| store.export_ticket_forms(a, 2), |r| r.ticket_id).await;
+    assert_eq!(got.iter().map(|r| r.ticket_id).collect::<Vec<_>>(), by_text);
+    assert_eq!(got, store.all_ticket_forms().await.unwrap());
+
+    // By the id as a u64 on every backend, across 2^63 (stored negative from there).
+    let got = pages(|a| store.export_names(a, 2), |n| n.id).await;
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    assert_eq!(got.iter().map(|n| n.id).collect::<Vec<_>>(), sorted);
+    assert_eq!(got, store.all_names().await.unwrap());
+    for (i, &id) in sorted.iter().enumerate() {
+        let rest: Vec<u64> = store
+            .export_names(Some(id), 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|n| n.id)
+            .collect();
+        assert_eq!(rest, sorted[i + 1..], "after {id}");
+    }
 }

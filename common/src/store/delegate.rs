@@ -327,10 +327,12 @@ macro_rules! delegate_ticket_store {
             ) -> $crate::error::StoreResult<Vec<$crate::ticket::Ticket>> {
                 <$ty>::stale_tickets(self, before, limit).await
             }
-            async fn all_activity(
+            async fn export_activity(
                 &self,
+                after: Option<uuid::Uuid>,
+                limit: u32,
             ) -> $crate::error::StoreResult<Vec<$crate::auto_close::TicketActivity>> {
-                <$ty>::all_activity(self).await
+                <$ty>::export_activity(self, after, limit).await
             }
             async fn import_activity(
                 &self,
@@ -338,10 +340,12 @@ macro_rules! delegate_ticket_store {
             ) -> $crate::error::StoreResult<()> {
                 <$ty>::import_activity(self, rows).await
             }
-            async fn all_close_requests(
+            async fn export_close_requests(
                 &self,
+                after: Option<uuid::Uuid>,
+                limit: u32,
             ) -> $crate::error::StoreResult<Vec<$crate::close_request::CloseRequest>> {
-                <$ty>::all_close_requests(self).await
+                <$ty>::export_close_requests(self, after, limit).await
             }
             async fn import_close_requests(
                 &self,
@@ -368,10 +372,12 @@ macro_rules! delegate_ticket_store {
             ) -> $crate::error::StoreResult<$crate::feedback::FeedbackSummary> {
                 <$ty>::feedback_summary(self, filter).await
             }
-            async fn all_feedback(
+            async fn export_feedback(
                 &self,
+                after: Option<uuid::Uuid>,
+                limit: u32,
             ) -> $crate::error::StoreResult<Vec<$crate::feedback::Feedback>> {
-                <$ty>::all_feedback(self).await
+                <$ty>::export_feedback(self, after, limit).await
             }
             async fn import_feedback(
                 &self,
@@ -431,10 +437,12 @@ macro_rules! delegate_ticket_store {
             ) -> $crate::error::StoreResult<Option<$crate::topics::TicketForm>> {
                 <$ty>::ticket_form(self, ticket_id).await
             }
-            async fn all_ticket_forms(
+            async fn export_ticket_forms(
                 &self,
+                after: Option<uuid::Uuid>,
+                limit: u32,
             ) -> $crate::error::StoreResult<Vec<$crate::topics::TicketForm>> {
-                <$ty>::all_ticket_forms(self).await
+                <$ty>::export_ticket_forms(self, after, limit).await
             }
             async fn import_ticket_forms(
                 &self,
@@ -454,8 +462,12 @@ macro_rules! delegate_ticket_store {
             ) -> $crate::error::StoreResult<Vec<$crate::names::Name>> {
                 <$ty>::names(self, ids).await
             }
-            async fn all_names(&self) -> $crate::error::StoreResult<Vec<$crate::names::Name>> {
-                <$ty>::all_names(self).await
+            async fn export_names(
+                &self,
+                after: Option<$crate::ticket::DiscordId>,
+                limit: u32,
+            ) -> $crate::error::StoreResult<Vec<$crate::names::Name>> {
+                <$ty>::export_names(self, after, limit).await
             }
             async fn all_overflow_categories(
                 &self,

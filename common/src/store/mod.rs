@@ -368,7 +368,7 @@ pub trait TicketStore: Send + Sync + 'static {
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
 
-    /// Every per-hour staff message count: the export side of migrate.
+    /// Every per-hour staff message count.
     async fn all_staff_messages(&self) -> StoreResult<Vec<StaffMessages>>;
 
     /// Sets these per-hour counts (the import side of migrate: a count is replaced, not added
@@ -426,14 +426,38 @@ pub trait TicketStore: Send + Sync + 'static {
     /// message noted since: the oldest first.
     async fn stale_tickets(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Ticket>>;
 
-    /// Every ticket's last message time, by ticket id: the export side of migrate.
-    async fn all_activity(&self) -> StoreResult<Vec<TicketActivity>>;
+    /// Up to `limit` last message times ordered by ticket id, after `after`: the export side
+    /// of migrate.
+    async fn export_activity(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<TicketActivity>>;
+
+    /// Every ticket's last message time, by ticket id.
+    async fn all_activity(&self) -> StoreResult<Vec<TicketActivity>> {
+        all_pages(|after| self.export_activity(after, PAGE), |a| a.ticket_id).await
+    }
 
     /// Stores these as they are (the import side of migrate; the later time is kept).
     async fn import_activity(&self, rows: &[TicketActivity]) -> StoreResult<()>;
 
-    /// Every stored close request, by ticket id: the export side of migrate.
-    async fn all_close_requests(&self) -> StoreResult<Vec<CloseRequest>>;
+    /// Up to `limit` close requests ordered by ticket id, after `after`: the export side of
+    /// migrate.
+    async fn export_close_requests(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<CloseRequest>>;
+
+    /// Every stored close request, by ticket id.
+    async fn all_close_requests(&self) -> StoreResult<Vec<CloseRequest>> {
+        all_pages(
+            |after| self.export_close_requests(after, PAGE),
+            |r| r.ticket_id,
+        )
+        .await
+    }
 
     /// Stores these requests as they are (the import side of migrate; a ticket's request is
     /// replaced, so that a rerun ends the same).
@@ -456,8 +480,13 @@ pub trait TicketStore: Send + Sync + 'static {
     /// closed them.
     async fn feedback_summary(&self, filter: &TicketFilter) -> StoreResult<FeedbackSummary>;
 
-    /// Every rating, by ticket id: the export side of migrate.
-    async fn all_feedback(&self) -> StoreResult<Vec<Feedback>>;
+    /// Up to `limit` ratings ordered by ticket id, after `after`: the export side of migrate.
+    async fn export_feedback(&self, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<Feedback>>;
+
+    /// Every rating, by ticket id.
+    async fn all_feedback(&self) -> StoreResult<Vec<Feedback>> {
+        all_pages(|after| self.export_feedback(after, PAGE), |f| f.ticket_id).await
+    }
 
     /// Stores these ratings as they are (the import side of migrate; a ticket's rating is
     /// replaced, so that a rerun ends the same).
@@ -491,8 +520,22 @@ pub trait TicketStore: Send + Sync + 'static {
     /// The ticket's topic and answers, if it was opened with a topic.
     async fn ticket_form(&self, ticket_id: Uuid) -> StoreResult<Option<TicketForm>>;
 
-    /// Every ticket's form: the export side of migrate.
-    async fn all_ticket_forms(&self) -> StoreResult<Vec<TicketForm>>;
+    /// Up to `limit` ticket forms ordered by ticket id, after `after`: the export side of
+    /// migrate.
+    async fn export_ticket_forms(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<TicketForm>>;
+
+    /// Every ticket's form, by ticket id.
+    async fn all_ticket_forms(&self) -> StoreResult<Vec<TicketForm>> {
+        all_pages(
+            |after| self.export_ticket_forms(after, PAGE),
+            |f| f.ticket_id,
+        )
+        .await
+    }
 
     /// Stores these as they are (the import side of migrate).
     async fn import_ticket_forms(&self, rows: &[TicketForm]) -> StoreResult<()>;
@@ -504,8 +547,17 @@ pub trait TicketStore: Send + Sync + 'static {
     /// The known names of these ids (unknown ids are left out).
     async fn names(&self, ids: &[DiscordId]) -> StoreResult<Vec<crate::names::Name>>;
 
-    /// Every known name, by id: the export side of migrate.
-    async fn all_names(&self) -> StoreResult<Vec<crate::names::Name>>;
+    /// Up to `limit` known names after the id `after`, by id: the export side of migrate.
+    async fn export_names(
+        &self,
+        after: Option<DiscordId>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::names::Name>>;
+
+    /// Every known name, by id.
+    async fn all_names(&self) -> StoreResult<Vec<crate::names::Name>> {
+        all_pages(|after| self.export_names(after, PAGE), |n| n.id).await
+    }
 
     async fn put_transcript(&self, blob: &TranscriptBlob) -> StoreResult<()>;
 
@@ -611,35 +663,42 @@ pub trait TicketStore: Send + Sync + 'static {
         let messages = stream::once(async move { store.all_staff_messages().await })
             .map_ok(|rows| stream::iter(rows.into_iter().map(|r| Ok(Record::StaffMessages(r)))))
             .try_flatten();
-        let store = self.clone();
-        let requests = stream::once(async move { store.all_close_requests().await })
-            .map_ok(|rows| stream::iter(rows.into_iter().map(|r| Ok(Record::CloseRequest(r)))))
-            .try_flatten();
-        let store = self.clone();
-        let activity = stream::once(async move { store.all_activity().await })
-            .map_ok(|rows| stream::iter(rows.into_iter().map(|r| Ok(Record::Activity(r)))))
-            .try_flatten();
-        let store = self.clone();
-        let feedback = stream::once(async move { store.all_feedback().await })
-            .map_ok(|rows| stream::iter(rows.into_iter().map(|r| Ok(Record::Feedback(r)))))
-            .try_flatten();
+        // The tables with a row per ticket or per user are read a page at a time, like the
+        // tickets: a copy holds a page of each, not the table.
+        let requests = batched(self.clone(), batch, |s, after, n| async move {
+            let rows = s.export_close_requests(after, n).await?;
+            let last = rows.last().map(|r| r.ticket_id);
+            Ok((rows.into_iter().map(Record::CloseRequest).collect(), last))
+        });
+        let activity = batched(self.clone(), batch, |s, after, n| async move {
+            let rows = s.export_activity(after, n).await?;
+            let last = rows.last().map(|a| a.ticket_id);
+            Ok((rows.into_iter().map(Record::Activity).collect(), last))
+        });
+        let feedback = batched(self.clone(), batch, |s, after, n| async move {
+            let rows = s.export_feedback(after, n).await?;
+            let last = rows.last().map(|f| f.ticket_id);
+            Ok((rows.into_iter().map(Record::Feedback).collect(), last))
+        });
         let store = self.clone();
         let topics = stream::once(async move { store.all_topics().await })
             .map_ok(|rows| stream::iter(rows.into_iter().map(|r| Ok(Record::Topic(Box::new(r))))))
             .try_flatten();
-        let store = self.clone();
-        let forms = stream::once(async move { store.all_ticket_forms().await })
-            .map_ok(|rows| {
-                stream::iter(
-                    rows.into_iter()
-                        .map(|r| Ok(Record::TicketForm(Box::new(r)))),
-                )
-            })
-            .try_flatten();
-        let store = self.clone();
-        let names = stream::once(async move { store.all_names().await })
-            .map_ok(|names| stream::iter(names.into_iter().map(|n| Ok(Record::Name(n)))))
-            .try_flatten();
+        let forms = batched(self.clone(), batch, |s, after, n| async move {
+            let rows = s.export_ticket_forms(after, n).await?;
+            let last = rows.last().map(|f| f.ticket_id);
+            Ok((
+                rows.into_iter()
+                    .map(|f| Record::TicketForm(Box::new(f)))
+                    .collect(),
+                last,
+            ))
+        });
+        let names = batched(self.clone(), batch, |s, after, n| async move {
+            let rows = s.export_names(after, n).await?;
+            let last = rows.last().map(|n| n.id);
+            Ok((rows.into_iter().map(Record::Name).collect(), last))
+        });
         tickets
             .chain(events)
             .chain(transcripts)
@@ -658,20 +717,44 @@ pub trait TicketStore: Send + Sync + 'static {
 /// Transcripts are large (up to tens of MiB each): migrate holds few at a time.
 const TRANSCRIPTS_PER_BATCH: u32 = 4;
 
+/// The page size of the `all_*` readers built on an export.
+const PAGE: u32 = 1000;
+
+/// Every row of a paged export, page after page: `page(after)` reads the rows after the key
+/// `after`, `key` gives a row's key.
+async fn all_pages<T, K, F, Fut>(mut page: F, key: impl Fn(&T) -> K) -> StoreResult<Vec<T>>
+where
+    F: FnMut(Option<K>) -> Fut,
+    Fut: std::future::Future<Output = StoreResult<Vec<T>>>,
+{
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let rows = page(after).await?;
+        after = rows.last().map(&key);
+        let full = rows.len() >= PAGE as usize;
+        all.extend(rows);
+        if !full {
+            return Ok(all);
+        }
+    }
+}
+
 /// A stream over keyset-paginated batches: `fetch(store, after, limit)` returns a batch and
 /// the key to continue after (`None` when the batch was empty).
-fn batched<S, F, Fut>(
+fn batched<S, K, F, Fut>(
     store: Arc<S>,
     batch: u32,
     fetch: F,
 ) -> BoxStream<'static, StoreResult<Record>>
 where
     S: TicketStore + ?Sized,
-    F: Fn(Arc<S>, Option<Uuid>, u32) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = StoreResult<(Vec<Record>, Option<Uuid>)>> + Send + 'static,
+    K: Send + 'static,
+    F: Fn(Arc<S>, Option<K>, u32) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = StoreResult<(Vec<Record>, Option<K>)>> + Send + 'static,
 {
     let batch = batch.max(1);
-    stream::try_unfold((None, false), move |(after, done): (Option<Uuid>, bool)| {
+    stream::try_unfold((None, false), move |(after, done): (Option<K>, bool)| {
         let fut = (!done).then(|| fetch(store.clone(), after, batch));
         async move {
             let Some(fut) = fut else {

@@ -96,15 +96,12 @@ impl MongoStore {
             .collect())
     }
 
-    pub(crate) async fn all_activity(&self) -> StoreResult<Vec<TicketActivity>> {
-        let docs: Vec<Document> = self
-            .activity
-            .find(doc! {})
-            .sort(doc! { "_id": 1 })
-            .await?
-            .try_collect()
-            .await?;
-        docs.iter().map(activity_from_doc).collect()
+    pub(crate) async fn export_activity(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<TicketActivity>> {
+        super::docs::page_after(&self.activity, after, limit, activity_from_doc).await
     }
 
     pub(crate) async fn import_activity(&self, rows: &[TicketActivity]) -> StoreResult<()> {

@@ -129,15 +129,12 @@ impl MongoStore {
         Ok(done.deleted_count > 0)
     }
 
-    pub(crate) async fn all_close_requests(&self) -> StoreResult<Vec<CloseRequest>> {
-        let docs: Vec<Document> = self
-            .close_requests
-            .find(doc! {})
-            .sort(doc! { "_id": 1 })
-            .await?
-            .try_collect()
-            .await?;
-        docs.iter().map(request_from_doc).collect()
+    pub(crate) async fn export_close_requests(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<CloseRequest>> {
+        super::docs::page_after(&self.close_requests, after, limit, request_from_doc).await
     }
 
     pub(crate) async fn import_close_requests(&self, rows: &[CloseRequest]) -> StoreResult<()> {

@@ -356,3 +356,23 @@ pub(crate) fn legacy_row(doc: &Document) -> LegacyRow {
         claimed_by: text("claimed_by"),
     }
 }
+
+/// Up to `limit` documents of `coll` (keyed by a UUID: a ticket's, an event's) after `after`,
+/// by key, each read by `read`: a page of a migrate export.
+pub(crate) async fn page_after<T>(
+    coll: &mongodb::Collection<Document>,
+    after: Option<Uuid>,
+    limit: u32,
+    read: fn(&Document) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    use futures::TryStreamExt;
+    let after = after.map(|a| a.to_string()).unwrap_or_default();
+    let docs: Vec<Document> = coll
+        .find(doc! { "_id": { "$gt": after } })
+        .sort(doc! { "_id": 1 })
+        .limit(i64::from(limit))
+        .await?
+        .try_collect()
+        .await?;
+    docs.iter().map(read).collect()
+}

@@ -39,16 +39,7 @@ impl MongoStore {
             // An export must include events that an interrupted write left in an outbox.
             self.repair().await?;
         }
-        let after = after.map(|a| a.to_string()).unwrap_or_default();
-        let docs: Vec<Document> = self
-            .events
-            .find(doc! { "_id": { "$gt": after } })
-            .sort(doc! { "_id": 1 })
-            .limit(i64::from(limit))
-            .await?
-            .try_collect()
-            .await?;
-        docs.iter().map(event_from_doc).collect()
+        page_after(&self.events, after, limit, event_from_doc).await
     }
 
     pub(crate) async fn import_tickets(&self, records: &[TicketRecord]) -> StoreResult<()> {

@@ -98,8 +98,7 @@ impl MongoStore {
     ) -> StoreResult<FeedbackSummary> {
         // Ratings are at most one per ticket and usually far fewer: read them, then the
         // tickets they rate that the filter selects, a batch of ids at a time.
-        let ratings: HashMap<String, u8> = self
-            .all_feedback()
+        let ratings: HashMap<String, u8> = crate::store::TicketStore::all_feedback(self)
             .await?
             .into_iter()
             .map(|f| (f.ticket_id.to_string(), f.rating))
@@ -133,15 +132,12 @@ impl MongoStore {
         Ok(summarize(groups))
     }
 
-    pub(crate) async fn all_feedback(&self) -> StoreResult<Vec<Feedback>> {
-        let docs: Vec<Document> = self
-            .feedback
-            .find(doc! {})
-            .sort(doc! { "_id": 1 })
-            .await?
-            .try_collect()
-            .await?;
-        docs.iter().map(feedback_from_doc).collect()
+    pub(crate) async fn export_feedback(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<Feedback>> {
+        super::docs::page_after(&self.feedback, after, limit, feedback_from_doc).await
     }
 
     pub(crate) async fn import_feedback(&self, rows: &[Feedback]) -> StoreResult<()> {

@@ -62,14 +62,49 @@ impl MongoStore {
         docs.iter().map(name_from_doc).collect()
     }
 
-    pub(crate) async fn all_names(&self) -> StoreResult<Vec<Name>> {
-        let docs: Vec<Document> = self.names.find(doc! {}).await?.try_collect().await?;
-        let mut all = docs
-            .iter()
-            .map(name_from_doc)
-            .collect::<StoreResult<Vec<_>>>()?;
-        // Ordered like the SQL backend (by the id as u64), whatever the server's Int64 order.
-        all.sort_by_key(|n| n.id);
-        Ok(all)
+    pub(crate) async fn export_names(
+        &self,
+        after: Option<DiscordId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Name>> {
+        // By the id as a u64, as on every backend: the ids below 2^63 (stored as they are) a
+        // page at a time, then those from 2^63 (stored negative; Discord's ids reach 2^63 in
+        // 2084, so these are few) read at once and ordered here, not by the server.
+        let low = after.map_or(Some(0), |a| (a as i64).checked_add(1).filter(|&f| f > 0));
+        let mut out = Vec::new();
+        if let Some(from) = low {
+            let docs: Vec<Document> = self
+                .names
+                .find(doc! { "_id": { "$gte": from } })
+                .sort(doc! { "_id": 1 })
+                .limit(i64::from(limit))
+                .await?
+                .try_collect()
+                .await?;
+            out = docs
+                .iter()
+                .map(name_from_doc)
+                .collect::<StoreResult<Vec<_>>>()?;
+        }
+        if out.len() < limit as usize {
+            let docs: Vec<Document> = self
+                .names
+                .find(doc! { "_id": { "$lt": 0_i64 } })
+                .await?
+                .try_collect()
+                .await?;
+            let mut high = docs
+                .iter()
+                .map(name_from_doc)
+                .collect::<StoreResult<Vec<_>>>()?;
+            high.sort_by_key(|n| n.id);
+            let rest = limit as usize - out.len();
+            out.extend(
+                high.into_iter()
+                    .filter(|n| after.is_none_or(|a| n.id > a))
+                    .take(rest),
+            );
+        }
+        Ok(out)
     }
 }

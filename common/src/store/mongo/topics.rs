@@ -191,15 +191,12 @@ impl MongoStore {
             .transpose()
     }
 
-    pub(crate) async fn all_ticket_forms(&self) -> StoreResult<Vec<TicketForm>> {
-        let docs: Vec<Document> = self
-            .ticket_forms
-            .find(doc! {})
-            .sort(doc! { "_id": 1 })
-            .await?
-            .try_collect()
-            .await?;
-        docs.iter().map(form_from_doc).collect()
+    pub(crate) async fn export_ticket_forms(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<TicketForm>> {
+        super::docs::page_after(&self.ticket_forms, after, limit, form_from_doc).await
     }
 
     pub(crate) async fn import_ticket_forms(&self, rows: &[TicketForm]) -> StoreResult<()> {

@@ -58,10 +58,15 @@ impl SqlStore {
             .await
     }
 
-    pub(crate) async fn all_activity(&self) -> StoreResult<Vec<TicketActivity>> {
+    pub(crate) async fn export_activity(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<TicketActivity>> {
         self.read_all(
-            "SELECT ticket_id, guild_id, last_message_at FROM ticket_activity ORDER BY ticket_id",
-            Vec::new(),
+            "SELECT ticket_id, guild_id, last_message_at FROM ticket_activity \
+             WHERE ticket_id > ? ORDER BY ticket_id LIMIT ?",
+            page_binds(after, limit),
             activity_from_row,
         )
         .await

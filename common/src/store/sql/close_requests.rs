@@ -180,9 +180,16 @@ impl SqlStore {
         Ok(gone > 0)
     }
 
-    pub(crate) async fn all_close_requests(&self) -> StoreResult<Vec<CloseRequest>> {
-        let sql = format!("SELECT {COLUMNS} FROM close_requests ORDER BY ticket_id");
-        self.read_all(&sql, Vec::new(), request_from_row).await
+    pub(crate) async fn export_close_requests(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<CloseRequest>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM close_requests WHERE ticket_id > ? ORDER BY ticket_id LIMIT ?"
+        );
+        self.read_all(&sql, page_binds(after, limit), request_from_row)
+            .await
     }
 
     pub(crate) async fn import_close_requests(&self, rows: &[CloseRequest]) -> StoreResult<()> {

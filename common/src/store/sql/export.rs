@@ -14,22 +14,18 @@ impl SqlStore {
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<TicketRecord>> {
+        // Through `read_all`: on SQLite a page is read on the calling thread by one of the
+        // store's own readers (no file map), so that a whole-table walk keeps little memory.
         let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id > ? ORDER BY id LIMIT ?");
-        let rows = sqlx::query(&sql)
-            .bind(after.map(|a| a.to_string()).unwrap_or_default())
-            .bind(i64::from(limit))
-            .fetch_all(&self.reader)
-            .await?;
-        let mut records = rows
-            .iter()
-            .map(|r| {
+        let mut records = self
+            .read_all(&sql, page_binds(after, limit), |r| {
                 ticket_from_row(r).map(|(ticket, open_slot)| TicketRecord {
                     ticket,
                     participants: Vec::new(),
                     open_slot,
                 })
             })
-            .collect::<StoreResult<Vec<_>>>()?;
+            .await?;
         if let (Some(first), Some(last)) = (records.first(), records.last()) {
             let participants = self
                 .participants_of_range(&first.ticket.id, &last.ticket.id)
@@ -53,12 +49,8 @@ impl SqlStore {
     ) -> StoreResult<Vec<TicketEvent>> {
         let sql =
             format!("SELECT {EVENT_COLUMNS} FROM ticket_events WHERE id > ? ORDER BY id LIMIT ?");
-        let rows = sqlx::query(&sql)
-            .bind(after.map(|a| a.to_string()).unwrap_or_default())
-            .bind(i64::from(limit))
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(event_from_row).collect()
+        self.read_all(&sql, page_binds(after, limit), |r| event_from_row(r))
+            .await
     }
 
     pub(crate) async fn import_tickets(&self, records: &[TicketRecord]) -> StoreResult<()> {

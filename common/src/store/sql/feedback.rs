@@ -149,9 +149,16 @@ impl SqlStore {
         Ok(summarize(groups))
     }
 
-    pub(crate) async fn all_feedback(&self) -> StoreResult<Vec<Feedback>> {
-        let sql = format!("SELECT {COLUMNS} FROM feedback ORDER BY ticket_id");
-        self.read_all(&sql, Vec::new(), feedback_from_row).await
+    pub(crate) async fn export_feedback(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<Feedback>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM feedback WHERE ticket_id > ? ORDER BY ticket_id LIMIT ?"
+        );
+        self.read_all(&sql, page_binds(after, limit), feedback_from_row)
+            .await
     }
 
     pub(crate) async fn import_feedback(&self, rows: &[Feedback]) -> StoreResult<()> {

@@ -74,11 +74,46 @@ impl SqlStore {
         Ok(out)
     }
 
-    pub(crate) async fn all_names(&self) -> StoreResult<Vec<Name>> {
-        let sql = format!("SELECT {COLUMNS} FROM names");
-        let mut all = self.read_all(&sql, Vec::new(), name_from_row).await?;
-        // By the id as u64 (SQL orders the stored two's complement), as on every backend.
-        all.sort_by_key(|n| n.id);
-        Ok(all)
+    pub(crate) async fn export_names(
+        &self,
+        after: Option<DiscordId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Name>> {
+        // By the id as a u64, as on every backend: the ids below 2^63 (stored as they are),
+        // then those from 2^63 (stored negative), each a range of the primary key.
+        let mut out = Vec::new();
+        for range in NameRange::after(after) {
+            let want = limit as usize - out.len();
+            if want == 0 {
+                break;
+            }
+            let (cond, from) = match range {
+                NameRange::Low(from) => ("id >= ?", from),
+                NameRange::High(from) => ("id >= ? AND id < 0", from),
+            };
+            let sql = format!("SELECT {COLUMNS} FROM names WHERE {cond} ORDER BY id LIMIT ?");
+            let binds = vec![Bind::Int(Some(from)), Bind::Int(Some(want as i64))];
+            out.extend(self.read_all(&sql, binds, name_from_row).await?);
+        }
+        Ok(out)
+    }
+}
+
+/// A part of the names to read after an id, in the order of ids as u64: the ids below 2^63
+/// (`Low`) and those from 2^63 (`High`, stored negative), each from a stored value on.
+enum NameRange {
+    Low(i64),
+    High(i64),
+}
+
+impl NameRange {
+    fn after(after: Option<DiscordId>) -> Vec<NameRange> {
+        match after.map(id_to_sql) {
+            None => vec![NameRange::Low(0), NameRange::High(i64::MIN)],
+            Some(i64::MAX) => vec![NameRange::High(i64::MIN)],
+            Some(a) if a >= 0 => vec![NameRange::Low(a + 1), NameRange::High(i64::MIN)],
+            // After -1 (u64::MAX) nothing is left: `id >= 0 AND id < 0`.
+            Some(a) => vec![NameRange::High(a + 1)],
+        }
     }
 }

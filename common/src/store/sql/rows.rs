@@ -36,6 +36,15 @@ pub(crate) enum Bind {
     Text(Option<String>),
 }
 
+/// The binds of a page of rows keyed by ticket id (`WHERE ticket_id > ? … LIMIT ?`): after
+/// `after`, or from the first (every id is greater than the empty text).
+pub(crate) fn page_binds(after: Option<uuid::Uuid>, limit: u32) -> Vec<Bind> {
+    vec![
+        Bind::Text(Some(after.map(|a| a.to_string()).unwrap_or_default())),
+        Bind::Int(Some(i64::from(limit))),
+    ]
+}
+
 pub(crate) fn bind_all<'q>(
     mut q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
     binds: Vec<Bind>,

@@ -240,9 +240,16 @@ impl SqlStore {
         Ok(rows.into_iter().next())
     }
 
-    pub(crate) async fn all_ticket_forms(&self) -> StoreResult<Vec<TicketForm>> {
-        let sql = format!("SELECT {FORM_COLUMNS} FROM topic_forms ORDER BY ticket_id");
-        self.read_all(&sql, Vec::new(), form_from_row).await
+    pub(crate) async fn export_ticket_forms(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<TicketForm>> {
+        let sql = format!(
+            "SELECT {FORM_COLUMNS} FROM topic_forms WHERE ticket_id > ? ORDER BY ticket_id LIMIT ?"
+        );
+        self.read_all(&sql, page_binds(after, limit), form_from_row)
+            .await
     }
 
     pub(crate) async fn import_ticket_forms(&self, rows: &[TicketForm]) -> StoreResult<()> {
