@@ -63,10 +63,11 @@ impl SqlStore {
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<TicketActivity>> {
-        self.read_all(
-            "SELECT ticket_id, guild_id, last_message_at FROM ticket_activity \
-             WHERE ticket_id > ? ORDER BY ticket_id LIMIT ?",
-            page_binds(after, limit),
+        self.page_by_ticket(
+            "ticket_id, guild_id, last_message_at",
+            "ticket_activity",
+            after,
+            limit,
             activity_from_row,
         )
         .await

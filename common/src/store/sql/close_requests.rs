@@ -185,10 +185,7 @@ impl SqlStore {
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<CloseRequest>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM close_requests WHERE ticket_id > ? ORDER BY ticket_id LIMIT ?"
-        );
-        self.read_all(&sql, page_binds(after, limit), request_from_row)
+        self.page_by_ticket(COLUMNS, "close_requests", after, limit, request_from_row)
             .await
     }
 

@@ -9,6 +9,21 @@ use crate::store::{RecordCounts, TicketRecord};
 use crate::ticket::{Participant, TicketEvent};
 
 impl SqlStore {
+    /// Up to `limit` rows (`columns` of `table`, keyed by `ticket_id`) after the ticket
+    /// `after`, by ticket id, each read by `decode`: a page of a migrate export.
+    pub(crate) async fn page_by_ticket<T>(
+        &self,
+        columns: &str,
+        table: &str,
+        after: Option<Uuid>,
+        limit: u32,
+        decode: fn(&dyn Cols) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        let sql =
+            format!("SELECT {columns} FROM {table} WHERE ticket_id > ? ORDER BY ticket_id LIMIT ?");
+        self.read_all(&sql, page_binds(after, limit), decode).await
+    }
+
     pub(crate) async fn export_tickets(
         &self,
         after: Option<Uuid>,

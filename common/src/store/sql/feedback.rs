@@ -154,10 +154,7 @@ impl SqlStore {
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<Feedback>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM feedback WHERE ticket_id > ? ORDER BY ticket_id LIMIT ?"
-        );
-        self.read_all(&sql, page_binds(after, limit), feedback_from_row)
+        self.page_by_ticket(COLUMNS, "feedback", after, limit, feedback_from_row)
             .await
     }
 

@@ -245,10 +245,7 @@ impl SqlStore {
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Vec<TicketForm>> {
-        let sql = format!(
-            "SELECT {FORM_COLUMNS} FROM topic_forms WHERE ticket_id > ? ORDER BY ticket_id LIMIT ?"
-        );
-        self.read_all(&sql, page_binds(after, limit), form_from_row)
+        self.page_by_ticket(FORM_COLUMNS, "topic_forms", after, limit, form_from_row)
             .await
     }
 
