@@ -65,9 +65,13 @@ pub async fn connect_existing(config: &DbConfig) -> Result<Arc<dyn TicketStore>>
             crate::error::NotFound(format!("no database at {} ({hint})", config.target())).into(),
         );
     }
-    ticketbot_common::store::open_current_store(config)
+    let store = ticketbot_common::store::open_current_store(config)
         .await
-        .with_context(|| format!("cannot open the database ({})", config.target()))
+        .with_context(|| format!("cannot open the database ({})", config.target()))?;
+    // The open may have converted or finished a database (a takeover, an index build); on a
+    // current one this finds a small heap with nothing to give.
+    crate::memory::give_back();
+    Ok(store)
 }
 
 /// Opens a database, creating it (and its schema) when missing.

@@ -37,6 +37,9 @@ fn quoted(backend: Backend, name: &str) -> String {
     }
 }
 
+/// SQLite's page cache while it builds the indexes a bulk load set aside (KiB, negative).
+const INDEX_BUILD_CACHE: i64 = -8192;
+
 impl SqlStore {
     /// Drops the secondary indexes of the record tables if they hold nothing yet (or goes on
     /// with a load that was interrupted). Returns whether the store is in bulk mode; callers
@@ -156,6 +159,15 @@ impl SqlStore {
                 .execute(&self.pool)
                 .await?;
         } else {
+            // SQLite sorts each index's keys in memory runs of the page cache's size, beside
+            // the cache itself: a smaller cache for the builds halves their peak memory (16+16
+            // MB → 8+8) and they take no longer (the runs merge from the temp file).
+            let cache: i64 = sqlx::query_scalar("PRAGMA cache_size")
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query(&format!("PRAGMA cache_size = {INDEX_BUILD_CACHE}"))
+                .execute(&mut *tx)
+                .await?;
             for index in &missing {
                 sqlx::query(&index.definition)
                     .execute(&mut *tx)
@@ -167,6 +179,9 @@ impl SqlStore {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
+            sqlx::query(&format!("PRAGMA cache_size = {cache}"))
+                .execute(&self.pool)
+                .await?;
         }
         tracing::debug!(
             "bulk load: {} indexes built in {:.1?}",

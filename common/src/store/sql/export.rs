@@ -8,6 +8,10 @@ use crate::error::{StoreError, StoreResult};
 use crate::store::{RecordCounts, TicketRecord};
 use crate::ticket::{Participant, TicketEvent};
 
+/// Rows per statement of a bulk load: each under every server's placeholder limit.
+const TICKET_CHUNK: usize = 500;
+const EVENT_CHUNK: usize = 1000;
+
 impl SqlStore {
     /// Up to `limit` rows (`columns` of `table`, keyed by `ticket_id`) after the ticket
     /// `after`, by ticket id, each read by `decode`: a page of a migrate export.
@@ -95,18 +99,17 @@ impl SqlStore {
         let by_id = &by_id;
         retry_transient(|| async {
             let mut tx = self.write_tx().await?;
-            // Chunks keep each statement under every server's placeholder limit.
-            for chunk in records.chunks(500) {
+            for chunk in records.chunks(TICKET_CHUNK) {
                 self.upsert_tickets(&mut tx, chunk).await?;
             }
-            for chunk in by_id.chunks(1000) {
+            for chunk in by_id.chunks(EVENT_CHUNK) {
                 let sql = format!(
                     "{} INTO ticket_events ({EVENT_COLUMNS}) VALUES {}",
                     self.dialect.insert_ignore(),
                     placeholders(chunk.len(), 7)
                 );
                 bind_all(
-                    sqlx::query(&sql),
+                    bulk_query(&sql, chunk.len(), EVENT_CHUNK),
                     chunk.iter().flat_map(|e| event_binds(e)).collect(),
                 )
                 .execute(&mut *tx)
@@ -133,7 +136,7 @@ impl SqlStore {
             .iter()
             .flat_map(|r| ticket_binds(&r.ticket, r.open_slot))
             .collect();
-        bind_all(sqlx::query(&sql), binds)
+        bind_all(bulk_query(&sql, chunk.len(), TICKET_CHUNK), binds)
             .execute(&mut **tx)
             .await?;
         // Participants are replaced whole; a record without any (most) has none to delete
@@ -146,9 +149,11 @@ impl SqlStore {
             "DELETE FROM ticket_participants WHERE ticket_id IN ({})",
             vec!["?"; ids.len()].join(", ")
         );
-        bind_all(sqlx::query(&sql), ids).execute(&mut **tx).await?;
+        bind_all(bulk_query(&sql, chunk.len(), TICKET_CHUNK), ids)
+            .execute(&mut **tx)
+            .await?;
         let participants: Vec<&Participant> = chunk.iter().flat_map(|r| &r.participants).collect();
-        for part in participants.chunks(1000) {
+        for part in participants.chunks(EVENT_CHUNK) {
             let sql = format!(
                 "INSERT INTO ticket_participants (ticket_id, user_id, added_by, added_at) VALUES {}",
                 placeholders(part.len(), 4)
@@ -164,7 +169,7 @@ impl SqlStore {
                     ]
                 })
                 .collect();
-            bind_all(sqlx::query(&sql), binds)
+            bind_all(bulk_query(&sql, part.len(), EVENT_CHUNK), binds)
                 .execute(&mut **tx)
                 .await?;
         }

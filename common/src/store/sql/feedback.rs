@@ -188,7 +188,7 @@ impl SqlStore {
             let attempt = || async {
                 let mut tx = self.write_tx().await?;
                 bind_all(
-                    sqlx::query(&insert),
+                    bulk_query(&insert, chunk.len(), ROWS),
                     chunk.iter().flat_map(feedback_binds).collect(),
                 )
                 .execute(&mut *tx)
@@ -196,7 +196,7 @@ impl SqlStore {
                 let ids = chunk
                     .iter()
                     .map(|f| Bind::Text(Some(f.ticket_id.to_string())));
-                bind_all(sqlx::query(&copy), ids.collect())
+                bind_all(bulk_query(&copy, chunk.len(), ROWS), ids.collect())
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;

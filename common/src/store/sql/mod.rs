@@ -184,9 +184,12 @@ impl SqlStore {
                 rows::placeholders(chunk.len() / cols, cols)
             );
             rows::retry_transient(|| async {
-                rows::bind_all(sqlx::query(&sql), chunk.to_vec())
-                    .execute(&self.pool)
-                    .await?;
+                rows::bind_all(
+                    rows::bulk_query(&sql, chunk.len(), ROWS * cols),
+                    chunk.to_vec(),
+                )
+                .execute(&self.pool)
+                .await?;
                 Ok(())
             })
             .await?;

@@ -27,7 +27,7 @@ pub(super) const SQLITE_CONNECTION_PRAGMAS: &str =
 /// The writer's page cache: big, for bulk loads that update large indexes. No file map: the
 /// writer reads little (and a map of the whole file would count in the process's memory).
 const SQLITE_WRITER_MEMORY: &str =
-    "PRAGMA cache_size = -32768; PRAGMA mmap_size = 0; PRAGMA temp_store = FILE;";
+    "PRAGMA cache_size = -16384; PRAGMA mmap_size = 0; PRAGMA temp_store = FILE;";
 
 /// A reader's memory: reads go through a bounded map of the file (faster than copying pages
 /// into the cache for long scans) and a small cache, so that a process's memory stays bounded
@@ -240,7 +240,12 @@ impl SqlStore {
                 Upgrade::FinishBulkLoad => store.finish_bulk_load().await?,
             }
             if store.dialect.backend == Backend::Sqlite {
-                store.pool.execute(SQLITE_READER_MEMORY).await?;
+                // The connection that converted the file holds a writer's caches: the command
+                // reads through a fresh one instead.
+                store.pool.close().await;
+                let mut fresh = Self::connect_only(config, true, false).await?;
+                fresh.reader = fresh.pool.clone();
+                return Ok(fresh);
             }
         }
         Ok(store)
