@@ -6,13 +6,14 @@
 //! overflow category is deleted again once it is empty.
 
 use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use poise::serenity_prelude as serenity;
 use serenity::{ChannelId, CreateChannel, GuildChannel, GuildId};
 use ticketbot_common::store::{CategoryKind, OverflowCategory};
 use ticketbot_common::ticket::now;
 
-use crate::data::Data;
+use crate::data::{lock, Data};
 
 /// Why a channel could not be placed.
 #[derive(Debug, thiserror::Error)]
@@ -182,6 +183,7 @@ async fn place(
         full.extend(
             full_in_cache(cache, guild)
                 .into_iter()
+                .chain(lately_full(data))
                 .filter(|c| candidates.contains(c)),
         );
         let untried: Vec<u64> = candidates
@@ -193,6 +195,7 @@ async fn place(
                 Ok(c) => return Ok(c),
                 Err(e) if is_category_full(&e) => {
                     tracing::debug!("category {category} is full");
+                    lock(&data.full_categories).insert(category, Instant::now());
                     full.insert(category);
                     last_full = Some(e);
                 }
@@ -239,6 +242,26 @@ fn full_in_cache(cache: &serenity::Cache, guild: GuildId) -> HashSet<u64> {
         .collect()
 }
 
+/// How long a category that Discord said was full is not asked again by this process (unless
+/// a channel leaves it before: [`room_made`]). The gateway's channel events (the cache's
+/// counts) lag behind a burst's creates: without the hint, each of a thousand placements
+/// asked every full category once before the cache caught up.
+const FULL_FOR: Duration = Duration::from_secs(10);
+
+/// A channel left `category` (deleted, or moved out): it may have room again.
+pub fn room_made(data: &Data, category: Option<ChannelId>) {
+    if let Some(c) = category {
+        lock(&data.full_categories).remove(&c.get());
+    }
+}
+
+/// The categories Discord said were full less than [`FULL_FOR`] ago.
+fn lately_full(data: &Data) -> HashSet<u64> {
+    let mut known = lock(&data.full_categories);
+    known.retain(|_, at| at.elapsed() < FULL_FOR);
+    known.keys().copied().collect()
+}
+
 fn classify(e: serenity::Error) -> PlaceError {
     if is_guild_full(&e) {
         PlaceError::GuildFull
@@ -262,6 +285,10 @@ async fn new_overflow(
             "no category configured",
         )));
     };
+    // One at a time in this process: under a burst, the placements that all met a full
+    // category at once would each make a category and all but one delete theirs again (the
+    // database keeps the first recorded). Waiting here, they find the one just made.
+    let _one = data.making_overflow.lock().await;
     let existing = data.store.overflow_categories(guild.get(), base_id).await?;
     if let Some(fresh) = existing.iter().find(|c| !full.contains(&c.category_id)) {
         // Made by another task or process since this call looked: try it first.

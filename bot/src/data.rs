@@ -36,6 +36,13 @@ pub struct Data {
     /// openings met 14 429s (measured with `bot/tests/ratelimit.rs`), with 1 none. Behind a
     /// proxy the limiter is off and the proxy queues: [`PLACEMENTS_AT_ONCE_PROXIED`].
     pub placing: std::sync::Mutex<std::collections::HashMap<u64, Arc<tokio::sync::Semaphore>>>,
+    /// Held while this process makes an overflow category (`categories`): the placements that
+    /// found every category full at once wait for one new category instead of each making
+    /// its own.
+    pub making_overflow: tokio::sync::Mutex<()>,
+    /// Categories Discord lately answered "full" to a placement of this process, and when
+    /// (`categories`): a hint, so that a burst's placements do not each ask again.
+    pub full_categories: std::sync::Mutex<std::collections::HashMap<u64, std::time::Instant>>,
     /// Ticket channels whose first staff response is known to be recorded, with their ticket's
     /// creator (`first_response`).
     pub answered: std::sync::Mutex<std::collections::HashMap<u64, u64>>,
@@ -70,6 +77,8 @@ impl Data {
             reported_strays: Default::default(),
             opening: Default::default(),
             placing: Default::default(),
+            making_overflow: Default::default(),
+            full_categories: Default::default(),
             answered: Default::default(),
             names_seen: Default::default(),
             activity_written: Default::default(),

@@ -96,7 +96,14 @@ pub async fn handle(
                 Err(e) => tracing::error!("repairing guild {} failed: {e:#}", guild.id),
             }
         }
+        FullEvent::ChannelUpdate { old, new } => {
+            // Moved out of a category: room there again.
+            if let Some(old) = old.as_ref().filter(|o| o.parent_id != new.parent_id) {
+                crate::categories::room_made(data, old.parent_id);
+            }
+        }
         FullEvent::ChannelDelete { channel, .. } => {
+            crate::categories::room_made(data, channel.parent_id);
             if let Ok(Some(ticket)) = data.store.get_by_channel(channel.id.get()).await {
                 if ticket.is_open() {
                     let close = Transition::Close {

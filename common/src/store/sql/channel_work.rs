@@ -30,18 +30,19 @@ impl SqlStore {
     }
 
     pub(crate) async fn channel_synced(&self, id: Uuid, token: Uuid) -> StoreResult<bool> {
-        retry_transient(|| async {
-            // `updated_at` stays: confirming Discord's state is not a change of the ticket.
-            let done = sqlx::query(
-                "UPDATE tickets SET channel_sync = NULL WHERE id = ? AND channel_sync = ?",
+        // `updated_at` stays: confirming Discord's state is not a change of the ticket.
+        let done = self
+            .execute(
+                "UPDATE tickets SET channel_sync = NULL WHERE id = ? AND channel_sync = ?"
+                    .to_owned(),
+                vec![
+                    Bind::Text(Some(id.to_string())),
+                    Bind::Text(Some(token.to_string())),
+                ],
+                true,
             )
-            .bind(id.to_string())
-            .bind(token.to_string())
-            .execute(&self.pool)
             .await?;
-            Ok(done.rows_affected() > 0)
-        })
-        .await
+        Ok(done > 0)
     }
 
     /// Records the channel of `ticket` (being deleted in `tx`) as one to delete.
@@ -91,14 +92,14 @@ impl SqlStore {
     }
 
     pub(crate) async fn channel_deleted(&self, channel_id: DiscordId) -> StoreResult<bool> {
-        retry_transient(|| async {
-            let done = sqlx::query("DELETE FROM channel_deletions WHERE channel_id = ?")
-                .bind(id_to_sql(channel_id))
-                .execute(&self.pool)
-                .await?;
-            Ok(done.rows_affected() > 0)
-        })
-        .await
+        let done = self
+            .execute(
+                "DELETE FROM channel_deletions WHERE channel_id = ?".to_owned(),
+                vec![Bind::Int(Some(id_to_sql(channel_id)))],
+                true,
+            )
+            .await?;
+        Ok(done > 0)
     }
 
     /// Every SQL write is one transaction: nothing is ever left half-done.

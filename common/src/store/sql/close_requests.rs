@@ -79,13 +79,9 @@ impl SqlStore {
             "{insert} close_requests ({COLUMNS}) VALUES {}",
             placeholders(1, 9)
         );
-        let added = retry_transient(|| async {
-            let done = bind_all(sqlx::query(&sql), request_binds(request).to_vec())
-                .execute(&self.pool)
-                .await?;
-            Ok(done.rows_affected())
-        })
-        .await?;
+        let added = self
+            .execute(sql, request_binds(request).to_vec(), true)
+            .await?;
         Ok(added == 1)
     }
 
@@ -94,17 +90,18 @@ impl SqlStore {
         ticket_id: Uuid,
         requested_by: DiscordId,
     ) -> StoreResult<bool> {
-        let gone = retry_transient(|| async {
-            let done = sqlx::query(
-                "DELETE FROM close_requests                  WHERE ticket_id = ? AND requested_by = ? AND state = 'pending'",
+        let gone = self
+            .execute(
+                "DELETE FROM close_requests \
+                 WHERE ticket_id = ? AND requested_by = ? AND state = 'pending'"
+                    .to_owned(),
+                vec![
+                    Bind::Text(Some(ticket_id.to_string())),
+                    Bind::Int(Some(id_to_sql(requested_by))),
+                ],
+                true,
             )
-            .bind(ticket_id.to_string())
-            .bind(id_to_sql(requested_by))
-            .execute(&self.pool)
             .await?;
-            Ok(done.rows_affected())
-        })
-        .await?;
         Ok(gone > 0)
     }
 
@@ -126,21 +123,21 @@ impl SqlStore {
         state: CloseRequestState,
         due_at: DateTime<Utc>,
     ) -> StoreResult<Option<CloseRequest>> {
-        let changed = retry_transient(|| async {
-            let done = sqlx::query(
+        let changed = self
+            .execute(
                 "UPDATE close_requests SET state = ?, due_at = ? \
-                 WHERE id = ? AND state = ? AND due_at = ?",
+                 WHERE id = ? AND state = ? AND due_at = ?"
+                    .to_owned(),
+                vec![
+                    Bind::Text(Some(state.as_str().to_owned())),
+                    Bind::Int(Some(time_to_sql(due_at))),
+                    Bind::Text(Some(seen.id.to_string())),
+                    Bind::Text(Some(seen.state.as_str().to_owned())),
+                    Bind::Int(Some(time_to_sql(seen.due_at))),
+                ],
+                true,
             )
-            .bind(state.as_str())
-            .bind(time_to_sql(due_at))
-            .bind(seen.id.to_string())
-            .bind(seen.state.as_str())
-            .bind(time_to_sql(seen.due_at))
-            .execute(&self.pool)
             .await?;
-            Ok(done.rows_affected())
-        })
-        .await?;
         // The row matched what was seen, and only state and due time change.
         Ok((changed == 1).then(|| CloseRequest {
             state,
@@ -169,14 +166,13 @@ impl SqlStore {
     }
 
     pub(crate) async fn remove_close_request(&self, id: Uuid) -> StoreResult<bool> {
-        let gone = retry_transient(|| async {
-            let done = sqlx::query("DELETE FROM close_requests WHERE id = ?")
-                .bind(id.to_string())
-                .execute(&self.pool)
-                .await?;
-            Ok(done.rows_affected())
-        })
-        .await?;
+        let gone = self
+            .execute(
+                "DELETE FROM close_requests WHERE id = ?".to_owned(),
+                vec![Bind::Text(Some(id.to_string()))],
+                true,
+            )
+            .await?;
         Ok(gone > 0)
     }
 

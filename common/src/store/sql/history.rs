@@ -27,6 +27,12 @@ impl SqlStore {
         by: DiscordId,
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
+        if let Some(lite) = &self.lite {
+            return lite
+                .writer
+                .run(move |conn| super::lite::first_response(conn, id, by, at))
+                .await;
+        }
         let attempt = || async {
             let mut tx = self.write_tx().await?;
             // The condition decides: of two writers, one changes the row, the other none.
@@ -250,17 +256,13 @@ impl SqlStore {
             placeholders(1, 4),
             self.dialect.upsert("instance_id", &columns)
         );
-        retry_transient(|| async {
-            sqlx::query(&sql)
-                .bind(beat.instance_id.clone())
-                .bind(beat.details.clone())
-                .bind(time_to_sql(beat.started_at))
-                .bind(time_to_sql(beat.seen_at))
-                .execute(&self.pool)
-                .await?;
-            Ok(())
-        })
-        .await
+        let binds = vec![
+            Bind::Text(Some(beat.instance_id.clone())),
+            Bind::Text(Some(beat.details.clone())),
+            Bind::Int(Some(time_to_sql(beat.started_at))),
+            Bind::Int(Some(time_to_sql(beat.seen_at))),
+        ];
+        self.execute(sql, binds, true).await.map(drop)
     }
 
     pub(crate) async fn heartbeats_since(
@@ -288,10 +290,12 @@ impl SqlStore {
     }
 
     pub(crate) async fn remove_heartbeat(&self, instance_id: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM bot_heartbeats WHERE instance_id = ?")
-            .bind(instance_id.to_owned())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.execute(
+            "DELETE FROM bot_heartbeats WHERE instance_id = ?".to_owned(),
+            vec![Bind::Text(Some(instance_id.to_owned()))],
+            true,
+        )
+        .await
+        .map(drop)
     }
 }

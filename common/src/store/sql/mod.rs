@@ -183,18 +183,44 @@ impl SqlStore {
                 "{head} VALUES {} {tail}",
                 rows::placeholders(chunk.len() / cols, cols)
             );
-            rows::retry_transient(|| async {
-                rows::bind_all(
-                    rows::bulk_query(&sql, chunk.len(), ROWS * cols),
-                    chunk.to_vec(),
-                )
-                .execute(&self.pool)
+            self.execute(sql, chunk.to_vec(), chunk.len() == ROWS * cols)
                 .await?;
-                Ok(())
-            })
-            .await?;
         }
         Ok(())
+    }
+
+    /// One write statement, alone in its transaction, retried on a transient failure; the rows
+    /// it changed. On SQLite it goes through the hot path's writer, committed with the ticket
+    /// operations queued beside it: a second connection would contend for SQLite's one write
+    /// lock, each side sleeping in the busy handler while the other holds it (under a burst of
+    /// clicks, each click's name written that way held the tickets' writes back). `keep` says
+    /// whether the statement is worth keeping prepared (one-off multi-row statements are not).
+    pub(crate) async fn execute(
+        &self,
+        sql: String,
+        binds: Vec<rows::Bind>,
+        keep: bool,
+    ) -> crate::error::StoreResult<u64> {
+        if let Some(lite) = &self.lite {
+            return lite
+                .writer
+                .run(move |conn| {
+                    let params = rusqlite::params_from_iter(&binds);
+                    let changed = match keep {
+                        true => conn.prepare_cached(&sql)?.execute(params)?,
+                        false => conn.prepare(&sql)?.execute(params)?,
+                    };
+                    Ok(changed as u64)
+                })
+                .await;
+        }
+        rows::retry_transient(|| async {
+            let done = rows::bind_all(sqlx::query(&sql).persistent(keep), binds.clone())
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected())
+        })
+        .await
     }
 
     /// Several independent read queries at once, each decoded by `decode`, in order: on SQLite

@@ -24,17 +24,12 @@ impl SqlStore {
         let sql = format!(
             "INSERT INTO staff_messages (guild_id, user_id, hour, n) VALUES (?, ?, ?, 1) {add}"
         );
-        let hour = hour_number(at);
-        retry_transient(|| async {
-            sqlx::query(&sql)
-                .bind(id_to_sql(guild_id))
-                .bind(id_to_sql(user_id))
-                .bind(hour)
-                .execute(&self.pool)
-                .await?;
-            Ok(())
-        })
-        .await
+        let binds = vec![
+            Bind::Int(Some(id_to_sql(guild_id))),
+            Bind::Int(Some(id_to_sql(user_id))),
+            Bind::Int(Some(hour_number(at))),
+        ];
+        self.execute(sql, binds, true).await.map(drop)
     }
 
     pub(crate) async fn all_staff_messages(&self) -> StoreResult<Vec<StaffMessages>> {

@@ -13,7 +13,7 @@ use crate::store::sql::rows::{
 };
 use crate::store::sql::{event_columns, ticket_columns};
 use crate::store::CreateOutcome;
-use crate::ticket::{DiscordId, Ticket, TicketEvent};
+use crate::ticket::{DiscordId, EventKind, Ticket, TicketEvent};
 
 impl ToSql for Bind {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
@@ -172,6 +172,32 @@ pub(crate) fn try_transition(
     let event = t.event(&ticket);
     insert_event(conn, &event)?;
     Ok(Some(ticket))
+}
+
+/// The ticket's first response by `by` (not its creator), with its history entry; `false`
+/// when one was recorded before (the condition decides between processes).
+pub(crate) fn first_response(
+    conn: &Connection,
+    id: Uuid,
+    by: DiscordId,
+    at: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<bool> {
+    let (by_sql, at_sql) = (id_to_sql(by), time_to_sql(at));
+    let Some(ticket) = one_ticket(
+        conn,
+        concat!(
+            "UPDATE tickets SET first_response_at = ?1, first_response_by = ?2 \
+             WHERE id = ?3 AND first_response_at IS NULL AND creator_id <> ?2 RETURNING ",
+            ticket_columns!()
+        ),
+        &[&at_sql, &by_sql, &id.to_string()],
+    )?
+    else {
+        return Ok(false);
+    };
+    let event = TicketEvent::new(&ticket, EventKind::FirstResponse, Some(by), at, None);
+    insert_event(conn, &event)?;
+    Ok(true)
 }
 
 /// Reopen takes the lowest open-ticket slot of the creator that is free, so that a reopened
