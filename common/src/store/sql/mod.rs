@@ -189,12 +189,13 @@ impl SqlStore {
         Ok(())
     }
 
-    /// One write statement, alone in its transaction, retried on a transient failure; the rows
-    /// it changed. On SQLite it goes through the hot path's writer, committed with the ticket
-    /// operations queued beside it: a second connection would contend for SQLite's one write
-    /// lock, each side sleeping in the busy handler while the other holds it (under a burst of
-    /// clicks, each click's name written that way held the tickets' writes back). `keep` says
-    /// whether the statement is worth keeping prepared (one-off multi-row statements are not).
+    /// One write statement; the rows it changed. On MySQL it is its own transaction, retried on
+    /// a transient failure. On SQLite it goes through the hot path's writer, committed with the
+    /// ticket operations queued beside it (undone alone if it fails): from a second connection
+    /// it would contend for SQLite's one write lock, each side sleeping in the busy handler
+    /// while the other holds it (under a burst of clicks, each click's name written that way
+    /// held the tickets' writes back). `keep` says whether the statement is worth keeping
+    /// prepared (one-off multi-row statements are not).
     pub(crate) async fn execute(
         &self,
         sql: String,
