@@ -33,15 +33,27 @@ pub(crate) struct Lite {
     pub(crate) writer: Arc<Writer>,
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// Held while this store lives: its WAL checkpointer stops once it cannot upgrade this.
+    _alive: Arc<()>,
 }
 
 impl Lite {
     pub(crate) fn new(path: &Path) -> Lite {
         let for_writer = path.to_owned();
+        let alive = Arc::new(());
+        let checkpointer = Checkpointer::new(path, Arc::downgrade(&alive));
         Lite {
-            writer: Arc::new(Writer::new(Box::new(move || open_writer(&for_writer)))),
+            writer: Arc::new(Writer::new(Box::new(move || {
+                let conn = open_writer(&for_writer)?;
+                if !checkpointer.start() {
+                    // Without the thread, commits checkpoint as SQLite does by default.
+                    conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
+                }
+                Ok(conn)
+            }))),
             path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
+            _alive: alive,
         }
     }
 
@@ -87,15 +99,74 @@ fn open(path: &Path, settings: &str) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-/// The writer: the pool writer's durability settings, a smaller cache (point writes only).
+/// The writer: the pool writer's durability settings, a smaller cache (point writes only), and
+/// no checkpoints of its own ([`Checkpointer`] runs them).
 fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     open(
         path,
         &format!(
             "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 67108864; \
-             {SQLITE_CONNECTION_PRAGMAS} PRAGMA cache_size = -8192; PRAGMA mmap_size = 0;"
+             {SQLITE_CONNECTION_PRAGMAS} PRAGMA cache_size = -8192; PRAGMA mmap_size = 0; \
+             PRAGMA wal_autocheckpoint = 0;"
         ),
     )
+}
+
+/// Copies the WAL back into the database file on a thread of its own, off the commit path:
+/// with SQLite's automatic checkpoint, the commit that passes 1,000 log pages does that work
+/// while every queued operation waits for it. A passive checkpoint never blocks the writer or
+/// the readers; it runs every [`CHECKPOINT_EVERY`] while the store lives, from the first write.
+struct Checkpointer {
+    path: PathBuf,
+    alive: std::sync::Weak<()>,
+    started: std::sync::atomic::AtomicBool,
+}
+
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+impl Checkpointer {
+    fn new(path: &Path, alive: std::sync::Weak<()>) -> Checkpointer {
+        Checkpointer {
+            path: path.to_owned(),
+            alive,
+            started: Default::default(),
+        }
+    }
+
+    /// Starts the thread, unless it runs already; `false` when it cannot run.
+    fn start(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        if self.started.swap(true, Ordering::AcqRel) {
+            return true;
+        }
+        let (path, alive) = (self.path.clone(), self.alive.clone());
+        let spawned = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                let mut conn = None;
+                loop {
+                    std::thread::sleep(CHECKPOINT_EVERY);
+                    if alive.strong_count() == 0 {
+                        return;
+                    }
+                    if conn.is_none() {
+                        conn = open(&path, SQLITE_CONNECTION_PRAGMAS).ok();
+                    }
+                    if let Some(c) = &conn {
+                        // Busy (another checkpoint, a recovery) or failed: the next round tries.
+                        if let Err(e) = c.execute_batch("PRAGMA wal_checkpoint(PASSIVE);") {
+                            tracing::debug!("WAL checkpoint not done: {e}");
+                        }
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start the WAL checkpointer ({e}); commits checkpoint instead");
+            self.started.store(false, Ordering::Release);
+            return false;
+        }
+        true
+    }
 }
 
 /// A reader of single tickets: no file map (a map is rebuilt each time a growing file passes
@@ -152,5 +223,48 @@ fn blocking<R>(f: impl FnOnce() -> R) -> R {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
         _ => f(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::DbConfig;
+    use crate::store::sql::SqlStore;
+
+    /// What the writer commits reaches the database file through the checkpointer's thread:
+    /// ~50 tickets write a few hundred log pages, below SQLite's own threshold of 1,000, so
+    /// without the thread the file would not grow.
+    #[tokio::test]
+    async fn the_checkpointer_copies_the_log_into_the_database_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("t.db");
+        let store = SqlStore::connect(&DbConfig::Sqlite { path: path.clone() })
+            .await
+            .expect("store");
+        let before = std::fs::metadata(&path).expect("file").len();
+        let wal = path.with_extension("db-wal");
+        for i in 0..50 {
+            store
+                .create_ticket(1, 1000 + i, 1, crate::ticket::now())
+                .await
+                .expect("create");
+        }
+        let logged = std::fs::metadata(&wal).expect("log").len();
+        assert!(
+            logged > 50 * 4096,
+            "the log holds the writes ({logged} bytes)"
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let now = std::fs::metadata(&path).expect("file").len();
+            if now > before {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the database file stayed at {now} bytes"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 }
