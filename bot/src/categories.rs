@@ -1,11 +1,11 @@
 //! Discord's channel limits: 50 channels in a category, 500 in a guild. When the configured
 //! open or closed category is full, Discord's answer (400/50035 `CHANNEL_PARENT_MAX_CHANNELS`,
-//! sometimes before 50: the answer is trusted, not a count) makes the bot use the overflow
-//! categories it made before (`Tickets 2`, ...) or make a new one beside the full one, with the
-//! same permission overwrites, recorded in the database so that every process uses it. An
-//! overflow category is deleted again once it is empty.
+//! sometimes before 50: below 50 the answer is trusted, not a count) makes the bot use the
+//! overflow categories it made before (`Tickets 2`, ...) or make a new one beside the full
+//! one, with the same permission overwrites, recorded in the database so that every process
+//! uses it. An overflow category is deleted again once it is empty.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use poise::serenity_prelude as serenity;
@@ -172,7 +172,7 @@ async fn place(
     kind: CategoryKind,
     op: &Op,
 ) -> Result<GuildChannel, PlaceError> {
-    // Categories that said "full" to this call; Discord's answer is trusted, not a count.
+    // Categories that said "full" to this call, or that the count shows full.
     let mut full: HashSet<u64> = HashSet::new();
     let mut last_full = None;
     for _ in 0..ROUNDS {
@@ -181,9 +181,8 @@ async fn place(
             return op.place(http, None).await.map_err(classify);
         }
         full.extend(
-            full_in_cache(cache, guild)
+            lately_full(data)
                 .into_iter()
-                .chain(lately_full(data))
                 .filter(|c| candidates.contains(c)),
         );
         let untried: Vec<u64> = candidates
@@ -191,8 +190,20 @@ async fn place(
             .filter(|c| !full.contains(c))
             .collect();
         for category in untried {
+            let moving = match op {
+                Op::Move(channel) => Some(*channel),
+                Op::Create(..) => None,
+            };
+            let Some(seat) = Seat::take(data, cache, guild, category, moving).await else {
+                // Full by the count, with this process's placements under way into it.
+                full.insert(category);
+                continue;
+            };
             match op.place(http, Some(ChannelId::new(category))).await {
-                Ok(c) => return Ok(c),
+                Ok(c) => {
+                    seat.landed(c.id);
+                    return Ok(c);
+                }
                 Err(e) if is_category_full(&e) => {
                     tracing::debug!("category {category} is full");
                     lock(&data.full_categories).insert(category, Instant::now());
@@ -224,22 +235,108 @@ async fn place(
 /// Channels a category holds at most (Discord's limit).
 const CATEGORY_LIMIT: usize = 50;
 
-/// The categories the cache already shows holding [`CATEGORY_LIMIT`] channels: not asked
-/// again (with many overflow categories, a placement would otherwise try every full one
-/// first). Below that, Discord's answer decides.
-fn full_in_cache(cache: &serenity::Cache, guild: GuildId) -> HashSet<u64> {
-    let Some(guild) = cache.guild(guild) else {
-        return HashSet::new();
-    };
-    let mut children: HashMap<ChannelId, usize> = HashMap::new();
-    for parent in guild.channels.values().filter_map(|c| c.parent_id) {
-        *children.entry(parent).or_default() += 1;
+/// This process's placements into one category that the cache does not show yet
+/// ([`Data::placements`]).
+#[derive(Debug, Default)]
+pub struct Arrivals {
+    /// Requests sent and not answered.
+    under_way: usize,
+    /// Channels placed, until the gateway's event puts them in the cache (or [`SHOWN_WITHIN`]
+    /// passes).
+    landed: Vec<(ChannelId, Instant)>,
+}
+
+/// How long a channel this process placed counts in its category while the cache does not
+/// show it (a gateway event lost, or the channel deleted at once): long past any event's lag.
+const SHOWN_WITHIN: Duration = Duration::from_secs(10);
+
+/// A place in a category taken for one placement: counted with the category's channels until
+/// the placement fails, or its channel shows in the cache.
+struct Seat<'a> {
+    data: &'a Data,
+    category: u64,
+    landed: Option<ChannelId>,
+}
+
+impl<'a> Seat<'a> {
+    /// A place in `category`, unless the channels the cache shows in it and those this
+    /// process placed since make [`CATEGORY_LIMIT`] (`None`: full). When the last places are
+    /// only taken by placements under way, it waits for one of them to end: a channel can
+    /// show in the cache before its placement has its answer, and counted twice it would have
+    /// a category made while one place is left. Below the limit Discord's answer decides.
+    /// Without the count, a burst's 16 placements at once each met the full category and each
+    /// paid a refused request (151-199 in a burst of 1,000). A channel being moved does not
+    /// count against the category it is in already.
+    async fn take(
+        data: &'a Data,
+        cache: &serenity::Cache,
+        guild: GuildId,
+        category: u64,
+        moving: Option<ChannelId>,
+    ) -> Option<Seat<'a>> {
+        let parent = Some(ChannelId::new(category));
+        loop {
+            // Registered before counting, so that a placement ending meanwhile is not missed.
+            let ended = data.placement_ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            let shown: HashSet<ChannelId> = cache
+                .guild(guild)
+                .map(|g| {
+                    g.channels
+                        .values()
+                        .filter(|c| c.parent_id == parent && Some(c.id) != moving)
+                        .map(|c| c.id)
+                        .collect()
+                })
+                .unwrap_or_default();
+            {
+                let mut all = lock(&data.placements);
+                let mine = all.entry(category).or_default();
+                mine.landed
+                    .retain(|(id, at)| !shown.contains(id) && at.elapsed() < SHOWN_WITHIN);
+                let known = shown.len() + mine.landed.len();
+                if known >= CATEGORY_LIMIT {
+                    if mine.under_way == 0 && mine.landed.is_empty() {
+                        all.remove(&category);
+                    }
+                    return None;
+                }
+                if known + mine.under_way < CATEGORY_LIMIT {
+                    mine.under_way += 1;
+                    return Some(Seat {
+                        data,
+                        category,
+                        landed: None,
+                    });
+                }
+            }
+            ended.await;
+        }
     }
-    children
-        .into_iter()
-        .filter(|(_, n)| *n >= CATEGORY_LIMIT)
-        .map(|(c, _)| c.get())
-        .collect()
+
+    /// The placement made `channel`: it counts until the cache shows it.
+    fn landed(mut self, channel: ChannelId) {
+        self.landed = Some(channel);
+    }
+}
+
+impl Drop for Seat<'_> {
+    fn drop(&mut self) {
+        {
+            let mut all = lock(&self.data.placements);
+            if let Some(mine) = all.get_mut(&self.category) {
+                mine.under_way = mine.under_way.saturating_sub(1);
+                if let Some(id) = self.landed {
+                    mine.landed.push((id, Instant::now()));
+                }
+                if mine.under_way == 0 && mine.landed.is_empty() {
+                    all.remove(&self.category);
+                }
+            }
+        }
+        self.data.placement_ended.notify_waiters();
+    }
 }
 
 /// How long a category that Discord said was full is not asked again by this process (unless

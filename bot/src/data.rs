@@ -43,6 +43,11 @@ pub struct Data {
     /// Categories Discord lately answered "full" to a placement of this process, and when
     /// (`categories`): a hint, so that a burst's placements do not each ask again.
     pub full_categories: std::sync::Mutex<std::collections::HashMap<u64, std::time::Instant>>,
+    /// This process's placements into each category that the cache does not show yet
+    /// (`categories`): counted with the category's channels against Discord's limit of 50.
+    pub placements: std::sync::Mutex<std::collections::HashMap<u64, crate::categories::Arrivals>>,
+    /// Woken whenever one of those placements ends.
+    pub placement_ended: Notify,
     /// Ticket channels whose first staff response is known to be recorded, with their ticket's
     /// creator (`first_response`).
     pub answered: std::sync::Mutex<std::collections::HashMap<u64, u64>>,
@@ -79,6 +84,8 @@ impl Data {
             placing: Default::default(),
             making_overflow: Default::default(),
             full_categories: Default::default(),
+            placements: Default::default(),
+            placement_ended: Notify::new(),
             answered: Default::default(),
             names_seen: Default::default(),
             activity_written: Default::default(),

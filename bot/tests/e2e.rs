@@ -809,6 +809,14 @@ async fn burst_of_200_users(backend: Backend) {
             .map(|r| r.path.as_str())
             .collect();
         assert!(deletes.is_empty(), "channels deleted: {deletes:?}");
+        // The bot counts each category's channels with its placements under way into it: no
+        // placement is sent to a category that is full already (Discord would refuse it).
+        let refused = st
+            .requests
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/channels") && r.status == 400)
+            .count();
+        assert_eq!(refused, 0, "channel creations refused as over the limit");
         for (user, channel) in &channels {
             let ch = &st.channels[channel];
             assert_eq!(

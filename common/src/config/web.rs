@@ -3,7 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use super::{snowflake, ConfigError, Problem, Secret, Vars};
+use super::vars::snowflake;
+use super::{ConfigError, Problem, Secret, Vars};
 
 /// How visitors of the web view prove they are staff.
 #[derive(Clone)]
@@ -86,7 +87,7 @@ impl WebSettings {
         const OR_TOKEN: &str =
             "(or run `ticketctl serve --token` to use the web view alone on this machine)";
         let mut problems = Vec::new();
-        let (api_addr, ca_file) = super::discord_endpoint(vars, &mut problems);
+        let (api_addr, ca_file) = super::vars::discord_endpoint(vars, &mut problems);
         if token_mode {
             return if problems.is_empty() {
                 Ok(WebSettings {
