@@ -1,8 +1,9 @@
 //! The ticket store: one async trait used by the bot and `ticketctl`, with a SQL backend
-//! (SQLite, MySQL/MariaDB) and a MongoDB backend chosen at runtime from [`DbConfig`].
+//! (SQLite, MySQL/MariaDB) and a MongoDB backend chosen at runtime from
+//! [`DbConfig`](crate::config::DbConfig).
 //!
 //! Every conditional transition is decided by the database in one write; when it is refused
-//! the store reads the ticket and lets [`rules`] say why.
+//! the store reads the ticket and lets [`rules`](crate::rules) say why.
 
 mod archive;
 mod channel_work;
@@ -10,7 +11,10 @@ mod cursor;
 mod delegate;
 mod legacy;
 mod mongo;
+mod open;
+mod shared;
 mod sql;
+mod types;
 
 use delegate::delegate_ticket_store;
 
@@ -18,8 +22,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use futures::stream::{self, BoxStream, StreamExt};
-use serde::{Deserialize, Serialize};
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use uuid::Uuid;
 
 pub use archive::{
@@ -29,148 +32,26 @@ pub use archive::{
 pub use channel_work::{ChannelDeletion, ChannelSync};
 pub use cursor::Cursor;
 pub use mongo::MongoStore;
+pub use open::{database_exists, load_names, open_current_store, open_store};
+pub(crate) use shared::{
+    add_purge_counts, check_purge_query, decide_transition, purged_events, PurgeByGuild,
+    PURGE_BATCH, RACE_RETRIES,
+};
 pub use sql::SqlStore;
+pub use types::{
+    ClaimFilter, CreateOutcome, Heartbeat, Page, Record, RecordCounts, StaffMessages, StatusCounts,
+    TicketFilter, TicketRecord,
+};
 
 use crate::auto_close::TicketActivity;
 use crate::close_request::{CloseRequest, CloseRequestState};
 pub use crate::config::Backend;
-use crate::config::DbConfig;
 use crate::error::{StoreError, StoreResult};
 use crate::feedback::{Feedback, FeedbackSummary, FeedbackWrite};
-use crate::rules::{self, RuleError, Transition};
+use crate::rules::Transition;
 use crate::stats::TicketStats;
-use crate::ticket::{DiscordId, Participant, Ticket, TicketEvent, TicketStatus};
+use crate::ticket::{DiscordId, Participant, Ticket, TicketEvent};
 use crate::topics::{TicketForm, Topic, TopicWrite};
-
-/// Which tickets a listing or a count is about. `None` fields match everything.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TicketFilter {
-    pub guild_id: Option<DiscordId>,
-    pub status: Option<TicketStatus>,
-    pub creator_id: Option<DiscordId>,
-    pub claim: ClaimFilter,
-    /// Created at or after.
-    pub since: Option<DateTime<Utc>>,
-    /// Created before.
-    pub until: Option<DateTime<Utc>>,
-    /// Opened with the topic of this name (any case).
-    pub topic: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum ClaimFilter {
-    #[default]
-    Any,
-    Unclaimed,
-    By(DiscordId),
-}
-
-/// A page of a newest-first listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page {
-    pub tickets: Vec<Ticket>,
-    /// Pass to the next call to get the following page; `None` on the last page.
-    pub next: Option<Cursor>,
-}
-
-/// Open and closed counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusCounts {
-    pub open: u64,
-    pub closed: u64,
-}
-
-impl StatusCounts {
-    pub fn total(&self) -> u64 {
-        self.open + self.closed
-    }
-}
-
-/// What asking for a new ticket did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CreateOutcome {
-    Created(Ticket),
-    /// The user has as many open tickets as the limit allows; these are they.
-    LimitReached {
-        open: Vec<Ticket>,
-    },
-}
-
-/// A ticket with everything that is stored with it, as `ticketctl migrate` copies it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TicketRecord {
-    pub ticket: Ticket,
-    pub participants: Vec<Participant>,
-    /// The per-user limit slot the ticket holds while open (internal; copied verbatim).
-    pub open_slot: Option<u32>,
-}
-
-/// One record of a full export, in the order an import needs them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Record {
-    Ticket(Box<TicketRecord>),
-    Event(TicketEvent),
-    Transcript(Box<TranscriptBlob>),
-    Category(OverflowCategory),
-    Name(crate::names::Name),
-    StaffMessages(StaffMessages),
-    CloseRequest(CloseRequest),
-    Activity(TicketActivity),
-    Feedback(Feedback),
-    Topic(Box<Topic>),
-    TicketForm(Box<TicketForm>),
-}
-
-/// How many messages a staff member wrote in a guild's ticket channels in one hour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StaffMessages {
-    pub guild_id: DiscordId,
-    pub user_id: DiscordId,
-    /// Hours since 1970-01-01 00:00 UTC.
-    pub hour: i64,
-    pub n: u64,
-}
-
-/// A bot process's sign of life, so that `ticketctl` can tell whether a bot is running.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Heartbeat {
-    pub instance_id: String,
-    pub details: String,
-    pub started_at: DateTime<Utc>,
-    pub seen_at: DateTime<Utc>,
-}
-
-/// How many records of each kind a store holds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecordCounts {
-    pub tickets: u64,
-    pub participants: u64,
-    pub events: u64,
-    #[serde(default)]
-    pub transcripts: u64,
-    #[serde(default)]
-    pub categories: u64,
-    #[serde(default)]
-    pub names: u64,
-    /// Rows of per-hour staff message counts.
-    #[serde(default)]
-    pub staff_messages: u64,
-    /// Close requests waiting for an answer or being seen through.
-    #[serde(default)]
-    pub close_requests: u64,
-    /// Tickets with a noted last message (for auto-close).
-    #[serde(default)]
-    pub activity: u64,
-    /// Creators' ratings of closed tickets.
-    #[serde(default)]
-    pub feedback: u64,
-    /// Ticket topics, removed ones included.
-    #[serde(default)]
-    pub topics: u64,
-    /// Tickets opened with a topic (and its form's answers).
-    #[serde(default)]
-    pub ticket_forms: u64,
-}
 
 /// Everything the bot and `ticketctl` store. Implementations are cheap to clone (a pool inside)
 /// and safe to share between tasks and between processes on one database.
@@ -772,144 +653,8 @@ where
     .boxed()
 }
 
-use futures::TryStreamExt;
-
-/// Connects to the configured backend, creates or upgrades its schema (a Python-bot database
-/// included) and returns it ready to use.
-/// The known names of `ids` (duplicates and unknown ids are fine), for showing them as people.
-pub async fn load_names(
-    store: &dyn TicketStore,
-    ids: impl IntoIterator<Item = DiscordId>,
-) -> StoreResult<crate::names::Names> {
-    let mut ids: Vec<DiscordId> = ids.into_iter().filter(|&id| id != 0).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(crate::names::Names::new(store.names(&ids).await?))
-}
-
-pub async fn open_store(config: &DbConfig) -> StoreResult<Arc<dyn TicketStore>> {
-    Ok(match config {
-        DbConfig::Sqlite { .. } | DbConfig::Mysql(_) => Arc::new(SqlStore::connect(config).await?),
-        DbConfig::Mongo(mongo) => Arc::new(MongoStore::connect(mongo).await?),
-    })
-}
-
-/// [`open_store`] for a short-lived tool on a database that is likely current: a SQL schema
-/// already up to date is checked with one query, not migrated (MongoDB: `open_store`).
-pub async fn open_current_store(config: &DbConfig) -> StoreResult<Arc<dyn TicketStore>> {
-    Ok(match config {
-        DbConfig::Sqlite { .. } | DbConfig::Mysql(_) => {
-            Arc::new(SqlStore::connect_current(config).await?)
-        }
-        DbConfig::Mongo(mongo) => Arc::new(MongoStore::connect(mongo).await?),
-    })
-}
-
-/// Whether the configured database exists already. Nothing is created: for tools that read,
-/// a missing database is a wrong setting, not a wish for an empty one.
-pub async fn database_exists(config: &DbConfig) -> StoreResult<bool> {
-    match config {
-        DbConfig::Sqlite { path } => Ok(path.exists()),
-        DbConfig::Mysql(_) => SqlStore::database_exists(config).await,
-        DbConfig::Mongo(mongo) => MongoStore::database_exists(mongo).await,
-    }
-}
-
-/// Explains why a conditional write matched nothing: the ticket is gone, or the rules refuse.
-/// `Ok(())` means the state changed between the write and this read: the caller retries.
-pub(crate) fn explain_refusal(
-    current: Option<&Ticket>,
-    transition: &Transition,
-) -> Result<(), StoreError> {
-    let ticket = current.ok_or(RuleError::NotFound)?;
-    rules::check(ticket, transition)?;
-    Ok(())
-}
-
-/// Applies a transition with `attempt` (one conditional write: `Some` when it matched), and
-/// when it matched nothing asks `current` for the ticket and the rules why: a refusal is the
-/// answer, "it should have passed" means the ticket changed in between and the write is tried
-/// again. The same for every backend.
-pub(crate) async fn decide_transition<A, AFut, C, CFut>(
-    id: Uuid,
-    transition: &Transition,
-    mut attempt: A,
-    mut current: C,
-) -> StoreResult<Ticket>
-where
-    A: FnMut() -> AFut,
-    AFut: std::future::Future<Output = StoreResult<Option<Ticket>>>,
-    C: FnMut() -> CFut,
-    CFut: std::future::Future<Output = StoreResult<Option<Ticket>>>,
-{
-    for _ in 0..RACE_RETRIES {
-        if let Some(t) = attempt().await? {
-            return Ok(t);
-        }
-        explain_refusal(current().await?.as_ref(), transition)?;
-    }
-    Err(StoreError::Contended(format!(
-        "ticket {id} kept changing; the {} was not applied",
-        transition.event_kind()
-    )))
-}
-
 /// How often a running bot records its heartbeat.
 pub const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// A bot whose last heartbeat is younger than this counts as running.
 pub const LIVE_WITHIN: chrono::Duration = chrono::Duration::seconds(60);
-
-/// How often a refused conditional write is retried when the re-read says it should have
-/// passed (the state moved between the two).
-pub(crate) const RACE_RETRIES: usize = 8;
-
-/// Tickets (or deleted tickets' histories) removed per batch of a purge: one transaction each.
-pub(crate) const PURGE_BATCH: u32 = 500;
-
-/// A purge must select by time or by user: never "everything closed".
-pub(crate) fn check_purge_query(query: &PurgeQuery) -> StoreResult<()> {
-    if query.closed_before.is_none() && query.user_id.is_none() {
-        return Err(StoreError::InvalidQuery(
-            "a purge needs a time (closed before) or a user; neither was given".into(),
-        ));
-    }
-    Ok(())
-}
-
-/// What a purge did in each guild, for its audit entries.
-pub(crate) type PurgeByGuild = std::collections::BTreeMap<DiscordId, PurgeCounts>;
-
-/// Adds `from` to `into` (the skipped count stays out: it is counted once, overall).
-pub(crate) fn add_purge_counts(into: &mut PurgeCounts, from: &PurgeCounts) {
-    into.tickets += from.tickets;
-    into.deleted_histories += from.deleted_histories;
-    into.events += from.events;
-    into.transcripts += from.transcripts;
-}
-
-/// The `purged` audit entries: one per guild where something was removed, with a nil ticket
-/// id, no actor, and the query and that guild's counts as JSON.
-pub(crate) fn purged_events(
-    query: &PurgeQuery,
-    by_guild: &PurgeByGuild,
-    at: DateTime<Utc>,
-) -> Vec<TicketEvent> {
-    by_guild
-        .iter()
-        .filter(|(_, c)| c.tickets + c.deleted_histories + c.events + c.transcripts > 0)
-        .map(|(guild, counts)| TicketEvent {
-            id: Uuid::now_v7(),
-            ticket_id: Uuid::nil(),
-            guild_id: *guild,
-            kind: crate::ticket::EventKind::Purged,
-            actor_id: None,
-            at,
-            details: serde_json::to_string(&serde_json::json!({
-                "query": query,
-                "counts": counts,
-            }))
-            .ok(),
-        })
-        .collect()
-}
