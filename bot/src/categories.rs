@@ -172,6 +172,10 @@ async fn place(
     kind: CategoryKind,
     op: &Op,
 ) -> Result<GuildChannel, PlaceError> {
+    let moving = match op {
+        Op::Move(channel) => Some(*channel),
+        Op::Create(..) => None,
+    };
     // Categories that said "full" to this call, or that the count shows full.
     let mut full: HashSet<u64> = HashSet::new();
     let mut last_full = None;
@@ -190,10 +194,6 @@ async fn place(
             .filter(|c| !full.contains(c))
             .collect();
         for category in untried {
-            let moving = match op {
-                Op::Move(channel) => Some(*channel),
-                Op::Create(..) => None,
-            };
             let Some(seat) = Seat::take(data, cache, guild, category, moving).await else {
                 // Full by the count, with this process's placements under way into it.
                 full.insert(category);
