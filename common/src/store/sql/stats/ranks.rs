@@ -10,7 +10,7 @@ use crate::error::StoreResult;
 use crate::stats::{minute_range, rank_in_minutes, Quantile, MICROS_PER_MINUTE};
 use crate::store::sql::lite::tally;
 use crate::store::sql::rows::{text, Bind};
-use crate::store::TicketFilter;
+use crate::store::{Backend, TicketFilter};
 
 /// A duration the report gives quantiles of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +111,14 @@ impl SqlStore {
         if let Some(by) = w.by {
             cond.push_str(" AND first_response_by = ?");
             binds.push(Bind::Int(Some(by)));
+        }
+        // MySQL's minute indexes lead with the minute: naming it makes the minute one range,
+        // read in order (see `minute_of`).
+        if self.dialect.backend == Backend::Mysql
+            && (w.measure != Measure::Response || w.by.is_some())
+        {
+            cond.push_str(&format!(" AND {} = ?", self.minute_of(w.measure)));
+            binds.push(Bind::Int(Some(w.minute)));
         }
         let sql = format!(
             "SELECT {duration} AS d FROM tickets WHERE {cond} ORDER BY {duration} LIMIT 1 OFFSET {}",
