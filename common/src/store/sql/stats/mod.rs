@@ -190,10 +190,15 @@ impl SqlStore {
             Backend::Mysql => " ORDER BY NULL",
             _ => "",
         };
+        // A guild's tickets per status and hour, its history and its responses per responder
+        // are counted from indexes that lead with the guild or the duration (a tenth of the
+        // rows, grouped in a temporary table): those do not hold the generated columns, which
+        // MariaDB would then compute from each row.
+        let by_column = filter.guild_id.is_none();
         // Per minute of a measure, over the tickets that count for it.
         let per_minute = |measure: Measure, key: &str, group: &str| {
             let (_, counts) = self.duration_of(measure);
-            let minute = self.minute_of(measure);
+            let minute = self.minute_of(measure, by_column || measure != Measure::Response);
             let (cond, binds) = self.tickets_where(&measure.filter(filter), counts);
             (
                 format!(
@@ -219,7 +224,7 @@ impl SqlStore {
                     format!(
                         "SELECT status AS k, {} AS x, COUNT(*) AS n FROM tickets \
                          WHERE {cond} GROUP BY status, x{unordered}",
-                        self.hour_of("created_at", "created_hour")
+                        self.hour_of("created_at", "created_hour", by_column)
                     ),
                     binds,
                 )
@@ -232,7 +237,7 @@ impl SqlStore {
                     format!(
                         "SELECT kind AS k, {} AS x, COUNT(*) AS n FROM ticket_events \
                          WHERE {cond} GROUP BY kind, x{unordered}",
-                        self.hour_of("at", "at_hour")
+                        self.hour_of("at", "at_hour", by_column)
                     ),
                     binds,
                 )
@@ -298,8 +303,10 @@ impl SqlStore {
     /// unless the ticket is closed).
     fn duration_of(&self, measure: Measure) -> (&'static str, &'static str) {
         match (self.dialect.backend, measure) {
-            (Backend::Mysql, Measure::Close) => ("close_us", "close_us IS NOT NULL"),
-            (Backend::Mysql, Measure::Claim) => ("claim_us", "claim_us IS NOT NULL"),
+            // As a range of the minute's index (`tickets_close_min`), which holds the guild
+            // and the opening time: a guild's or a period's count reads that index alone.
+            (Backend::Mysql, Measure::Close) => ("close_us", "close_min IS NOT NULL"),
+            (Backend::Mysql, Measure::Claim) => ("claim_us", "claim_min IS NOT NULL"),
             (Backend::Mysql, Measure::Response) => ("response_us", "response_us IS NOT NULL"),
             (_, Measure::Close) => (TIME_TO_CLOSE, "status = 'closed' AND closed_at IS NOT NULL"),
             (_, Measure::Claim) => (TIME_TO_CLAIM, "claimed_at IS NOT NULL"),
@@ -307,22 +314,23 @@ impl SqlStore {
         }
     }
 
-    /// A measure's whole minutes in SQL: on MySQL an indexed generated column, so that
-    /// counting per minute walks its index in order instead of filling a temporary table.
-    fn minute_of(&self, measure: Measure) -> String {
+    /// A measure's whole minutes in SQL. On MySQL, with `column`, an indexed generated
+    /// column, so that counting per minute walks its index in order instead of filling a
+    /// temporary table.
+    fn minute_of(&self, measure: Measure, column: bool) -> String {
         match (self.dialect.backend, measure) {
-            (Backend::Mysql, Measure::Close) => "close_min".to_owned(),
-            (Backend::Mysql, Measure::Claim) => "claim_min".to_owned(),
-            (Backend::Mysql, Measure::Response) => "response_min".to_owned(),
+            (Backend::Mysql, Measure::Close) if column => "close_min".to_owned(),
+            (Backend::Mysql, Measure::Claim) if column => "claim_min".to_owned(),
+            (Backend::Mysql, Measure::Response) if column => "response_min".to_owned(),
             _ => self.div(self.duration_of(measure).0, MICROS_PER_MINUTE),
         }
     }
 
-    /// The whole hours of the time `col` in SQL: MySQL's indexed generated column `mysql_col`
-    /// (see [`Self::minute_of`]).
-    fn hour_of(&self, col: &str, mysql_col: &str) -> String {
+    /// The whole hours of the time `col` in SQL; with `column`, MySQL's indexed generated
+    /// column `mysql_col` (see [`Self::minute_of`]).
+    fn hour_of(&self, col: &str, mysql_col: &str, column: bool) -> String {
         match self.dialect.backend {
-            Backend::Mysql => mysql_col.to_owned(),
+            Backend::Mysql if column => mysql_col.to_owned(),
             _ => self.div(col, MICROS_PER_HOUR),
         }
     }

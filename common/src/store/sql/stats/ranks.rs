@@ -117,7 +117,7 @@ impl SqlStore {
         if self.dialect.backend == Backend::Mysql
             && (w.measure != Measure::Response || w.by.is_some())
         {
-            cond.push_str(&format!(" AND {} = ?", self.minute_of(w.measure)));
+            cond.push_str(&format!(" AND {} = ?", self.minute_of(w.measure, true)));
             binds.push(Bind::Int(Some(w.minute)));
         }
         let sql = format!(
