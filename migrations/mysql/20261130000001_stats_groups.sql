@@ -15,7 +15,10 @@ ALTER TABLE tickets
     DROP KEY tickets_claim_us,
     ADD KEY tickets_claim_min (claim_min, claim_us, guild_id, created_at),
     -- Per first responder and minute (`tickets_response_us` keeps the minutes of all of them).
-    ADD KEY tickets_responder_min (first_response_by, response_min, response_us, guild_id, created_at);
+    ADD KEY tickets_responder_min (first_response_by, response_min, response_us, guild_id, created_at),
+    -- Ratings per rating, claimer and closer, in that order.
+    DROP KEY tickets_rated,
+    ADD KEY tickets_rated (rating, claimed_by, closed_by, guild_id, created_at);
 
 -- Closes per hour.
 ALTER TABLE ticket_events

@@ -140,11 +140,13 @@ impl SqlStore {
         );
         let mut binds = Vec::new();
         Self::filter_sql(filter, &mut sql, &mut binds);
-        sql.push_str(" GROUP BY claimed_by, closed_by, rating");
-        if self.dialect.backend == Backend::Mysql {
-            // MariaDB sorts a GROUP BY's groups unless told not to; the order is not needed.
-            sql.push_str(" ORDER BY NULL");
-        }
+        // In the order of the dialect's `tickets_rated`, which is then walked without a
+        // temporary table or a sort (MySQL's leads with the rating: it has no partial index).
+        // MariaDB sorts a GROUP BY's groups unless told not to; the order is not needed.
+        sql.push_str(match self.dialect.backend {
+            Backend::Mysql => " GROUP BY rating, claimed_by, closed_by ORDER BY NULL",
+            _ => " GROUP BY claimed_by, closed_by, rating",
+        });
         let groups = self.read_all(&sql, binds, group_from_row).await?;
         Ok(summarize(groups))
     }
