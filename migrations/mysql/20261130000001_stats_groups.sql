@@ -20,7 +20,7 @@ ALTER TABLE tickets
     DROP KEY tickets_rated,
     ADD KEY tickets_rated (rating, claimed_by, closed_by, guild_id, created_at);
 
--- Closes per hour.
+-- Closes per hour; a period's history of any kind is a range of its hours.
 ALTER TABLE ticket_events
     ADD COLUMN at_hour BIGINT AS (at DIV 3600000000) VIRTUAL,
     ADD KEY ticket_events_kind_hour (kind, at_hour, at, guild_id);
