@@ -42,28 +42,39 @@ pub async fn run(
     let target_config = target_config(&args.target, vars)?;
     refuse_same(source_config, &target_config)?;
     let source = connect_existing(source_config).await?;
-    if args.dry_run {
-        let counts = source.record_counts().await?;
-        if args.json.json {
-            return print_json(&counts);
+    let result = async {
+        if args.dry_run {
+            let counts = source.record_counts().await?;
+            if args.json.json {
+                return print_json(&counts);
+            }
+            println!(
+                "would copy {} from {} to {}",
+                describe(&counts),
+                source_config.target(),
+                target_config.target()
+            );
+            return Ok(());
         }
-        println!(
-            "would copy {} from {} to {}",
-            describe(&counts),
-            source_config.target(),
-            target_config.target()
-        );
-        return Ok(());
+        let target = connect(&target_config).await?;
+        let summary = copy_and_verify(
+            source.clone(),
+            target,
+            source_config,
+            &target_config,
+            args.batch,
+        )
+        .await?;
+        if args.json.json {
+            print_json(&summary)
+        } else {
+            print_summary(&summary);
+            Ok(())
+        }
     }
-    let target = connect(&target_config).await?;
-    let summary =
-        copy_and_verify(source, target, source_config, &target_config, args.batch).await?;
-    if args.json.json {
-        print_json(&summary)
-    } else {
-        print_summary(&summary);
-        Ok(())
-    }
+    .await;
+    source.close().await;
+    result
 }
 
 pub fn refuse_same(source: &DbConfig, target: &DbConfig) -> Result<()> {
@@ -152,10 +163,15 @@ pub async fn copy_and_verify(
             checksum: format!("{checksum:016x}"),
         })
     };
-    tokio::select! {
+    let result = tokio::select! {
         result = work => result,
-        _ = tokio::signal::ctrl_c() => bail!("interrupted; run the same command again to resume (records already copied are overwritten identically)"),
-    }
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted; run the same command again to resume (records already copied are overwritten identically)")),
+    };
+    // Closed before the runtime stops: MongoDB's driver panics in a background task when
+    // the runtime drops a pool's worker before a connection request reaches it. The source
+    // is the caller's to close.
+    target.close().await;
+    result
 }
 
 fn progress(total: u64) -> ProgressBar {

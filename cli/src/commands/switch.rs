@@ -29,21 +29,27 @@ pub async fn run(source_config: &DbConfig, loaded: &Loaded, args: &SwitchArgs) -
     let target_config = target_config(&args.target, &loaded.vars)?;
     refuse_same(source_config, &target_config)?;
     let source = connect_existing(source_config).await?;
-    if !args.force {
-        refuse_if_bot_running(source.as_ref(), "").await?;
+    let copied = async {
+        if !args.force {
+            refuse_if_bot_running(source.as_ref(), "").await?;
+        }
+        let target = connect(&target_config).await?;
+        let summary = copy_and_verify(
+            source.clone(),
+            target,
+            source_config,
+            &target_config,
+            args.batch,
+        )
+        .await?;
+        if !args.force {
+            refuse_if_bot_running(source.as_ref(), "(it started during the copy)").await?;
+        }
+        Ok::<_, anyhow::Error>(summary)
     }
-    let target = connect(&target_config).await?;
-    let summary = copy_and_verify(
-        source.clone(),
-        target,
-        source_config,
-        &target_config,
-        args.batch,
-    )
-    .await?;
-    if !args.force {
-        refuse_if_bot_running(source.as_ref(), "(it started during the copy)").await?;
-    }
+    .await;
+    source.close().await;
+    let summary = copied?;
     print_summary(&summary);
 
     let env_path = loaded
