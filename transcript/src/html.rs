@@ -18,6 +18,10 @@ use crate::format::{css_color, full_time, human_size, iso_time};
 use crate::markdown::{self, is_http_url, Markup, Names};
 use crate::model::{Asset, Attachment, Embed, Message, Transcript, User};
 
+mod views;
+
+use views::*;
+
 /// Messages of one author within this many seconds are grouped under one header.
 const GROUP_SECONDS: i64 = 7 * 60;
 
@@ -482,141 +486,6 @@ impl<'a> UserRef<'a> {
             known: true,
         }
     }
-}
-
-struct OmissionView<'a> {
-    message_id: Option<u64>,
-    filename: &'a str,
-    size: String,
-    reason: &'a str,
-}
-
-struct PartView {
-    number: usize,
-    of: usize,
-    first: usize,
-    last: usize,
-    from: String,
-    to: String,
-}
-
-type ByAt<'a> = Option<(String, Option<UserRef<'a>>)>;
-
-#[derive(Template)]
-#[template(path = "page_head.html")]
-pub(crate) struct PageHead<'a> {
-    csp: &'a str,
-    css: Markup,
-    short_id: &'a str,
-    ticket_id: String,
-    channel_name: &'a str,
-    channel_id: Option<u64>,
-    guild_name: Option<&'a str>,
-    guild_id: u64,
-    status: &'a str,
-    creator: UserRef<'a>,
-    claimer: Option<UserRef<'a>>,
-    participants: Vec<UserRef<'a>>,
-    opened: String,
-    closed: ByAt<'a>,
-    close_reason: Option<&'a str>,
-    archived: ByAt<'a>,
-    message_count: usize,
-    kept_files: usize,
-    omitted: Vec<OmissionView<'a>>,
-    part: Option<PartView>,
-    files_left_out: bool,
-}
-
-#[derive(Template)]
-#[template(path = "page_foot.html")]
-struct PageFoot {
-    generated: String,
-}
-
-struct AvatarView {
-    class: String,
-    initial: String,
-}
-
-struct ReplyView<'a> {
-    id: u64,
-    found: bool,
-    name: &'a str,
-    avatar: AvatarView,
-    preview: String,
-}
-
-struct ImageView<'a> {
-    /// None: left out of this page.
-    src: Option<DataUri>,
-    alt: &'a str,
-}
-
-struct FieldView<'a> {
-    name: &'a str,
-    value: Markup,
-    inline: bool,
-}
-
-struct EmbedView<'a> {
-    color: String,
-    author: Option<&'a str>,
-    title: Option<&'a str>,
-    url: Option<&'a str>,
-    description: Markup,
-    fields: Vec<FieldView<'a>>,
-    footer: Option<&'a str>,
-    timestamp: Option<String>,
-    image: Option<ImageView<'a>>,
-    thumbnail: Option<ImageView<'a>>,
-}
-
-enum AttachmentView<'a> {
-    Image {
-        src: DataUri,
-        filename: &'a str,
-        size: String,
-        width: Option<u32>,
-        height: Option<u32>,
-    },
-    File {
-        href: DataUri,
-        filename: &'a str,
-        size: String,
-    },
-    /// Kept in the database, left out of this page.
-    NotHere {
-        filename: &'a str,
-        size: String,
-        image: bool,
-    },
-    LeftOut {
-        filename: &'a str,
-        size: String,
-        reason: &'a str,
-    },
-}
-
-#[derive(Template)]
-#[template(path = "message.html")]
-struct MessageView<'a> {
-    id: u64,
-    short_id: &'a str,
-    head: bool,
-    system: Option<&'a str>,
-    avatar: AvatarView,
-    name_color: Option<String>,
-    author: UserRef<'a>,
-    time_full: String,
-    time_iso: String,
-    time_short: String,
-    edited: Option<String>,
-    pinned: bool,
-    reply: Option<ReplyView<'a>>,
-    content: Markup,
-    embeds: Vec<EmbedView<'a>>,
-    attachments: Vec<AttachmentView<'a>>,
 }
 
 #[cfg(test)]
