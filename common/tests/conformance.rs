@@ -102,6 +102,8 @@ conformance! {
         mongodb_stream_all_yields_everything;
     stats_match_the_data =>
         sqlite_stats_match_the_data, mysql_stats_match_the_data, mongodb_stats_match_the_data;
+    cache_fit_is_mysqls =>
+        sqlite_cache_fit_is_mysqls, mysql_cache_fit_is_mysqls, mongodb_cache_fit_is_mysqls;
     heartbeats =>
         sqlite_heartbeats, mysql_heartbeats, mongodb_heartbeats;
     hostile_strings_stored_verbatim =>
@@ -2145,18 +2147,39 @@ async fn stats_match_the_data(db: &TestDb) {
             guild_id: Some(42),
             ..Default::default()
         },
+        // Ends within hours and days, and a period within one day.
+        TicketFilter {
+            since: Some(at(0, 1_800_000_000)),
+            until: Some(at(3, 15)),
+            ..Default::default()
+        },
+        TicketFilter {
+            guild_id: Some(GUILD),
+            since: Some(at(1, 5_000_000_000)),
+            until: Some(at(1, 80_000_000_000)),
+            ..Default::default()
+        },
     ];
-    let mut problems = Vec::new();
-    for f in &filters {
-        let want = expected_stats(&tickets, &events, f);
-        let got = store.stats(f).await.unwrap();
-        if got != want {
-            problems.push(format!(
-                "stats {f:?}:\n  got      {got:?}\n  expected {want:?}"
-            ));
+    let problems = |tickets: &[Ticket], events: &[TicketEvent]| {
+        let store = &*store;
+        let filters = filters.clone();
+        let (tickets, events) = (tickets.to_vec(), events.to_vec());
+        async move {
+            let mut problems = Vec::new();
+            for f in &filters {
+                let want = expected_stats(&tickets, &events, f);
+                let got = store.stats(f).await.unwrap();
+                if got != want {
+                    problems.push(format!(
+                        "stats {f:?}:\n  got      {got:?}\n  expected {want:?}"
+                    ));
+                }
+            }
+            problems
         }
-    }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    };
+    let found = problems(&tickets, &events).await;
+    assert!(found.is_empty(), "{}", found.join("\n"));
     // The fixture means something: the whole store has closes, claims and several days.
     let all = store.stats(&TicketFilter::default()).await.unwrap();
     assert_eq!(all.per_day.len(), 4);
@@ -2210,6 +2233,41 @@ async fn stats_match_the_data(db: &TestDb) {
         ),
         (4, 2, Some(plan[7].2))
     );
+    // A deleted ticket (its history stays) and a discarded one (nothing stays) leave the
+    // figures as the remaining rows say.
+    store
+        .delete(ids[8], Some(STAFF_A), later(8, 5))
+        .await
+        .unwrap();
+    assert!(store.discard(ids[0]).await.unwrap());
+    let tickets: Vec<Ticket> = export_all_tickets(store, 100)
+        .await
+        .into_iter()
+        .map(|r| r.ticket)
+        .collect();
+    let events = export_all_events(store, 100).await;
+    let found = problems(&tickets, &events).await;
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    let after = store.stats(&TicketFilter::default()).await.unwrap();
+    assert_eq!(after.activity.opened, 8);
+    assert_eq!(after.counts.open + after.counts.closed, 7);
+}
+
+/// MySQL tells its buffer pool beside the indexes of the tickets and their history (what
+/// `ticketctl stats` advises on); the others have nothing to tell.
+async fn cache_fit_is_mysqls(db: &TestDb) {
+    let store = &*db.store;
+    created(store.create_ticket(GUILD, CREATOR, 5, now()).await);
+    let fit = store.cache_fit().await.unwrap();
+    match db.backend() {
+        Backend::Mysql => {
+            let fit = fit.expect("MySQL's buffer pool");
+            // InnoDB's smallest pool is 5 MiB; a table's indexes take a page each at least.
+            assert!(fit.cache_bytes >= 5 << 20, "{fit:?}");
+            assert!(fit.index_bytes >= 16 << 10, "{fit:?}");
+        }
+        _ => assert_eq!(fit, None),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

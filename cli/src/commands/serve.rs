@@ -13,6 +13,10 @@ use crate::opt::ServeArgs;
 
 pub async fn run(store: Arc<dyn TicketStore>, vars: &Vars, args: &ServeArgs) -> Result<()> {
     let settings = WebSettings::from_vars(vars, args.token).map_err(|e| Usage(e.to_string()))?;
+    // The analytics page is a report: said before the first line so that it is seen.
+    if let Some(advice) = super::stats::cache_advice(&*store).await {
+        eprintln!("note: the analytics page will be slow. {advice}");
+    }
     let (app, token) = WebApp::new(store, &settings).context("cannot set up Discord sign-in")?;
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await

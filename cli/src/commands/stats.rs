@@ -5,7 +5,7 @@ use chrono::Utc;
 use ticketbot_common::feedback::FeedbackSummary;
 use ticketbot_common::names::Names;
 use ticketbot_common::stats::TicketStats;
-use ticketbot_common::store::{load_names, TicketFilter, TicketStore};
+use ticketbot_common::store::{load_names, CacheFit, TicketFilter, TicketStore};
 
 use super::parse_time;
 use crate::opt::StatsArgs;
@@ -20,7 +20,17 @@ pub async fn run(store: &dyn TicketStore, args: &StatsArgs) -> Result<()> {
         until: time("--until", &args.until)?,
         ..TicketFilter::default()
     };
+    let started = std::time::Instant::now();
     let stats = store.stats(&filter).await?;
+    let took = started.elapsed();
+    if took > std::time::Duration::from_secs(1) {
+        if let Some(advice) = cache_advice(store).await {
+            eprintln!(
+                "note: this report took {:.1} s. {advice}",
+                took.as_secs_f64()
+            );
+        }
+    }
     let feedback = &stats.feedback;
     let people = stats.staff.iter().map(|s| s.user_id);
     let names = load_names(
@@ -42,6 +52,30 @@ pub async fn run(store: &dyn TicketStore, args: &StatsArgs) -> Result<()> {
         println!("report written to {}", path.display());
     }
     Ok(())
+}
+
+/// What to tune when a report reads indexes from disk, if anything.
+pub async fn cache_advice(store: &dyn TicketStore) -> Option<String> {
+    advice(store.cache_fit().await.ok().flatten()?)
+}
+
+/// MySQL's buffer pool smaller than the indexes a report reads (the server's default, 128 MiB,
+/// holds those of ~60,000 tickets).
+fn advice(fit: CacheFit) -> Option<String> {
+    if fit.fits() {
+        return None;
+    }
+    const MIB: u64 = 1 << 20;
+    const GIB: u64 = 1 << 30;
+    // Enough to hold them all, in whole GiB.
+    let want = fit.index_bytes.div_ceil(GIB).max(1);
+    Some(format!(
+        "MySQL's buffer pool ({} MiB) is smaller than the indexes of the tickets and their \
+         history ({} MiB), which every report then reads from disk: set \
+         innodb_buffer_pool_size = {want}G (or more) in the server's configuration.",
+        fit.cache_bytes / MIB,
+        fit.index_bytes / MIB
+    ))
 }
 
 fn report_scope(f: &TicketFilter) -> ticketbot_report::Scope {
@@ -186,5 +220,28 @@ fn print_feedback(f: &FeedbackSummary, names: &Names) {
             ]);
         }
         println!("{t}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advice_only_when_the_indexes_do_not_fit() {
+        let mib = 1 << 20;
+        let fits = CacheFit {
+            cache_bytes: 128 * mib,
+            index_bytes: 100 * mib,
+        };
+        assert_eq!(advice(fits), None);
+        let small = CacheFit {
+            cache_bytes: 128 * mib,
+            index_bytes: 2026 * mib,
+        };
+        let said = advice(small).expect("advice");
+        assert!(said.contains("(128 MiB)"), "{said}");
+        assert!(said.contains("(2026 MiB)"), "{said}");
+        assert!(said.contains("innodb_buffer_pool_size = 2G"), "{said}");
     }
 }

@@ -168,6 +168,11 @@ macro_rules! delegate_ticket_store {
             ) -> $crate::error::StoreResult<$crate::store::RecordCounts> {
                 <$ty>::record_counts(self).await
             }
+            async fn cache_fit(
+                &self,
+            ) -> $crate::error::StoreResult<Option<$crate::store::CacheFit>> {
+                <$ty>::cache_fit(self).await
+            }
             async fn heartbeat(
                 &self,
                 beat: &$crate::store::Heartbeat,

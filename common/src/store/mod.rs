@@ -39,8 +39,8 @@ pub(crate) use shared::{
 };
 pub use sql::SqlStore;
 pub use types::{
-    ClaimFilter, CreateOutcome, Heartbeat, Page, Record, RecordCounts, StaffMessages, StatusCounts,
-    TicketFilter, TicketRecord,
+    CacheFit, ClaimFilter, CreateOutcome, Heartbeat, Page, Record, RecordCounts, StaffMessages,
+    StatusCounts, TicketFilter, TicketRecord,
 };
 
 use crate::auto_close::TicketActivity;
@@ -180,6 +180,10 @@ pub trait TicketStore: Send + Sync + 'static {
     async fn finish_bulk_load(&self) -> StoreResult<()>;
 
     async fn record_counts(&self) -> StoreResult<RecordCounts>;
+
+    /// MySQL: its buffer pool beside the indexes of the tickets and their history, which a
+    /// whole report reads; `None` on SQLite (the OS caches its pages) and MongoDB.
+    async fn cache_fit(&self) -> StoreResult<Option<CacheFit>>;
 
     /// Records a bot process's sign of life (upsert by instance id).
     async fn heartbeat(&self, beat: &Heartbeat) -> StoreResult<()>;

@@ -108,6 +108,21 @@ pub struct Heartbeat {
     pub seen_at: DateTime<Utc>,
 }
 
+/// How much of what a report reads the database keeps in memory: MySQL's InnoDB buffer pool
+/// beside the indexes of the tickets and their history, which a whole report reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CacheFit {
+    pub cache_bytes: u64,
+    pub index_bytes: u64,
+}
+
+impl CacheFit {
+    /// Whether the indexes fit (a report then reads no page from disk once they are cached).
+    pub fn fits(&self) -> bool {
+        self.index_bytes <= self.cache_bytes
+    }
+}
+
 /// How many records of each kind a store holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordCounts {

@@ -79,6 +79,11 @@ impl MongoStore {
         Ok(())
     }
 
+    /// MongoDB's cache is not sized per collection here: no advice.
+    pub(crate) async fn cache_fit(&self) -> StoreResult<Option<crate::store::CacheFit>> {
+        Ok(None)
+    }
+
     pub(crate) async fn record_counts(&self) -> StoreResult<RecordCounts> {
         let live = doc! { "deleted": false };
         let tickets = self.tickets.count_documents(live.clone()).await?;

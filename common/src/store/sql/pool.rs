@@ -341,6 +341,26 @@ impl SqlStore {
         self.dialect.backend
     }
 
+    /// MySQL's buffer pool beside the indexes of the tickets and their history (InnoDB's
+    /// estimates); `None` on SQLite.
+    pub(crate) async fn cache_fit(&self) -> StoreResult<Option<crate::store::CacheFit>> {
+        if self.dialect.backend != Backend::Mysql {
+            return Ok(None);
+        }
+        let (cache, indexes): (i64, i64) = sqlx::query_as(
+            "SELECT CAST(@@innodb_buffer_pool_size AS SIGNED), CAST(COALESCE(( \
+             SELECT SUM(index_length) FROM information_schema.TABLES \
+             WHERE table_schema = DATABASE() AND table_name IN ('tickets', 'ticket_events') \
+             ), 0) AS SIGNED)",
+        )
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(Some(crate::store::CacheFit {
+            cache_bytes: cache.max(0) as u64,
+            index_bytes: indexes.max(0) as u64,
+        }))
+    }
+
     pub(crate) async fn meta(&self, key: &str) -> StoreResult<Option<String>> {
         let row = sqlx::query("SELECT meta_value FROM ticketbot_meta WHERE meta_key = ?")
             .bind(key)
